@@ -1,0 +1,36 @@
+namespace Ferry.Daemon.Connections;
+
+/// <summary>Why a connection ended; logged once, when it closes.</summary>
+internal enum CloseReason
+{
+    /// <summary>The peer closed its side (read returned end of stream).</summary>
+    PeerClosed,
+
+    /// <summary>The service finished its job (daytime after its one line).</summary>
+    ServiceDone,
+
+    /// <summary>The peer vanished: reset, or a write to a socket it had closed.</summary>
+    PeerReset,
+
+    /// <summary>ferryd is stopping and closed the connection gracefully.</summary>
+    Shutdown,
+
+    /// <summary>The transport was aborted, e.g. when the shutdown deadline passed.</summary>
+    Aborted,
+
+    /// <summary>An unexpected error in the service; logged with its exception.</summary>
+    Error,
+}
+
+internal static class CloseReasonText
+{
+    public static string Describe(this CloseReason reason) => reason switch
+    {
+        CloseReason.PeerClosed => "peer closed",
+        CloseReason.ServiceDone => "service done",
+        CloseReason.PeerReset => "peer reset",
+        CloseReason.Shutdown => "server shutdown",
+        CloseReason.Aborted => "aborted",
+        _ => "error",
+    };
+}

@@ -1,0 +1,61 @@
+using System.Buffers;
+using Ferry.Protocol;
+
+namespace Ferry.Daemon.Connections;
+
+/// <summary>
+/// Debug logging of what a client sends, line by line as the seed printed it
+/// ("client 127.0.0.1:51234 says: hello"), for byte services that do not frame lines
+/// themselves. Keeps at most <see cref="PeerText.DefaultMaxBytes"/> bytes of the current
+/// line, so a client that never sends '\n' costs bounded memory; the rest is only counted.
+/// </summary>
+internal sealed class ReceivedLineLog(Action<string> writeLine)
+{
+    private readonly byte[] _line = new byte[PeerText.DefaultMaxBytes];
+    private int _kept;
+    private long _dropped;
+
+    public void Observe(ReadOnlySequence<byte> received)
+    {
+        foreach (var segment in received)
+            Observe(segment.Span);
+    }
+
+    /// <summary>Logs a last line that the peer did not end with '\n'.</summary>
+    public void Flush()
+    {
+        if (_kept > 0 || _dropped > 0)
+            Emit();
+    }
+
+    private void Observe(ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            int newline = bytes.IndexOf((byte)'\n');
+            var part = newline < 0 ? bytes : bytes[..newline];
+            int room = _line.Length - _kept;
+            int keep = Math.Min(room, part.Length);
+            part[..keep].CopyTo(_line.AsSpan(_kept));
+            _kept += keep;
+            _dropped += part.Length - keep;
+            if (newline < 0)
+                return;
+            if (_kept > 0 && _dropped == 0 && _line[_kept - 1] == (byte)'\r')
+                _kept--;
+            Emit();
+            bytes = bytes[(newline + 1)..];
+        }
+    }
+
+    private void Emit()
+    {
+        var shown = _line.AsSpan(0, _kept);
+        string text = PeerText.Escape(shown);
+        if (_dropped > 0)
+            text += $"... (+{_dropped} bytes)";
+        writeLine(text);
+        _kept = 0;
+        _dropped = 0;
+    }
+}

@@ -1,0 +1,74 @@
+using Ferry.Daemon.Listeners;
+using Ferry.Daemon.Logging;
+using Ferry.Daemon.Services;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog;
+using Log = Ferry.Daemon.Logging.Log;
+
+namespace Ferry.Daemon.Hosting;
+
+/// <summary>
+/// Runs ferryd in the foreground: binds every listener, serves them with Kestrel connection
+/// handlers (no HTTP anywhere), prints one "listening SERVICE ADDR:PORT" line per listener,
+/// and on SIGTERM/SIGINT stops accepting, lets connections finish, and exits by the deadline.
+/// </summary>
+internal static class ServerHost
+{
+    public static async Task<int> RunAsync(ServerSettings settings, TextWriter stdout)
+    {
+        using var serilog = SerilogSetup.Create(settings.Logging);
+        var listeners = await ListenerBinder.BindAllAsync(settings.Listeners, CancellationToken.None);
+
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            // Never the current directory: a daemon runs in "/" and must not watch it.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(settings.Logging.MinimumLevel);
+        builder.Logging.AddSerilog(serilog);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.UseSockets(o =>
+        {
+            // Kestrel adopts the sockets we bound instead of binding its own.
+            var byEndpoint = listeners.ToDictionary(l => (System.Net.EndPoint)l.EndPoint, l => l.Socket);
+            o.CreateBoundListenSocket = endpoint => byEndpoint[endpoint];
+        });
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var connectionLogger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("ferryd.connections");
+            foreach (var listener in listeners)
+            {
+                var handler = new ListenerConnectionHandler(listener,
+                    ServiceCatalog.Create(listener.Service, TimeProvider.System), connectionLogger);
+                kestrel.Listen(listener.EndPoint, options => options.Use(_ => handler.OnConnectedAsync));
+            }
+        });
+
+        await using var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ferryd");
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        lifetime.ApplicationStopping.Register(() =>
+            Log.Stopping(logger, listeners.Sum(l => l.Counters.Active), settings.ShutdownTimeout));
+
+        await app.StartAsync();
+        foreach (var listener in listeners)
+        {
+            stdout.WriteLine($"listening {listener.Service} {listener.EndPoint}");
+            Log.Listening(logger, listener.Service, listener.EndPoint.ToString());
+        }
+        stdout.Flush();
+
+        await app.WaitForShutdownAsync();
+        Log.Stopped(logger);
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,25 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Ferry.Daemon.Listeners;
+
+/// <summary>
+/// A listener whose socket is bound and listening: the spec it came from, the real
+/// endpoint (port 0 resolved) and the counters its connections update.
+/// </summary>
+internal sealed class BoundListener(ListenerSpec spec, Socket socket)
+{
+    public ListenerSpec Spec { get; } = spec;
+
+    /// <summary>Handed to Kestrel, which owns it from then on.</summary>
+    public Socket Socket { get; } = socket;
+
+    public IPEndPoint EndPoint { get; } = (IPEndPoint)socket.LocalEndPoint!;
+
+    public string Service => Spec.Service;
+
+    public ListenerCounters Counters { get; } = new();
+
+    /// <summary>How logs and the startup line name this listener, e.g. "echo 127.0.0.1:7".</summary>
+    public string Name => $"{Spec.Service} {EndPoint}";
+}

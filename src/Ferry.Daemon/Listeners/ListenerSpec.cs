@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Net;
+using Ferry.Daemon.Services;
+
+namespace Ferry.Daemon.Listeners;
+
+/// <summary>
+/// One listener as the user wrote it: <c>[ADDR:]PORT[=SERVICE]</c>. ADDR is an IPv4 literal,
+/// a bracketed IPv6 literal or a host name; no ADDR means every interface, IPv4 and IPv6.
+/// </summary>
+internal sealed record ListenerSpec(string? Host, int Port, string Service)
+{
+    public const string DefaultService = "echo";
+
+    /// <summary>The host part, or null for every interface.</summary>
+    public string? Host { get; } = Host;
+
+    public override string ToString() => $"{Service} {FormatAddress()}";
+
+    public string FormatAddress()
+    {
+        if (Host is null)
+            return $"*:{Port}";
+        return Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    }
+
+    public static bool TryParse(string text, out ListenerSpec? spec, out string error)
+    {
+        spec = null;
+        string endpoint = text;
+        string service = DefaultService;
+        int equals = text.LastIndexOf('=');
+        if (equals >= 0)
+        {
+            endpoint = text[..equals];
+            service = text[(equals + 1)..].Trim().ToLowerInvariant();
+            if (!ServiceCatalog.IsKnown(service))
+            {
+                error = $"unknown service '{text[(equals + 1)..]}' in '{text}' (known: {string.Join(", ", ServiceCatalog.Names)})";
+                return false;
+            }
+        }
+
+        string? host;
+        string portText;
+        if (endpoint.StartsWith('['))
+        {
+            int close = endpoint.IndexOf(']');
+            if (close < 0 || close + 1 >= endpoint.Length || endpoint[close + 1] != ':')
+            {
+                error = $"malformed listener '{text}': write an IPv6 address as [ADDR]:PORT";
+                return false;
+            }
+            host = endpoint[1..close];
+            if (!IPAddress.TryParse(host, out var v6) || v6.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                error = $"malformed listener '{text}': '{host}' is not an IPv6 address";
+                return false;
+            }
+            portText = endpoint[(close + 2)..];
+        }
+        else
+        {
+            int colon = endpoint.LastIndexOf(':');
+            if (colon >= 0 && endpoint.IndexOf(':') != colon)
+            {
+                error = $"malformed listener '{text}': write an IPv6 address as [ADDR]:PORT";
+                return false;
+            }
+            host = colon >= 0 ? endpoint[..colon] : null;
+            portText = colon >= 0 ? endpoint[(colon + 1)..] : endpoint;
+            if (host is not null && host.Length == 0)
+            {
+                error = $"malformed listener '{text}': empty address before ':'";
+                return false;
+            }
+        }
+
+        if (!TryParsePort(portText, out int port))
+        {
+            error = $"malformed listener '{text}': port '{portText}' is not a number from 0 to 65535";
+            return false;
+        }
+
+        if (host is "*")
+            host = null;
+        spec = new ListenerSpec(host, port, service);
+        error = "";
+        return true;
+    }
+
+    public static bool TryParsePort(string text, out int port) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 0 and <= 65535;
+}

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Daemon.Logging;
+
+/// <summary>ferryd's log messages, source-generated, each with a stable event id.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "listening {Service} {Endpoint}")]
+    public static partial void Listening(ILogger logger, string service, string endpoint);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "stopping: no new connections, {Active} open, deadline {Deadline}")]
+    public static partial void Stopping(ILogger logger, long active, TimeSpan deadline);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "stopped")]
+    public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "open {Peer} on {Listener} [{ConnectionId}]")]
+    public static partial void ConnectionOpened(ILogger logger, string peer, string listener, string connectionId);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information,
+        Message = "close {Peer} on {Listener} [{ConnectionId}]: {Reason}, in {BytesIn} B, out {BytesOut} B, {DurationMs} ms")]
+    public static partial void ConnectionClosed(ILogger logger, string peer, string listener, string connectionId,
+        string reason, long bytesIn, long bytesOut, long durationMs);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "client {Peer} says: {Text}")]
+    public static partial void ClientSays(ILogger logger, string peer, string text);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Error, Message = "connection {Peer} on {Listener} [{ConnectionId}] failed")]
+    public static partial void ConnectionFailed(ILogger logger, Exception exception, string peer, string listener, string connectionId);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Critical, Message = "{Message}")]
+    public static partial void StartupFailed(ILogger logger, string message);
+}

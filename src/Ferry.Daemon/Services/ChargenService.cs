@@ -1,0 +1,54 @@
+using Ferry.Daemon.Connections;
+
+namespace Ferry.Daemon.Services;
+
+/// <summary>
+/// RFC 864 chargen: sends the rotating pattern until the peer goes away, discarding what it
+/// receives. Paced by the reader: each FlushAsync waits while the connection's output pipe
+/// is above its pause threshold, so a slow reader costs bounded memory (one pipe's worth).
+/// </summary>
+internal sealed class ChargenService : IConnectionService
+{
+    public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
+    {
+        var draining = DiscardInputAsync(connection);
+        try
+        {
+            var cycle = ChargenPattern.Cycle;
+            while (true)
+            {
+                var flush = await connection.Output.WriteAsync(cycle, connection.Stopping);
+                if (flush.IsCompleted)
+                    return CloseReason.PeerReset;
+                connection.Stats.Sent(cycle.Length);
+            }
+        }
+        finally
+        {
+            // The reader ends when the transport closes after we return; a pending read
+            // is cancelled so it does not outlive the connection.
+            connection.Input.CancelPendingRead();
+            await draining;
+        }
+    }
+
+    private static async Task DiscardInputAsync(ServiceConnection connection)
+    {
+        var input = connection.Input;
+        try
+        {
+            while (true)
+            {
+                var read = await input.ReadAsync();
+                connection.Stats.Received(read.Buffer.Length);
+                input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || read.IsCanceled)
+                    return;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)
+        {
+            // The peer reset or the transport closed; the writer side reports the reason.
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using System.Buffers;
+using Ferry.Daemon.Connections;
+
+namespace Ferry.Daemon.Services;
+
+/// <summary>
+/// RFC 862 echo: every byte received is sent back. Backpressure is per connection: when
+/// this peer stops reading, FlushAsync waits on its own output pipe and this loop stops
+/// reading from it, so no other connection is delayed and memory stays bounded.
+/// </summary>
+internal sealed class EchoService : IConnectionService
+{
+    public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
+    {
+        var input = connection.Input;
+        var output = connection.Output;
+        try
+        {
+            while (true)
+            {
+                var read = await input.ReadAsync(connection.Stopping);
+                var buffer = read.Buffer;
+                foreach (var segment in buffer)
+                    output.Write(segment.Span);
+                connection.ReceivedLines?.Observe(buffer);
+                connection.Stats.Received(buffer.Length);
+                input.AdvanceTo(buffer.End);
+
+                if (!buffer.IsEmpty)
+                {
+                    var flush = await output.FlushAsync(connection.Stopping);
+                    if (flush.IsCompleted)
+                        return CloseReason.PeerReset;
+                    connection.Stats.Sent(buffer.Length);
+                }
+                if (read.IsCompleted)
+                    return CloseReason.PeerClosed;
+            }
+        }
+        finally
+        {
+            connection.ReceivedLines?.Flush();
+        }
+    }
+}
