@@ -1,0 +1,31 @@
+using System.Net.Sockets;
+
+namespace Ferry.Client.Net;
+
+/// <summary>Short, lower-case descriptions of socket errors for one-line messages.</summary>
+internal static class SocketErrorText
+{
+    // Fixed texts for the errors users meet every day, so messages do not depend on the
+    // platform's strerror wording or locale; anything rarer falls back to the OS message.
+    public static string Describe(SocketException exception) => exception.SocketErrorCode switch
+    {
+        SocketError.ConnectionRefused => "connection refused",
+        SocketError.ConnectionReset => "connection reset by peer",
+        SocketError.ConnectionAborted => "connection aborted",
+        SocketError.TimedOut => "timed out",
+        SocketError.HostNotFound or SocketError.NoData => "unknown host",
+        SocketError.TryAgain => "temporary failure in name resolution",
+        SocketError.HostUnreachable => "no route to host",
+        SocketError.NetworkUnreachable => "network is unreachable",
+        SocketError.NetworkDown => "network is down",
+        SocketError.AddressAlreadyInUse => "address already in use",
+        SocketError.AddressNotAvailable => "cannot assign requested address",
+        SocketError.AccessDenied => "permission denied",
+        SocketError.AddressFamilyNotSupported => "address family not supported",
+        SocketError.TooManyOpenSockets => "too many open files",
+        _ => LowerFirst(exception.Message),
+    };
+
+    private static string LowerFirst(string text) =>
+        text.Length > 0 && char.IsUpper(text[0]) ? char.ToLowerInvariant(text[0]) + text[1..] : text;
+}
