@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test (unit and integration) and ends with the line "N passed, N failed, N skipped".
+# As root it installs the external peers the tests drive (nc from netcat-openbsd, socat) when
+# missing. FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip.
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+missing=()
+dpkg -s netcat-openbsd >/dev/null 2>&1 || missing+=(netcat-openbsd)
+command -v socat >/dev/null 2>&1 || missing+=(socat)
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing test tools: ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "missing test tools (install them, or their tests skip): ${missing[*]}" >&2
+  fi
+fi
+
+./build.sh || { echo "0 passed, 1 failed"; exit 1; }
+results=artifacts/test-results
+rm -rf "$results"; mkdir -p "$results"
+
+status=0
+for project in Ferry.Tests Ferry.IntegrationTests; do
+  if ! dotnet build "tests/$project" -c Release --nologo -v quiet; then
+    echo "build of $project failed" >&2
+    status=1
+    continue
+  fi
+  # xunit v3 test projects are executables; -xml gives counts we sum below.
+  dotnet "tests/$project/bin/Release/net10.0/$project.dll" -xml "$results/$project.xml" -noColor -noLogo -maxThreads 2 \
+    || status=1
+done
+
+python3 - "$results" "$status" <<'PY'
+import sys, glob, xml.etree.ElementTree as ET
+results, status = sys.argv[1], int(sys.argv[2])
+passed = failed = skipped = errors = 0
+for path in glob.glob(f"{results}/*.xml"):
+    for assembly in ET.parse(path).getroot().iter("assembly"):
+        passed += int(assembly.get("passed", 0))
+        failed += int(assembly.get("failed", 0))
+        skipped += int(assembly.get("skipped", 0))
+        errors += int(assembly.get("errors", 0))
+# A project that failed to build or crashed counts as a failure, never as zero tests.
+failed += errors + (1 if status and failed + errors == 0 else 0)
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed or passed == 0 else 0)
+PY
