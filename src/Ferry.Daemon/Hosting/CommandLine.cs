@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.Globalization;
 using Ferry.Daemon.Listeners;
 using Ferry.Daemon.Logging;
@@ -61,11 +62,11 @@ internal sealed class CommandLine
     public async Task<int> InvokeAsync(string[] args, Func<ServerSettings, Task<int>> run, TextWriter stderr)
     {
         var result = Build().Parse(args);
+        if (result.Errors.Count > 0 && result.Action is not HelpAction)
+            return Usage(stderr, result.Errors[0].Message);
         // The root has no action of its own: an action here is --help or --version.
         if (result.Action is not null)
             return await result.InvokeAsync();
-        if (result.Errors.Count > 0)
-            return Usage(stderr, result.Errors[0].Message);
 
         ServerSettings settings;
         try

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+
+namespace Ferry.IntegrationTests.Infrastructure;
+
+/// <summary>Runs a command to completion with given stdin bytes; bounded by a timeout.</summary>
+internal static class ToolRun
+{
+    public sealed record Result(int ExitCode, byte[] Stdout, string Stderr)
+    {
+        public string StdoutText => System.Text.Encoding.UTF8.GetString(Stdout);
+    }
+
+    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null)
+    {
+        var info = new ProcessStartInfo(file)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in args)
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {file}");
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            var stdout = new MemoryStream();
+            var readOut = process.StandardOutput.BaseStream.CopyToAsync(stdout, cts.Token);
+            var readErr = process.StandardError.ReadToEndAsync(cts.Token);
+            try
+            {
+                if (stdin is not null)
+                    await process.StandardInput.BaseStream.WriteAsync(stdin, cts.Token);
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // The program may exit before reading all of its input (e.g. connection refused);
+                // the test judges it by its exit code and output.
+            }
+            await process.WaitForExitAsync(cts.Token);
+            await readOut;
+            return new Result(process.ExitCode, stdout.ToArray(), await readErr);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in time");
+        }
+    }
+}
