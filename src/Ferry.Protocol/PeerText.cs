@@ -16,6 +16,7 @@ public static class PeerText
 
     public static string Escape(ReadOnlySequence<byte> bytes, int maxBytes = DefaultMaxBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
         if (bytes.IsSingleSegment)
             return Escape(bytes.FirstSpan, maxBytes);
         int take = (int)Math.Min(bytes.Length, (long)maxBytes);

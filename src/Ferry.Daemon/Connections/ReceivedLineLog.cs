@@ -14,6 +14,7 @@ internal sealed class ReceivedLineLog(Action<string> writeLine)
     private readonly byte[] _line = new byte[PeerText.DefaultMaxBytes];
     private int _kept;
     private long _dropped;
+    private byte _lastByte;
 
     public void Observe(ReadOnlySequence<byte> received)
     {
@@ -39,10 +40,18 @@ internal sealed class ReceivedLineLog(Action<string> writeLine)
             part[..keep].CopyTo(_line.AsSpan(_kept));
             _kept += keep;
             _dropped += part.Length - keep;
+            if (!part.IsEmpty)
+                _lastByte = part[^1];
             if (newline < 0)
                 return;
-            if (_kept > 0 && _dropped == 0 && _line[_kept - 1] == (byte)'\r')
-                _kept--;
+            if (_lastByte == (byte)'\r' && _kept + _dropped > 0)
+            {
+                // The CR of a CRLF ending is not content: un-keep it, or un-count it if cut.
+                if (_dropped > 0)
+                    _dropped--;
+                else
+                    _kept--;
+            }
             Emit();
             bytes = bytes[(newline + 1)..];
         }
@@ -57,5 +66,6 @@ internal sealed class ReceivedLineLog(Action<string> writeLine)
         writeLine(text);
         _kept = 0;
         _dropped = 0;
+        _lastByte = 0;
     }
 }

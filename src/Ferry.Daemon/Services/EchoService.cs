@@ -20,18 +20,20 @@ internal sealed class EchoService : IConnectionService
             {
                 var read = await input.ReadAsync(connection.Stopping);
                 var buffer = read.Buffer;
+                // Taken now: after AdvanceTo the buffer's segments go back to the pool.
+                long length = buffer.Length;
                 foreach (var segment in buffer)
                     output.Write(segment.Span);
                 connection.ReceivedLines?.Observe(buffer);
-                connection.Stats.Received(buffer.Length);
+                connection.Stats.Received(length);
                 input.AdvanceTo(buffer.End);
 
-                if (!buffer.IsEmpty)
+                if (length > 0)
                 {
                     var flush = await output.FlushAsync(connection.Stopping);
                     if (flush.IsCompleted)
                         return CloseReason.PeerReset;
-                    connection.Stats.Sent(buffer.Length);
+                    connection.Stats.Sent(length);
                 }
                 if (read.IsCompleted)
                     return CloseReason.PeerClosed;
