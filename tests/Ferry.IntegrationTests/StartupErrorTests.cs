@@ -58,6 +58,8 @@ public sealed class StartupErrorTests
     [InlineData(new[] { "--listen", "127.0.0.1:0=nosuch" }, "unknown service 'nosuch'")]
     [InlineData(new[] { "--listen", "::1:7" }, "write an IPv6 address as [ADDR]:PORT")]
     [InlineData(new[] { "7", "--bogus" }, "--bogus")]
+    [InlineData(new[] { "--listen", "127.0.0.1:0=echo,size=3" }, "unknown option 'size' for echo (it takes no options)")]
+    [InlineData(new[] { "--listen", "127.0.0.1:0=echo,size" }, "option 'size' is not KEY=VALUE")]
     [InlineData(new[] { "7", "--log-level", "loud" }, "unknown log level 'loud'")]
     [InlineData(new[] { "7", "--shutdown-timeout", "soon" }, "--shutdown-timeout 'soon'")]
     [InlineData(new[] { "7", "--log-file", "/tmp/a", "--log-dir", "/tmp/b" }, "exclude each other")]

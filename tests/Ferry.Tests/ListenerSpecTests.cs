@@ -140,4 +140,25 @@ public sealed class ListenerSpecTests
         Assert.True(ListenerSpec.TryParse(text, out var spec, out _));
         Assert.Equal(expected, spec!.ToString());
     }
+
+    [Fact]
+    public void ServiceOptionsFollowTheServiceName()
+    {
+        Assert.True(ListenerSpec.TryParse("127.0.0.1:0=chargen,Path=/tmp/a=b,limit=4", out var spec, out string error), error);
+        Assert.Equal("chargen", spec!.Service);
+        Assert.Equal(2, spec.Options.Count);
+        Assert.Equal("/tmp/a=b", spec.Options["path"]);
+        Assert.Equal("4", spec.Options["LIMIT"]);
+    }
+
+    [Theory]
+    [InlineData("7=echo,novalue", "option 'novalue' is not KEY=VALUE")]
+    [InlineData("7=echo,=3", "option '=3' is not KEY=VALUE")]
+    [InlineData("7=echo,a=1,A=2", "option 'A' given twice")]
+    public void MalformedOptionsAreRejected(string text, string problem)
+    {
+        Assert.False(ListenerSpec.TryParse(text, out var spec, out string error));
+        Assert.Null(spec);
+        Assert.Contains(problem, error);
+    }
 }

@@ -77,7 +77,14 @@ internal sealed class CommandLine
         {
             return Usage(stderr, ex.Message);
         }
-        return await run(settings);
+        try
+        {
+            return await run(settings);
+        }
+        catch (ServiceOptionException ex)
+        {
+            return Usage(stderr, ex.Message);
+        }
     }
 
     private static int Usage(TextWriter stderr, string problem)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog;
+using Serilog.Extensions.Logging;
 using Log = Ferry.Daemon.Logging.Log;
 
 namespace Ferry.Daemon.Hosting;
@@ -22,6 +23,12 @@ internal static class ServerHost
     public static async Task<int> RunAsync(ServerSettings settings, TextWriter stdout)
     {
         using var serilog = SerilogSetup.Create(settings.Logging);
+        using var loggers = new SerilogLoggerFactory(serilog);
+        // Services first: a bad listener option is reported before any port is taken.
+        // By reference: two listeners may be written alike ("127.0.0.1:0" twice) yet be distinct.
+        var services = new Dictionary<ListenerSpec, IConnectionService>(ReferenceEqualityComparer.Instance);
+        foreach (var spec in settings.Listeners)
+            services[spec] = ServiceCatalog.Create(new ServiceContext(spec, TimeProvider.System, loggers));
         var listeners = await ListenerBinder.BindAllAsync(settings.Listeners, CancellationToken.None);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
@@ -42,19 +49,18 @@ internal static class ServerHost
             o.CreateBoundListenSocket = endpoint => byEndpoint[endpoint];
         });
 
+        var connectionLogger = loggers.CreateLogger("ferryd.connections");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            var connectionLogger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("ferryd.connections");
             foreach (var listener in listeners)
             {
-                var handler = new ListenerConnectionHandler(listener,
-                    ServiceCatalog.Create(listener.Service, TimeProvider.System), connectionLogger);
+                var handler = new ListenerConnectionHandler(listener, services[listener.Spec], connectionLogger);
                 kestrel.Listen(listener.EndPoint, options => options.Use(_ => handler.OnConnectedAsync));
             }
         });
 
         await using var app = builder.Build();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ferryd");
+        var logger = loggers.CreateLogger("ferryd");
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStopping.Register(() =>
             Log.Stopping(logger, listeners.Sum(l => l.Counters.Active), settings.ShutdownTimeout));
@@ -68,6 +74,9 @@ internal static class ServerHost
         stdout.Flush();
 
         await app.WaitForShutdownAsync();
+        // Connections have drained (or hit the deadline); now services flush what they hold.
+        foreach (var service in services.Values.OfType<IAsyncDisposable>())
+            await service.DisposeAsync();
         Log.Stopped(logger);
         return ExitCodes.Ok;
     }

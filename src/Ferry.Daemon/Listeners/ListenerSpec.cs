@@ -12,8 +12,17 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
 {
     public const string DefaultService = "echo";
 
+    private static readonly IReadOnlyDictionary<string, string> NoOptions =
+        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The host part, or null for every interface.</summary>
     public string? Host { get; } = Host;
+
+    /// <summary>
+    /// Per-listener service options, from <c>PORT=SERVICE,key=value,...</c> on the command
+    /// line; keys are case-insensitive and each service validates its own.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = NoOptions;
 
     public override string ToString() => $"{Service} {FormatAddress()}";
 
@@ -29,16 +38,20 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
         spec = null;
         string endpoint = text;
         string service = DefaultService;
-        int equals = text.LastIndexOf('=');
+        var options = NoOptions;
+        int equals = text.IndexOf('=');
         if (equals >= 0)
         {
             endpoint = text[..equals];
-            service = text[(equals + 1)..].Trim().ToLowerInvariant();
+            string[] parts = text[(equals + 1)..].Split(',');
+            service = parts[0].Trim().ToLowerInvariant();
             if (!ServiceCatalog.IsKnown(service))
             {
-                error = $"unknown service '{text[(equals + 1)..]}' in '{text}' (known: {string.Join(", ", ServiceCatalog.Names)})";
+                error = $"unknown service '{parts[0]}' in '{text}' (known: {string.Join(", ", ServiceCatalog.Names)})";
                 return false;
             }
+            if (!TryParseOptions(parts.AsSpan(1), text, out options, out error))
+                return false;
         }
 
         string? host;
@@ -84,8 +97,34 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
 
         if (host is "*")
             host = null;
-        spec = new ListenerSpec(host, port, service);
+        spec = new ListenerSpec(host, port, service) { Options = options };
         error = "";
+        return true;
+    }
+
+    private static bool TryParseOptions(ReadOnlySpan<string> pairs, string text,
+        out IReadOnlyDictionary<string, string> options, out string error)
+    {
+        options = NoOptions;
+        error = "";
+        if (pairs.IsEmpty)
+            return true;
+        var parsed = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (string pair in pairs)
+        {
+            int equals = pair.IndexOf('=');
+            if (equals <= 0)
+            {
+                error = $"malformed listener '{text}': option '{pair}' is not KEY=VALUE";
+                return false;
+            }
+            if (!parsed.TryAdd(pair[..equals].Trim(), pair[(equals + 1)..]))
+            {
+                error = $"malformed listener '{text}': option '{pair[..equals]}' given twice";
+                return false;
+            }
+        }
+        options = parsed;
         return true;
     }
 

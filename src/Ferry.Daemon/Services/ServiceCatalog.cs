@@ -1,19 +1,31 @@
 namespace Ferry.Daemon.Services;
 
-/// <summary>The services a listener can run, by the name used in <c>--listen PORT=NAME</c>.</summary>
+/// <summary>
+/// The services a listener can run, by the name used in <c>--listen PORT=NAME</c>. Each
+/// listener gets its own instance (a chat hub is per listener); a service that holds
+/// resources implements <see cref="IAsyncDisposable"/> and is disposed after its
+/// connections have drained at shutdown.
+/// </summary>
 internal static class ServiceCatalog
 {
-    private static readonly Dictionary<string, Func<TimeProvider, IConnectionService>> Factories = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<ServiceContext, IConnectionService>> Factories = new(StringComparer.Ordinal)
     {
-        ["echo"] = _ => new EchoService(),
-        ["discard"] = _ => new DiscardService(),
-        ["daytime"] = time => new DaytimeService(time),
-        ["chargen"] = _ => new ChargenService(),
+        ["echo"] = context => Plain(context, new EchoService()),
+        ["discard"] = context => Plain(context, new DiscardService()),
+        ["daytime"] = context => Plain(context, new DaytimeService(context.Time)),
+        ["chargen"] = context => Plain(context, new ChargenService()),
     };
 
     public static IEnumerable<string> Names => Factories.Keys;
 
     public static bool IsKnown(string name) => Factories.ContainsKey(name);
 
-    public static IConnectionService Create(string name, TimeProvider time) => Factories[name](time);
+    /// <summary>Creates the listener's service; throws <see cref="ServiceOptionException"/> on bad options.</summary>
+    public static IConnectionService Create(ServiceContext context) => Factories[context.Spec.Service](context);
+
+    private static IConnectionService Plain(ServiceContext context, IConnectionService service)
+    {
+        context.AllowOnly();
+        return service;
+    }
 }
