@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test (unit and integration) and ends with the line "N passed, N failed, N skipped".
-# As root it installs the external peers the tests drive (nc from netcat-openbsd, socat) when
-# missing. FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip.
+# As root it installs the external peers the tests drive (nc from netcat-openbsd, socat,
+# systemd-socket-activate from systemd) when missing.
+# FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip.
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -9,6 +10,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 missing=()
 dpkg -s netcat-openbsd >/dev/null 2>&1 || missing+=(netcat-openbsd)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
+command -v systemd-socket-activate >/dev/null 2>&1 || missing+=(systemd)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing test tools: ${missing[*]}"

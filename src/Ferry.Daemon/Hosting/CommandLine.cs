@@ -1,20 +1,16 @@
 using System.CommandLine;
 using System.CommandLine.Help;
-using System.Globalization;
-using Ferry.Daemon.Listeners;
-using Ferry.Daemon.Logging;
-using Ferry.Daemon.Services;
-using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Hosting;
 
 /// <summary>
-/// ferryd's command line, parsed by System.CommandLine. A user's mistake gets one line
-/// naming it, the usage line, and exit code 2; never the parser's wall of help.
+/// ferryd's command line, parsed by System.CommandLine: the foreground run and the daemon
+/// commands. A user's mistake gets one line naming it, the usage line, and exit code 2;
+/// never the parser's wall of help.
 /// </summary>
-internal sealed class CommandLine
+internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
 {
-    public const string UsageLine = "Usage: ferryd PORT | ferryd --listen [ADDR:]PORT[=SERVICE] ... [options]";
+    public const string UsageLine = "Usage: ferryd PORT | ferryd --listen [ADDR:]PORT[=SERVICE] ... | ferryd start|stop|status|reload|check-config [options]";
 
     private readonly Argument<string?> _port = new("PORT")
     {
@@ -22,120 +18,92 @@ internal sealed class CommandLine
         Arity = ArgumentArity.ZeroOrOne,
     };
 
-    private readonly Option<string[]> _listen = new("--listen", "-l")
+    private readonly Option<string> _stopTimeout = new("--timeout")
     {
-        Description = "A listener [ADDR:]PORT[=SERVICE]; repeat for more. ADDR: IPv4, [IPv6] or host name; "
-            + "port 0 picks a free port; SERVICE: " + string.Join(", ", ServiceCatalog.Names) + " (default echo).",
-        Arity = ArgumentArity.OneOrMore,
-        AllowMultipleArgumentsPerToken = false,
+        Description = "Seconds to wait for the daemon to exit before SIGKILL (default 10).",
+        DefaultValueFactory = _ => "10",
     };
 
-    private readonly Option<string> _logLevel = new("--log-level")
-    {
-        Description = "Lowest level logged: " + string.Join(", ", LogLevelNames.All) + ".",
-        DefaultValueFactory = _ => "info",
-    };
+    private readonly Option<bool> _json = new("--json") { Description = "Print the status as JSON." };
 
-    private readonly Option<string?> _logFile = new("--log-file")
+    public RootCommand Build()
     {
-        Description = "Log to this one file instead of the console (stderr).",
-    };
+        var foreground = new ServerOptions();
+        var root = new RootCommand("ferryd: a TCP service daemon serving echo, discard, daytime and chargen.") { _port };
+        foreground.AddTo(root);
+        root.SetAction((result, _) => ServerHost.RunAsync(foreground.ToSettings(result, result.GetValue(_port)), stdout));
 
-    private readonly Option<string?> _logDir = new("--log-dir")
-    {
-        Description = "Log to one file per level in this directory: ferryd.debug.log, ferryd.info.log, ... ferryd.fatal.log.",
-    };
+        var daemon = new ServerOptions();
+        var start = new Command("start", "Start ferryd as a daemon: detached, with a pid file; returns once every listener is bound.");
+        daemon.AddTo(start);
+        start.SetAction((result, _) => Daemonizer.StartAsync(daemon.ToSettings(result), stdout, stderr));
 
-    private readonly Option<string> _shutdownTimeout = new("--shutdown-timeout")
-    {
-        Description = "Seconds that open connections get to finish on SIGTERM/SIGINT before they are closed.",
-        DefaultValueFactory = _ => "5",
-    };
+        var checking = new ServerOptions();
+        var checkConfig = new Command("check-config", "Validate the configuration and print the effective listeners.");
+        checking.AddTo(checkConfig);
+        checkConfig.SetAction((result, _) => ConfigCheck.RunAsync(checking.ToSettings(result), stdout));
 
-    public RootCommand Build() =>
-        new("ferryd: a TCP service daemon serving echo, discard, daytime and chargen.")
-        {
-            _port, _listen, _logLevel, _logFile, _logDir, _shutdownTimeout,
-        };
+        var stopPidFile = ServerOptions.PidFileOption();
+        var stop = new Command("stop", "Stop the daemon: SIGTERM, wait, SIGKILL only after --timeout.") { stopPidFile, _stopTimeout };
+        stop.SetAction((result, _) => DaemonControl.StopAsync(result.GetValue(stopPidFile), result.GetValue(_stopTimeout)!, stdout));
+
+        var statusPidFile = ServerOptions.PidFileOption();
+        var status = new Command("status", "Is the daemon running? Exit 0 if so, 3 if not (LSB).") { statusPidFile, _json };
+        status.SetAction((result, _) => DaemonControl.StatusAsync(result.GetValue(statusPidFile), result.GetValue(_json), stdout));
+
+        var reloadPidFile = ServerOptions.PidFileOption();
+        var reload = new Command("reload", "Reload the daemon's configuration (SIGHUP); exit 1 if the new configuration was rejected.") { reloadPidFile };
+        reload.SetAction((result, _) => DaemonControl.ReloadAsync(result.GetValue(reloadPidFile), stdout, stderr));
+
+        root.Subcommands.Add(start);
+        root.Subcommands.Add(reload);
+        root.Subcommands.Add(stop);
+        root.Subcommands.Add(status);
+        root.Subcommands.Add(checkConfig);
+        return root;
+    }
 
     /// <summary>Parses and runs; returns the process exit code.</summary>
-    public async Task<int> InvokeAsync(string[] args, Func<ServerSettings, Task<int>> run, TextWriter stderr)
+    public async Task<int> InvokeAsync(string[] args)
     {
         var result = Build().Parse(args);
         if (result.Errors.Count > 0 && result.Action is not HelpAction)
-            return Usage(stderr, result.Errors[0].Message);
-        // The root has no action of its own: an action here is --help or --version.
-        if (result.Action is not null)
-            return await result.InvokeAsync();
-
-        ServerSettings settings;
+            return Usage(result.Errors[0].Message);
         try
         {
-            settings = ToSettings(result);
+            return await result.InvokeAsync(new InvocationConfiguration
+            {
+                // Our errors are one line each (below); signals belong to the host.
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null,
+            });
         }
         catch (UsageException ex)
         {
-            return Usage(stderr, ex.Message);
+            return Usage(ex.Message);
         }
-        try
+        catch (Services.ServiceOptionException ex)
         {
-            return await run(settings);
+            return Usage(ex.Message);
         }
-        catch (ServiceOptionException ex)
+        catch (ConfigException ex)
         {
-            return Usage(stderr, ex.Message);
+            stderr.WriteLine($"ferryd: {ex.Message}");
+            return ExitCodes.BadConfig;
+        }
+        catch (StartupException ex)
+        {
+            stderr.WriteLine($"ferryd: {ex.Message}");
+            return ex.ExitCode;
         }
     }
 
-    private static int Usage(TextWriter stderr, string problem)
+    private int Usage(string problem)
     {
         stderr.WriteLine($"ferryd: {problem}");
         stderr.WriteLine(UsageLine);
         stderr.WriteLine("Try 'ferryd --help' for more.");
         return ExitCodes.Usage;
-    }
-
-    private ServerSettings ToSettings(ParseResult result)
-    {
-        var listeners = new List<ListenerSpec>();
-        string? port = result.GetValue(_port);
-        if (port is not null && port.StartsWith('-'))
-            throw new UsageException($"unknown option '{port}'");
-        if (port is not null)
-        {
-            if (!ListenerSpec.TryParsePort(port, out int number))
-                throw new UsageException($"PORT '{port}' is not a number from 0 to 65535");
-            listeners.Add(new ListenerSpec(null, number, ListenerSpec.DefaultService));
-        }
-        foreach (string text in result.GetValue(_listen) ?? [])
-        {
-            if (!ListenerSpec.TryParse(text, out var spec, out string error))
-                throw new UsageException(error);
-            listeners.Add(spec!);
-        }
-        if (listeners.Count == 0)
-            throw new UsageException("nothing to serve: give a PORT or at least one --listen");
-
-        string levelText = result.GetValue(_logLevel)!;
-        if (!LogLevelNames.TryParse(levelText, out var level))
-            throw new UsageException($"unknown log level '{levelText}' (use {string.Join(", ", LogLevelNames.All)})");
-
-        string? logFile = result.GetValue(_logFile);
-        string? logDir = result.GetValue(_logDir);
-        var logging = (logFile, logDir) switch
-        {
-            (not null, not null) => throw new UsageException("--log-file and --log-dir exclude each other"),
-            (not null, null) => new LogSettings(level, LogTargetKind.File, Path.GetFullPath(logFile)),
-            (null, not null) => new LogSettings(level, LogTargetKind.FilePerLevel, Path.GetFullPath(logDir)),
-            _ => LogSettings.ConsoleAt(level),
-        };
-
-        string timeoutText = result.GetValue(_shutdownTimeout)!;
-        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
-            || seconds < 0 || seconds > 3600 || double.IsNaN(seconds))
-            throw new UsageException($"--shutdown-timeout '{timeoutText}' is not a number of seconds from 0 to 3600");
-
-        return new ServerSettings(listeners, logging, TimeSpan.FromSeconds(seconds));
     }
 }
 

@@ -22,4 +22,10 @@ internal static class ExitCodes
 
     /// <summary>A log file or directory could not be opened for writing.</summary>
     public const int CannotLog = 5;
+
+    /// <summary>The configuration file is missing, unreadable, malformed or invalid.</summary>
+    public const int BadConfig = 6;
+
+    /// <summary>"ferryd start": another ferryd already holds the pid file.</summary>
+    public const int AlreadyRunning = 7;
 }

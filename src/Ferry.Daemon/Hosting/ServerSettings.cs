@@ -3,11 +3,20 @@ using Ferry.Daemon.Logging;
 
 namespace Ferry.Daemon.Hosting;
 
-/// <summary>Everything a foreground ferryd run needs, parsed and validated from the command line.</summary>
+/// <summary>Everything a ferryd run needs, merged from the config file, environment and command line.</summary>
 internal sealed record ServerSettings(
     IReadOnlyList<ListenerSpec> Listeners,
     LogSettings Logging,
     TimeSpan ShutdownTimeout)
 {
     public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Null: the default for the user (<see cref="PidFile.DefaultPath"/>).</summary>
+    public string? PidFile { get; init; }
+
+    /// <summary>The config file these settings came from, if any.</summary>
+    public string? ConfigFile { get; init; }
+
+    /// <summary>What they were made from; a reload loads settings from it again.</summary>
+    public SettingsLoader.CommandLineValues? Source { get; init; }
 }

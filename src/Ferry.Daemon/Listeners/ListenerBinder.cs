@@ -15,13 +15,19 @@ internal static class ListenerBinder
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
 
-    public static async Task<IReadOnlyList<BoundListener>> BindAllAsync(IEnumerable<ListenerSpec> specs, CancellationToken cancellation)
+    public static async Task<IReadOnlyList<BoundListener>> BindAllAsync(IEnumerable<ListenerSpec> specs,
+        SocketActivation inherited, CancellationToken cancellation)
     {
         var bound = new List<BoundListener>();
         try
         {
             foreach (var spec in specs)
-                bound.AddRange(await BindAsync(spec, cancellation));
+            {
+                if (inherited.Take(spec) is { } socket)
+                    bound.Add(new BoundListener(spec, socket));
+                else
+                    bound.AddRange(await BindAsync(spec, cancellation));
+            }
             return bound;
         }
         catch

@@ -24,7 +24,18 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
     /// </summary>
     public IReadOnlyDictionary<string, string> Options { get; init; } = NoOptions;
 
+    /// <summary>The listener's name in the config file (its key under Listeners), if any.</summary>
+    public string? Name { get; init; }
+
     public override string ToString() => $"{Service} {FormatAddress()}";
+
+    /// <summary>
+    /// Everything that makes two listeners the same listener for a reload: name, endpoint,
+    /// service and options. A listener whose identity is unchanged keeps running.
+    /// </summary>
+    public string Identity =>
+        $"{Name}|{FormatAddress()}={Service}" + string.Concat(Options.OrderBy(o => o.Key, StringComparer.OrdinalIgnoreCase)
+            .Select(o => $",{o.Key.ToLowerInvariant()}={o.Value}"));
 
     public string FormatAddress()
     {

@@ -8,8 +8,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "listening {Service} {Endpoint}")]
     public static partial void Listening(ILogger logger, string service, string endpoint);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "stopping: no new connections, {Active} open, deadline {Deadline}")]
-    public static partial void Stopping(ILogger logger, long active, TimeSpan deadline);
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "stopping: no new connections, {Active} open, deadline {DeadlineSeconds} s")]
+    public static partial void Stopping(ILogger logger, long active, double deadlineSeconds);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "inherited sockets that match no listener, closed: {Sockets}")]
+    public static partial void UnusedInheritedSockets(ILogger logger, string sockets);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "stopped")]
     public static partial void Stopped(ILogger logger);

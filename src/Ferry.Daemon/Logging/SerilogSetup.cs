@@ -13,7 +13,24 @@ internal static class SerilogSetup
 {
     public const string LineTemplate = "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}";
 
-    public static Serilog.Core.Logger Create(LogSettings settings)
+    /// <summary>The logger and, for file targets, the sink that SIGUSR1 reopens.</summary>
+    public sealed class Output(Serilog.Core.Logger logger, ReopenableSink? files) : IDisposable
+    {
+        public Serilog.Core.Logger Logger { get; } = logger;
+
+        /// <summary>True when there are files to reopen (not for the console).</summary>
+        public bool HasFiles => files is not null;
+
+        public void ReopenFiles() => files?.Reopen();
+
+        public void Dispose()
+        {
+            Logger.Dispose();
+            files?.Dispose();
+        }
+    }
+
+    public static Output Create(LogSettings settings)
     {
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(LogLevelNames.ToSerilog(settings.MinimumLevel))
@@ -21,26 +38,32 @@ internal static class SerilogSetup
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Warning);
 
+        ReopenableSink? files = null;
         switch (settings.Target)
         {
             case LogTargetKind.File:
                 EnsureWritableFile(settings.Path!);
-                configuration.WriteTo.File(settings.Path!, outputTemplate: LineTemplate);
+                files = new ReopenableSink(() => new LoggerConfiguration().MinimumLevel.Verbose()
+                    .WriteTo.File(settings.Path!, outputTemplate: LineTemplate).CreateLogger());
                 break;
             case LogTargetKind.FilePerLevel:
                 string directory = settings.Path!;
                 EnsureWritableDirectory(directory);
-                configuration.WriteTo.Map(
-                    e => LogLevelNames.FileName(e.Level),
-                    (name, sink) => sink.File(Path.Combine(directory, $"ferryd.{name}.log"), outputTemplate: LineTemplate),
-                    sinkMapCountLimit: LogLevelNames.All.Length);
+                files = new ReopenableSink(() => new LoggerConfiguration().MinimumLevel.Verbose()
+                    .WriteTo.Map(
+                        e => LogLevelNames.FileName(e.Level),
+                        (name, sink) => sink.File(Path.Combine(directory, $"ferryd.{name}.log"), outputTemplate: LineTemplate),
+                        sinkMapCountLimit: LogLevelNames.All.Length)
+                    .CreateLogger());
                 break;
             default:
                 // stderr: stdout carries only the "listening ..." lines that scripts parse.
                 configuration.WriteTo.Console(outputTemplate: LineTemplate, standardErrorFromLevel: LogEventLevel.Verbose);
                 break;
         }
-        return configuration.CreateLogger();
+        if (files is not null)
+            configuration.WriteTo.Sink(files);
+        return new Output(configuration.CreateLogger(), files);
     }
 
     private static void EnsureWritableFile(string path)

@@ -1,0 +1,35 @@
+using Ferry.Daemon.Services;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Ferry.Daemon.Hosting;
+
+/// <summary>"ferryd check-config": validate everything a start would, bind nothing, print the result.</summary>
+internal static class ConfigCheck
+{
+    public static async Task<int> RunAsync(ServerSettings settings, TextWriter stdout)
+    {
+        foreach (var spec in settings.Listeners)
+        {
+            // Creating the service validates its options, exactly as a real start does.
+            var service = ServiceCatalog.Create(new ServiceContext(spec, TimeProvider.System, NullLoggerFactory.Instance));
+            if (service is IAsyncDisposable disposable)
+                await disposable.DisposeAsync();
+        }
+        stdout.WriteLine($"config ok{(settings.ConfigFile is null ? "" : ": " + settings.ConfigFile)}");
+        foreach (var spec in settings.Listeners)
+        {
+            string options = string.Concat(spec.Options.Select(o => $",{o.Key}={o.Value}"));
+            stdout.WriteLine($"listener {spec.Name ?? "-"} {spec.FormatAddress()}={spec.Service}{options}");
+        }
+        string target = settings.Logging.Target switch
+        {
+            Logging.LogTargetKind.File => "file " + settings.Logging.Path,
+            Logging.LogTargetKind.FilePerLevel => "directory " + settings.Logging.Path,
+            _ => "console",
+        };
+        stdout.WriteLine($"logging {settings.Logging.MinimumLevel} to {target}");
+        stdout.WriteLine($"pid file {settings.PidFile ?? PidFile.DefaultPath()}");
+        stdout.WriteLine($"shutdown timeout {settings.ShutdownTimeout.TotalSeconds} s");
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using Ferry.Daemon.Listeners;
+using Ferry.Daemon.Services;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Daemon.Hosting;
+
+/// <summary>
+/// SIGHUP: re-read the configuration and change the listeners to match, nginx style.
+/// Listeners whose name, endpoint, service and options are unchanged keep running with
+/// their connections; removed ones stop accepting and their connections are closed
+/// gracefully (shutdown deadline); added ones are bound first. Any error (bad file, bad
+/// option, busy port) rejects the whole new configuration and the old one keeps running.
+/// Logging settings are read at start only.
+/// </summary>
+internal sealed partial class ConfigReloader : IAsyncDisposable
+{
+    private readonly Channel<bool> _requests = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly PosixSignalRegistration _signal;
+    private readonly ServiceSet _services;
+    private readonly ListenerSet _listeners;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly SystemdNotifier _systemd;
+    private readonly Task _reloading;
+    private ServerSettings _current;
+    private ReloadOutcome? _last;
+
+    public ConfigReloader(ServerSettings current, ServiceSet services, ListenerSet listeners,
+        ILoggerFactory loggers, SystemdNotifier systemd)
+    {
+        _current = current;
+        _services = services;
+        _listeners = listeners;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger("ferryd");
+        _systemd = systemd;
+        _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            _requests.Writer.TryWrite(true);
+        });
+        _reloading = ServeRequestsAsync();
+    }
+
+    public ReloadOutcome? Last => Volatile.Read(ref _last);
+
+    private async Task ServeRequestsAsync()
+    {
+        await foreach (bool _ in _requests.Reader.ReadAllAsync())
+        {
+            _systemd.Notify("RELOADING=1");
+            var outcome = await ReloadAsync((_last?.Generation ?? 0) + 1);
+            Volatile.Write(ref _last, outcome);
+            _systemd.Notify($"READY=1\nSTATUS={outcome.Message}");
+        }
+    }
+
+    private async Task<ReloadOutcome> ReloadAsync(int generation)
+    {
+        ServerSettings next;
+        try
+        {
+            next = _current.Source is null ? _current : SettingsLoader.Load(_current.Source);
+        }
+        catch (Exception ex) when (ex is ConfigException or UsageException)
+        {
+            return Rejected(generation, ex.Message);
+        }
+
+        var keep = _current.Listeners.Where(old => next.Listeners.Any(n => n.Identity == old.Identity)).ToList();
+        var removed = _current.Listeners.Except(keep).ToList();
+        var added = next.Listeners.Where(n => !keep.Any(k => k.Identity == n.Identity)).ToList();
+
+        IReadOnlyList<(ListenerSpec Spec, IConnectionService Service)> newServices;
+        try
+        {
+            newServices = added.Select(spec => (spec, ServiceCatalog.Create(new ServiceContext(spec, TimeProvider.System, _loggers)))).ToList();
+        }
+        catch (ServiceOptionException ex)
+        {
+            return Rejected(generation, ex.Message);
+        }
+
+        IReadOnlyList<BoundListener> bound;
+        try
+        {
+            bound = await ListenerBinder.BindAllAsync(added, SocketActivation.None, CancellationToken.None);
+        }
+        catch (StartupException ex)
+        {
+            foreach (var (_, service) in newServices)
+                await ServiceSet.DisposeAsync(service);
+            return Rejected(generation, ex.Message);
+        }
+
+        foreach (var (spec, service) in newServices)
+            _services.Add(spec, service);
+        var started = await _listeners.StartAsync(bound.Select(b => (b, _services[b.Spec])));
+        foreach (var listener in started)
+            Logging.Log.Listening(_logger, listener.Listener.Service, listener.Listener.EndPoint.ToString());
+
+        var stopping = _listeners.Running.Where(r => removed.Any(spec => ReferenceEquals(spec, r.Listener.Spec))).ToList();
+        await _listeners.StopAsync(stopping, _current.ShutdownTimeout);
+        foreach (var spec in removed)
+            await _services.RemoveAsync(spec);
+
+        // Kept listeners keep their original specs (and services); the rest come from the new file.
+        _current = next with { Listeners = [.. keep, .. added] };
+        string message = $"reloaded: {added.Count} listener(s) added, {removed.Count} removed, {keep.Count} unchanged";
+        Reloaded(_logger, message);
+        return new ReloadOutcome(generation, true, message, DateTimeOffset.UtcNow);
+    }
+
+    private ReloadOutcome Rejected(int generation, string reason)
+    {
+        ReloadRejected(_logger, reason);
+        return new ReloadOutcome(generation, false, "reload rejected, old configuration kept: " + reason, DateTimeOffset.UtcNow);
+    }
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "SIGHUP: {Message}")]
+    private static partial void Reloaded(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "SIGHUP: reload rejected, old configuration kept: {Reason}")]
+    private static partial void ReloadRejected(ILogger logger, string reason);
+
+    public async ValueTask DisposeAsync()
+    {
+        _signal.Dispose();
+        _requests.Writer.TryComplete();
+        await _reloading;
+    }
+}

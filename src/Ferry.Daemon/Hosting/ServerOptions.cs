@@ -1,0 +1,103 @@
+using System.CommandLine;
+using Ferry.Daemon.Listeners;
+using Ferry.Daemon.Logging;
+using Ferry.Daemon.Services;
+
+namespace Ferry.Daemon.Hosting;
+
+/// <summary>
+/// The options that describe a server (listeners, logging, shutdown, pid file, config file),
+/// shared by the foreground run, "start" and "check-config". One instance per command,
+/// because a System.CommandLine symbol belongs to one command.
+/// </summary>
+internal sealed class ServerOptions
+{
+    private readonly Option<string?> _config = new("--config", "-c")
+    {
+        Description = "Read settings from this JSON file (see docs/configuration.md); FERRY_* variables and options override it.",
+    };
+
+    private readonly Option<string[]> _listen = new("--listen", "-l")
+    {
+        Description = "A listener [ADDR:]PORT[=SERVICE[,KEY=VALUE...]]; repeat for more. ADDR: IPv4, [IPv6] or host name; "
+            + "port 0 picks a free port; SERVICE: " + string.Join(", ", ServiceCatalog.Names) + " (default echo). Replaces the config file's listeners.",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private readonly Option<string?> _logLevel = new("--log-level")
+    {
+        Description = "Lowest level logged: " + string.Join(", ", LogLevelNames.All) + " (default info).",
+    };
+
+    private readonly Option<string?> _logFile = new("--log-file")
+    {
+        Description = "Log to this one file instead of the console (stderr).",
+    };
+
+    private readonly Option<string?> _logDir = new("--log-dir")
+    {
+        Description = "Log to one file per level in this directory: ferryd.debug.log, ferryd.info.log, ... ferryd.fatal.log.",
+    };
+
+    private readonly Option<string?> _shutdownTimeout = new("--shutdown-timeout")
+    {
+        Description = "Seconds that open connections get to finish on SIGTERM/SIGINT before they are closed (default 5).",
+    };
+
+    private readonly Option<string?> _pidFile = PidFileOption();
+
+    public static Option<string?> PidFileOption() => new("--pid-file")
+    {
+        Description = "The daemon's pid file (default /run/ferryd.pid for root, else $XDG_RUNTIME_DIR/ferryd.pid or /tmp/ferryd-USER.pid).",
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_config);
+        command.Options.Add(_listen);
+        command.Options.Add(_logLevel);
+        command.Options.Add(_logFile);
+        command.Options.Add(_logDir);
+        command.Options.Add(_shutdownTimeout);
+        command.Options.Add(_pidFile);
+    }
+
+    /// <summary>Merges the parsed options with the config file and environment.</summary>
+    public ServerSettings ToSettings(ParseResult result, string? port = null)
+    {
+        var listeners = new List<ListenerSpec>();
+        if (port is not null)
+        {
+            if (port.StartsWith('-'))
+                throw new UsageException($"unknown option '{port}'");
+            if (!ListenerSpec.TryParsePort(port, out int number))
+                throw new UsageException($"PORT '{port}' is not a number from 0 to 65535");
+            listeners.Add(new ListenerSpec(null, number, ListenerSpec.DefaultService));
+        }
+        foreach (string text in result.GetValue(_listen) ?? [])
+        {
+            if (!ListenerSpec.TryParse(text, out var spec, out string error))
+                throw new UsageException(error);
+            listeners.Add(spec!);
+        }
+        // Values typed on the command line are usage errors (exit 2), not config errors.
+        string? level = result.GetValue(_logLevel);
+        if (level is not null && !LogLevelNames.TryParse(level, out _))
+            throw new UsageException($"unknown log level '{level}' (use {string.Join(", ", LogLevelNames.All)})");
+        string? shutdownTimeout = result.GetValue(_shutdownTimeout);
+        if (shutdownTimeout is not null && !SettingsLoader.TryParseShutdownTimeout(shutdownTimeout, out _))
+            throw new UsageException($"--shutdown-timeout '{shutdownTimeout}': {SettingsLoader.ShutdownTimeoutRule}");
+        if (result.GetValue(_logFile) is not null && result.GetValue(_logDir) is not null)
+            throw new UsageException("--log-file and --log-dir exclude each other");
+
+        return SettingsLoader.Load(new SettingsLoader.CommandLineValues(
+            result.GetValue(_config),
+            listeners,
+            level,
+            result.GetValue(_logFile),
+            result.GetValue(_logDir),
+            shutdownTimeout,
+            result.GetValue(_pidFile)));
+    }
+}

@@ -1,0 +1,42 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Ferry.Daemon.Hosting;
+
+/// <summary>
+/// sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET per state change
+/// (READY=1, RELOADING=1, STOPPING=1, STATUS=...). Does nothing outside systemd.
+/// </summary>
+internal sealed class SystemdNotifier : IDisposable
+{
+    private readonly Socket? _socket;
+    private readonly UnixDomainSocketEndPoint? _target;
+
+    public SystemdNotifier()
+    {
+        string? path = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
+        if (string.IsNullOrEmpty(path))
+            return;
+        // A leading '@' names a Linux abstract socket, which the kernel spells with a NUL.
+        _target = new UnixDomainSocketEndPoint(path[0] == '@' ? "\0" + path[1..] : path);
+        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+    }
+
+    public bool Enabled => _socket is not null;
+
+    public void Notify(string state)
+    {
+        if (_socket is null)
+            return;
+        try
+        {
+            _socket.SendTo(Encoding.UTF8.GetBytes(state), _target!);
+        }
+        catch (SocketException)
+        {
+            // systemd gone or the socket removed: nothing useful to do, the service runs on.
+        }
+    }
+
+    public void Dispose() => _socket?.Dispose();
+}

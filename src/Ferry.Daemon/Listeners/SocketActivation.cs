@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Ferry.Daemon.Listeners;
+
+/// <summary>
+/// Listening sockets inherited from systemd (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES; fds
+/// from 3). A listener takes the inherited socket whose name (FileDescriptorName= in the
+/// .socket unit) equals the listener's name; failing that, the one bound to the listener's
+/// endpoint (same port, and same address unless the listener is for every interface).
+/// Inherited fds are marked close-on-exec and the variables removed, so no child process
+/// inherits them.
+/// </summary>
+internal sealed partial class SocketActivation
+{
+    private const int FirstFd = 3;
+    private readonly List<(string Name, Socket Socket)> _available;
+
+    private SocketActivation(List<(string Name, Socket Socket)> available) => _available = available;
+
+    public static SocketActivation None { get; } = new([]);
+
+    public int Remaining => _available.Count;
+
+    public IEnumerable<string> RemainingNames => _available.Select(a => $"{a.Name} ({a.Socket.LocalEndPoint})");
+
+    public static SocketActivation FromEnvironment()
+    {
+        string? pid = Environment.GetEnvironmentVariable("LISTEN_PID");
+        string? count = Environment.GetEnvironmentVariable("LISTEN_FDS");
+        if (pid != Environment.ProcessId.ToString(CultureInfo.InvariantCulture)
+            || !int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out int fds) || fds <= 0)
+            return None;
+        string[] names = (Environment.GetEnvironmentVariable("LISTEN_FDNAMES") ?? "").Split(':');
+        foreach (string variable in new[] { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES" })
+            Environment.SetEnvironmentVariable(variable, null);
+
+        var available = new List<(string, Socket)>();
+        for (int i = 0; i < fds; i++)
+        {
+            int fd = FirstFd + i;
+            _ = SetCloseOnExec(fd, FSetFd, FdCloexec);
+            var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+            available.Add((i < names.Length ? names[i] : "", socket));
+        }
+        return new SocketActivation(available);
+    }
+
+    /// <summary>The inherited socket for this listener, or null to bind one.</summary>
+    public Socket? Take(ListenerSpec spec)
+    {
+        int index = _available.FindIndex(a => spec.Name is not null && a.Name == spec.Name);
+        if (index < 0)
+            index = _available.FindIndex(a => a.Socket.LocalEndPoint is IPEndPoint bound && Serves(spec, bound));
+        if (index < 0)
+            return null;
+        var socket = _available[index].Socket;
+        _available.RemoveAt(index);
+        return socket;
+    }
+
+    private static bool Serves(ListenerSpec spec, IPEndPoint bound) =>
+        bound.Port == spec.Port
+        && (spec.Host is null || (IPAddress.TryParse(spec.Host, out var address) && address.Equals(bound.Address)));
+
+    public void CloseRemaining()
+    {
+        foreach (var (_, socket) in _available)
+            socket.Dispose();
+        _available.Clear();
+    }
+
+    private const int FSetFd = 2;
+    private const int FdCloexec = 1;
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int SetCloseOnExec(int fd, int command, int flags);
+}
