@@ -7,6 +7,8 @@ using var signals = new TerminationSignals();
 RootCommand root = new ConnectCommand().CreateRoot();
 Command listen = new ListenCommand().Create();
 root.Subcommands.Add(listen);
+Command bench = new BenchCommand().Create();
+root.Subcommands.Add(bench);
 SubcommandHelpAction.Install(root);
 
 // Response files ("@file" expands to its contents) are off: "@" has no business in ferry's
@@ -16,12 +18,12 @@ ParseResult parse = root.Parse(
 if (parse.Errors.Count > 0)
 {
     // Our own terse report (exit 2) instead of System.CommandLine's errors plus help (exit 1).
-    bool listening = parse.CommandResult.Command == listen;
-    UsageError.Write(
-        Console.Error,
-        parse,
-        listening ? ListenCommand.Usage : ConnectCommand.Usage,
-        listening ? ListenCommand.HelpCommand : ConnectCommand.HelpCommand);
+    Command failed = parse.CommandResult.Command;
+    (string usage, string help) =
+        failed == listen ? (ListenCommand.Usage, ListenCommand.HelpCommand)
+        : failed == bench ? (BenchCommand.Usage, BenchCommand.HelpCommand)
+        : (ConnectCommand.Usage, ConnectCommand.HelpCommand);
+    UsageError.Write(Console.Error, parse, usage, help);
     return ExitCodes.Usage;
 }
 

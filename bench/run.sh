@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Benchmarks ferryd's echo against a one-thread C epoll echo server (bench/echo-epoll.c) with
+# `ferry bench`, on loopback only, and prints a table with ferryd/C ratios.
+#
+#   bench/run.sh                       every scenario, 5 s each after 1 s of warm-up
+#   DURATION=2 SCENARIOS="pingpong bulk" bench/run.sh
+#   FERRYD_ENV="DOTNET_gcServer=1" bench/run.sh      (an experiment: env for ferryd only)
+#
+# Knobs (environment): DURATION, WARMUP, SCENARIOS (pingpong bulk connect idle), IDLE_CONNS,
+# CONNECT_LOOPS, SERVERS (ferryd c), FERRYD_ENV, CLIENT_ENV, EXTRA_SERVERS=1 (also socat and ncat when installed),
+# SKIP_BUILD=1, OUT (directory for the JSON reports).
+# Every server it starts is stopped by PID on exit; each scenario is bounded by DURATION.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+SCENARIOS=${SCENARIOS:-"pingpong bulk connect idle"}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+CONNECT_LOOPS=${CONNECT_LOOPS:-8}
+FERRYD_ENV=${FERRYD_ENV:-}
+CLIENT_ENV=${CLIENT_ENV:-}
+EXTRA_SERVERS=${EXTRA_SERVERS:-0}
+OUT=${OUT:-$root/artifacts/bench/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+
+ferry=$root/artifacts/bin/ferry
+ferryd=$root/artifacts/bin/ferryd
+cserver=$root/artifacts/bench/echo-epoll
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  ./build.sh >"$OUT/build.log" 2>&1 || { echo "./build.sh failed; see $OUT/build.log" >&2; exit 1; }
+  mkdir -p "$(dirname "$cserver")"
+  gcc -O2 -Wall -Wextra -o "$cserver" bench/echo-epoll.c
+fi
+
+# The server gets core 0 and the load generator core 1, so neither steals the other's CPU
+# and "ratio to C" compares servers at one core each.
+server_pin=() client_pin=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  server_pin=(taskset -c 0) client_pin=(taskset -c 1)
+  pinning="server on core 0, ferry bench on core 1"
+else
+  pinning="not pinned (fewer than 2 cores or no taskset)"
+fi
+
+server_pid=
+stop_server() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=
+}
+trap stop_server EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_server NAME: starts it pinned, sets server_pid and server_port.
+start_server() {
+  local name=$1 log=$OUT/$1.server.log
+  case $name in
+    ferryd)
+      # shellcheck disable=SC2086
+      "${server_pin[@]}" env $FERRYD_ENV "$ferryd" --listen 127.0.0.1:0=echo >"$log" 2>"$log.err" &
+      server_pid=$!
+      wait_for_line "$log" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$log") ;;
+    c)
+      "${server_pin[@]}" "$cserver" 0 >"$log" 2>"$log.err" &
+      server_pid=$!
+      wait_for_line "$log" && server_port=$(awk '/^listening/ {print $2; exit}' "$log") ;;
+    socat)
+      server_port=$(free_port)
+      "${server_pin[@]}" socat "TCP-LISTEN:$server_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" PIPE >"$log" 2>"$log.err" &
+      server_pid=$!
+      wait_for_port "$server_port" ;;
+    ncat)
+      server_port=$(free_port)
+      "${server_pin[@]}" ncat -l 127.0.0.1 "$server_port" --keep-open --exec /bin/cat >"$log" 2>"$log.err" &
+      server_pid=$!
+      wait_for_port "$server_port" ;;
+  esac
+}
+
+wait_for_line() {
+  for _ in $(seq 200); do grep -q '^listening' "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "server did not start; see $1.err" >&2; return 1
+}
+
+wait_for_port() {
+  for _ in $(seq 200); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2).close()" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "server on port $1 did not start" >&2; return 1
+}
+
+# bench NAME SCENARIO: one scenario against a freshly started server.
+bench() {
+  local name=$1 scenario=$2 args
+  case $scenario in
+    pingpong) args=(--mode pingpong --conns 100 --size 64) ;;
+    bulk) args=(--mode bulk --conns 1 --size 65536) ;;
+    connect) args=(--mode connect --conns "$CONNECT_LOOPS" --size 64) ;;
+    idle) args=(--mode idle --conns "$IDLE_CONNS" --size 64) ;;
+  esac
+  start_server "$name"
+  local report=$OUT/$name.$scenario.json
+  # shellcheck disable=SC2086
+  if ! "${client_pin[@]}" env $CLIENT_ENV "$ferry" bench 127.0.0.1 "$server_port" "${args[@]}" \
+      --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json >"$report" 2>"$OUT/$name.$scenario.err"; then
+    echo "  $name $scenario: ferry bench failed: $(tail -1 "$OUT/$name.$scenario.err")" >&2
+  fi
+  stop_server
+  echo "  $name $scenario done" >&2
+}
+
+read -r -a servers <<<"${SERVERS:-ferryd c}"
+if [ "$EXTRA_SERVERS" = 1 ]; then
+  command -v socat >/dev/null && servers+=(socat)
+  command -v ncat >/dev/null && servers+=(ncat)
+fi
+
+echo "ferry bench: ${servers[*]}; scenarios: $SCENARIOS; ${DURATION}s + ${WARMUP}s warm-up each; $pinning" >&2
+if [ -n "$FERRYD_ENV" ]; then echo "ferryd environment: $FERRYD_ENV" >&2; fi
+for scenario in $SCENARIOS; do
+  for name in "${servers[@]}"; do
+    # Fork-per-connection servers would start thousands of processes for the idle run.
+    if [ "$scenario" = idle ] && [ "$name" != ferryd ] && [ "$name" != c ]; then continue; fi
+    bench "$name" "$scenario"
+  done
+done
+
+python3 "$root/bench/table.py" "$OUT" "${servers[@]}"
+echo "JSON reports: $OUT" >&2

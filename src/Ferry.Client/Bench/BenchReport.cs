@@ -1,0 +1,37 @@
+namespace Ferry.Client.Bench;
+
+/// <summary>The outcome of one run: what was asked, what happened, and the derived rates.</summary>
+/// <param name="Messages">Messages echoed while measuring (connections, in connect mode; in bulk mode, bytes / write size).</param>
+/// <param name="Bytes">Echoed bytes received while measuring.</param>
+/// <param name="Errors">Failures over the whole run, warm-up included.</param>
+/// <param name="IdleConnections">Connections held open (idle mode), otherwise null.</param>
+/// <param name="ServerRssBefore">The server's resident memory before the load, when its pid was given.</param>
+/// <param name="ServerRssAfter">The server's resident memory with the load (idle: all connections open).</param>
+/// <param name="ClientGen0Collections">The client's own gen-0 collections while measuring: shows it allocates (almost) nothing per message.</param>
+internal sealed record BenchReport(
+    BenchSettings Settings,
+    TimeSpan Measured,
+    long Messages,
+    long Bytes,
+    long Errors,
+    long CorruptBytes,
+    string? FirstError,
+    LatencySummary? Latency,
+    int? IdleConnections,
+    long? ServerRssBefore,
+    long? ServerRssAfter,
+    int ClientGen0Collections,
+    long ClientAllocatedBytes)
+{
+    public double MessagesPerSecond => Measured > TimeSpan.Zero ? Messages / Measured.TotalSeconds : 0;
+
+    public double MegabytesPerSecond => Measured > TimeSpan.Zero ? Bytes / Measured.TotalSeconds / 1e6 : 0;
+
+    public long? ServerRssDelta => ServerRssAfter - ServerRssBefore;
+
+    /// <summary>Server memory per held connection (idle mode with a server pid).</summary>
+    public double? ServerBytesPerConnection =>
+        ServerRssDelta is long delta && IdleConnections is > 0 ? (double)delta / IdleConnections.Value : null;
+
+    public bool Failed => Errors > 0;
+}

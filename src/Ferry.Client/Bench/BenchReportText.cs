@@ -1,0 +1,57 @@
+using System.Globalization;
+
+namespace Ferry.Client.Bench;
+
+/// <summary>The report for people: a few aligned lines.</summary>
+internal static class BenchReportText
+{
+    public static void Write(TextWriter output, BenchReport report)
+    {
+        BenchSettings s = report.Settings;
+        string rate = s.Rate is double r ? $", open loop at {Number(r)} msg/s" : string.Empty;
+        output.WriteLine(Invariant(
+            $"{BenchRun.ModeName(s.Mode)} {s.Host}:{s.Target.Port}: {s.Connections} connection(s), {s.MessageSize} B, ")
+            + Invariant($"{s.Duration.TotalSeconds:0.###} s after {s.Warmup.TotalSeconds:0.###} s warm-up{rate}"));
+
+        if (report.IdleConnections is int held)
+        {
+            output.WriteLine($"  connections held  {held}");
+        }
+        else
+        {
+            output.WriteLine(Invariant($"  messages          {report.Messages:N0} in {report.Measured.TotalSeconds:0.000} s"));
+            output.WriteLine($"  rate              {Number(report.MessagesPerSecond)} msg/s");
+            output.WriteLine(Invariant($"  throughput        {report.MegabytesPerSecond:N1} MB/s"));
+        }
+
+        if (report.Latency is LatencySummary latency)
+        {
+            output.WriteLine(Invariant(
+                $"  latency (us)      p50 {latency.P50}  p90 {latency.P90}  p99 {latency.P99}  ")
+                + Invariant($"p99.9 {latency.P999}  max {latency.Max}  mean {latency.Mean}"));
+        }
+
+        if (report.ServerRssBefore is long before && report.ServerRssAfter is long after)
+        {
+            string perConnection = report.ServerBytesPerConnection is double bytes
+                ? Invariant($", {bytes / 1024:0.00} KiB per connection")
+                : string.Empty;
+            output.WriteLine(Invariant(
+                $"  server RSS        {before / 1024.0 / 1024:0.0} MiB -> {after / 1024.0 / 1024:0.0} MiB{perConnection}"));
+        }
+
+        if (report.IdleConnections is null)
+        {
+            output.WriteLine(Invariant(
+                $"  client GC         {report.ClientGen0Collections} gen0 collections, {report.ClientAllocatedBytes / 1024.0:N0} KiB allocated while measuring"));
+        }
+
+        output.WriteLine(report.Errors == 0
+            ? "  errors            0"
+            : Invariant($"  errors            {report.Errors} ({report.CorruptBytes} corrupt bytes); first: {report.FirstError}"));
+    }
+
+    private static string Number(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
