@@ -23,7 +23,13 @@ public sealed class SystemdTests
             string ready = await ReceiveAsync(notify);
             Assert.Contains("READY=1", ready.Split('\n'));
             Assert.Contains($"MAINPID={ferryd.Pid}", ready.Split('\n'));
-            Assert.StartsWith("listening echo 127.0.0.1:", await ferryd.ReadStdoutLineAsync(TimeSpan.FromSeconds(10)));
+            string listening = await ferryd.ReadStdoutLineAsync(TimeSpan.FromSeconds(10));
+            Assert.StartsWith("listening echo 127.0.0.1:", listening);
+
+            // While running, STATUS= keeps "systemctl status" current with the connection counts.
+            using var client = await Loopback.ConnectAsync(IPEndPoint.Parse(listening.Split(' ')[2]).Port);
+            string status = await ReceiveAsync(notify);
+            Assert.Equal("STATUS=1 open connection(s) on 1 listener(s), 1 accepted", status);
 
             ferryd.Signal(Signals.SigTerm);
             Assert.Contains("STOPPING=1", (await ReceiveAsync(notify)).Split('\n'));

@@ -8,13 +8,13 @@ internal static class ExitCodes
     /// <summary>Clean exit, including a graceful stop on SIGTERM/SIGINT.</summary>
     public const int Ok = 0;
 
-    /// <summary>A failure at run time that is not one of the cases below.</summary>
+    /// <summary>A failure at run time that is not one of the cases below; a rejected reload.</summary>
     public const int Failure = 1;
 
     /// <summary>Bad command line: unknown option, malformed listener, unknown service.</summary>
     public const int Usage = 2;
 
-    /// <summary>Reserved for "ferryd status": the daemon is not running (LSB convention).</summary>
+    /// <summary>"ferryd status" and "ferryd reload": the daemon is not running (LSB convention).</summary>
     public const int NotRunning = 3;
 
     /// <summary>A listener could not be bound: busy port, permission denied, unknown host.</summary>

@@ -46,9 +46,13 @@ internal static class ServerHost
         }
         stdout.Flush();
         daemon?.Ready();
-        systemd.Notify($"READY=1\nSTATUS=serving {bound.Count} listener(s)\nMAINPID={Environment.ProcessId}");
+        systemd.Notify($"READY=1\nSTATUS={DescribeLoad(listeners)}\nMAINPID={Environment.ProcessId}");
+        using var reporting = new CancellationTokenSource();
+        var statusReports = systemd.ReportStatusAsync(() => DescribeLoad(listeners), TimeSpan.FromSeconds(5), reporting.Token);
 
         await stop.WaitAsync();
+        await reporting.CancelAsync();
+        await statusReports;
 
         systemd.Notify("STOPPING=1");
         Log.Stopping(logger, listeners.Bound.Sum(l => l.Counters.Active), settings.ShutdownTimeout.TotalSeconds);
@@ -58,5 +62,11 @@ internal static class ServerHost
         await services.DisposeAsync();
         Log.Stopped(logger);
         return ExitCodes.Ok;
+    }
+
+    private static string DescribeLoad(ListenerSet listeners)
+    {
+        var bound = listeners.Bound;
+        return $"{bound.Sum(l => l.Counters.Active)} open connection(s) on {bound.Count} listener(s), {bound.Sum(l => l.Counters.Accepted)} accepted";
     }
 }

@@ -38,5 +38,24 @@ internal sealed class SystemdNotifier : IDisposable
         }
     }
 
+    /// <summary>
+    /// Keeps "systemctl status" current: STATUS= with the live connection counts, every
+    /// few seconds until <paramref name="stopping"/> fires. Nothing outside systemd.
+    /// </summary>
+    public async Task ReportStatusAsync(Func<string> status, TimeSpan every, CancellationToken stopping)
+    {
+        if (_socket is null)
+            return;
+        using var timer = new PeriodicTimer(every);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+                Notify("STATUS=" + status());
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     public void Dispose() => _socket?.Dispose();
 }
