@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Ferry.Daemon.Listeners;
 using Ferry.Daemon.Services;
 using Microsoft.Extensions.Logging;
@@ -16,15 +15,12 @@ namespace Ferry.Daemon.Hosting;
 /// </summary>
 internal sealed partial class ConfigReloader : IAsyncDisposable
 {
-    private readonly Channel<bool> _requests = Channel.CreateBounded<bool>(
-        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly PosixSignalRegistration _signal;
+    private readonly SignalQueue _signal;
     private readonly ServiceSet _services;
     private readonly ListenerSet _listeners;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly SystemdNotifier _systemd;
-    private readonly Task _reloading;
     private ServerSettings _current;
     private ReloadOutcome? _last;
 
@@ -37,25 +33,17 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         _loggers = loggers;
         _logger = loggers.CreateLogger("ferryd");
         _systemd = systemd;
-        _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true;
-            _requests.Writer.TryWrite(true);
-        });
-        _reloading = ServeRequestsAsync();
+        _signal = new SignalQueue(PosixSignal.SIGHUP, ReloadOnSignalAsync);
     }
 
     public ReloadOutcome? Last => Volatile.Read(ref _last);
 
-    private async Task ServeRequestsAsync()
+    private async Task ReloadOnSignalAsync()
     {
-        await foreach (bool _ in _requests.Reader.ReadAllAsync())
-        {
-            _systemd.Notify("RELOADING=1");
-            var outcome = await ReloadAsync((_last?.Generation ?? 0) + 1);
-            Volatile.Write(ref _last, outcome);
-            _systemd.Notify($"READY=1\nSTATUS={outcome.Message}");
-        }
+        _systemd.Notify("RELOADING=1");
+        var outcome = await ReloadAsync((_last?.Generation ?? 0) + 1);
+        Volatile.Write(ref _last, outcome);
+        _systemd.Notify($"READY=1\nSTATUS={outcome.Message}");
     }
 
     private async Task<ReloadOutcome> ReloadAsync(int generation)
@@ -126,10 +114,5 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "SIGHUP: reload rejected, old configuration kept: {Reason}")]
     private static partial void ReloadRejected(ILogger logger, string reason);
 
-    public async ValueTask DisposeAsync()
-    {
-        _signal.Dispose();
-        _requests.Writer.TryComplete();
-        await _reloading;
-    }
+    public ValueTask DisposeAsync() => _signal.DisposeAsync();
 }

@@ -32,6 +32,13 @@ internal sealed class RunningProcess : IAsyncDisposable
     public static RunningProcess Start(string file, IEnumerable<string> args, bool binaryStdout = false,
         IDictionary<string, string>? environment = null)
     {
+        var process = Process.Start(Redirected(file, args, environment)) ?? throw new InvalidOperationException($"cannot start {file}");
+        return new RunningProcess(process, binaryStdout);
+    }
+
+    /// <summary>Start info with all three standard streams redirected to the test.</summary>
+    public static ProcessStartInfo Redirected(string file, IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    {
         var info = new ProcessStartInfo(file)
         {
             RedirectStandardInput = true,
@@ -44,8 +51,7 @@ internal sealed class RunningProcess : IAsyncDisposable
         if (environment is not null)
             foreach (var (key, value) in environment)
                 info.Environment[key] = value;
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {file}");
-        return new RunningProcess(process, binaryStdout);
+        return info;
     }
 
     /// <summary>Everything written to stderr so far.</summary>
@@ -58,33 +64,24 @@ internal sealed class RunningProcess : IAsyncDisposable
         }
     }
 
-    public async Task<string> ReadStdoutLineAsync(TimeSpan timeout)
+    public Task<string> ReadStdoutLineAsync(TimeSpan timeout) => ReadLineAsync(_stdoutLines, "stdout", timeout);
+
+    public Task<string> ReadStderrLineAsync(TimeSpan timeout) => ReadLineAsync(_stderrLines, "stderr", timeout);
+
+    private async Task<string> ReadLineAsync(Channel<string> lines, string stream, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            return await _stdoutLines.Reader.ReadAsync(cts.Token);
+            return await lines.Reader.ReadAsync(cts.Token);
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"no stdout line within {timeout}; stderr: {StandardError}");
+            throw new TimeoutException($"no {stream} line within {timeout}; stderr: {StandardError}");
         }
         catch (ChannelClosedException)
         {
-            throw new InvalidOperationException($"stdout closed (exit {ExitCodeOrNull()}); stderr: {StandardError}");
-        }
-    }
-
-    public async Task<string> ReadStderrLineAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            return await _stderrLines.Reader.ReadAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new TimeoutException($"no stderr line within {timeout}; stderr: {StandardError}");
+            throw new InvalidOperationException($"{stream} closed (exit {ExitCodeOrNull()}); stderr: {StandardError}");
         }
     }
 

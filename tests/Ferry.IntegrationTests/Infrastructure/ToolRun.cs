@@ -12,16 +12,7 @@ internal static class ToolRun
 
     public static async Task<Result> RunAsync(string file, IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null)
     {
-        var info = new ProcessStartInfo(file)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in args)
-            info.ArgumentList.Add(arg);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {file}");
+        using var process = Process.Start(RunningProcess.Redirected(file, args)) ?? throw new InvalidOperationException($"cannot start {file}");
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
         try
         {
