@@ -56,7 +56,7 @@ public sealed class StartupErrorTests
     [InlineData(new string[0], "nothing to serve")]
     [InlineData(new[] { "70000" }, "PORT '70000' is not a number from 0 to 65535")]
     [InlineData(new[] { "--listen", "127.0.0.1:0=nosuch" }, "unknown service 'nosuch'")]
-    [InlineData(new[] { "--listen", "::1:7" }, "write an IPv6 address as [ADDR]:PORT")]
+    [InlineData(new[] { "--listen", "::1:7" }, "put an IPv6 address in brackets")]
     [InlineData(new[] { "7", "--bogus" }, "--bogus")]
     [InlineData(new[] { "--listen", "127.0.0.1:0=echo,size=3" }, "unknown option 'size' for echo (it takes no options)")]
     [InlineData(new[] { "--listen", "127.0.0.1:0=echo,size" }, "option 'size' is not KEY=VALUE")]

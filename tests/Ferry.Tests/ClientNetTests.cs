@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Ferry.Client.Net;
+using Ferry.Protocol;
 
 namespace Ferry.Tests;
 
@@ -17,7 +18,7 @@ public sealed class ListenAddressTests
     [InlineData("my-host_1.example:443", "my-host_1.example", 443)]
     public void Parses(string text, string? host, int port)
     {
-        Assert.True(ListenAddress.TryParse(text, out var address, out string error), error);
+        Assert.True(HostPort.TryParse(text, out var address, out string error), error);
         Assert.Equal(host, address.Host);
         Assert.Equal(port, address.Port);
         Assert.Equal(string.Empty, error);
@@ -29,7 +30,7 @@ public sealed class ListenAddressTests
     [InlineData("[::1]:80", "[::1]:80")]
     public void FormatsBack(string text, string expected)
     {
-        Assert.True(ListenAddress.TryParse(text, out var address, out _));
+        Assert.True(HostPort.TryParse(text, out var address, out _));
         Assert.Equal(expected, address.ToString());
     }
 
@@ -54,7 +55,7 @@ public sealed class ListenAddressTests
     [InlineData("[127.0.0.1]:80", "invalid IPv6 address '[127.0.0.1]'")]
     public void Rejects(string text, string message)
     {
-        Assert.False(ListenAddress.TryParse(text, out var address, out string error));
+        Assert.False(HostPort.TryParse(text, out var address, out string error));
         Assert.Null(address);
         Assert.Contains(message, error);
     }

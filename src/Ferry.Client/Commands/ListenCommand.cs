@@ -17,7 +17,7 @@ internal sealed class ListenCommand
     // Peers arriving while one is served wait in the kernel's queue until their turn.
     private const int KeepOpenBacklog = 16;
 
-    private readonly Argument<ListenAddress> _address = new("[ADDR:]PORT")
+    private readonly Argument<HostPort> _address = new("[ADDR:]PORT")
     {
         Description = "Port to listen on (0 picks a free one), optionally after an IPv4 address, "
             + "[IPv6] address or host name; all interfaces if omitted",
@@ -42,7 +42,7 @@ internal sealed class ListenCommand
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        ListenAddress address = parse.GetRequiredValue(_address);
+        HostPort address = parse.GetRequiredValue(_address);
         bool keepOpen = parse.GetValue(_keepOpen);
 
         using Socket listener = await ListeningSocket.OpenAsync(address, keepOpen ? KeepOpenBacklog : 1, cancellationToken);
@@ -122,12 +122,12 @@ internal sealed class ListenCommand
         }
     }
 
-    private static ListenAddress ParseAddress(ArgumentResult result)
+    private static HostPort ParseAddress(ArgumentResult result)
     {
         string text = result.Tokens[0].Value;
-        if (ListenAddress.TryParse(text, out ListenAddress? address, out string error))
+        if (HostPort.TryParse(text, out HostPort? address, out string error))
             return address;
         result.AddError(error);
-        return new ListenAddress(null, 0);
+        return new HostPort(null, 0);
     }
 }

@@ -14,7 +14,7 @@ internal static class ListeningSocket
     /// interfaces: dual-stack <c>[::]</c> where IPv6 exists, else <c>0.0.0.0</c>.
     /// Failures become <see cref="CommandFailedException"/> ("cannot listen on ...").
     /// </summary>
-    public static async Task<Socket> OpenAsync(ListenAddress address, int backlog, CancellationToken cancellationToken)
+    public static async Task<Socket> OpenAsync(HostPort address, int backlog, CancellationToken cancellationToken)
     {
         if (address.Host is null)
             return OpenOnAllInterfaces(address.Port, backlog);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Ferry.Daemon.Services;
+using Ferry.Protocol;
 
 namespace Ferry.Daemon.Listeners;
 
@@ -65,50 +66,13 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
                 return false;
         }
 
-        string? host;
-        string portText;
-        if (endpoint.StartsWith('['))
+        if (!HostPort.TryParse(endpoint, out var address, out string problem))
         {
-            int close = endpoint.IndexOf(']');
-            if (close < 0 || close + 1 >= endpoint.Length || endpoint[close + 1] != ':')
-            {
-                error = $"malformed listener '{text}': write an IPv6 address as [ADDR]:PORT";
-                return false;
-            }
-            host = endpoint[1..close];
-            if (!IPAddress.TryParse(host, out var v6) || v6.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
-            {
-                error = $"malformed listener '{text}': '{host}' is not an IPv6 address";
-                return false;
-            }
-            portText = endpoint[(close + 2)..];
-        }
-        else
-        {
-            int colon = endpoint.LastIndexOf(':');
-            if (colon >= 0 && endpoint.IndexOf(':') != colon)
-            {
-                error = $"malformed listener '{text}': write an IPv6 address as [ADDR]:PORT";
-                return false;
-            }
-            host = colon >= 0 ? endpoint[..colon] : null;
-            portText = colon >= 0 ? endpoint[(colon + 1)..] : endpoint;
-            if (host is not null && host.Length == 0)
-            {
-                error = $"malformed listener '{text}': empty address before ':'";
-                return false;
-            }
-        }
-
-        if (!TryParsePort(portText, out int port))
-        {
-            error = $"malformed listener '{text}': port '{portText}' is not a number from 0 to 65535";
+            error = $"malformed listener '{text}': {problem}";
             return false;
         }
 
-        if (host is "*")
-            host = null;
-        spec = new ListenerSpec(host, port, service) { Options = options };
+        spec = new ListenerSpec(address.Host, address.Port, service) { Options = options };
         error = "";
         return true;
     }
@@ -139,6 +103,5 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
         return true;
     }
 
-    public static bool TryParsePort(string text, out int port) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 0 and <= 65535;
+    public static bool TryParsePort(string text, out int port) => PortNumber.TryParse(text, minimum: 0, out port);
 }

@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace Ferry.Client.Net;
+namespace Ferry.Protocol;
 
 /// <summary>Parses TCP port numbers given on the command line.</summary>
-internal static class PortNumber
+public static class PortNumber
 {
     public const int Max = 65535;
 

@@ -2,21 +2,22 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Ferry.Client.Net;
+namespace Ferry.Protocol;
 
 /// <summary>
-/// The <c>[ADDR:]PORT</c> argument of <c>ferry listen</c>. <see cref="Host"/> is null when no
-/// address was given (all interfaces); otherwise it is an IPv4 literal, an IPv6 literal
-/// without its brackets, or a host name. <see cref="Port"/> 0 asks the system for a free port.
+/// An <c>[ADDR:]PORT</c> to listen on, as both tools take it (<c>ferry listen</c>, ferryd's
+/// listeners). <see cref="Host"/> is null when no address (or <c>*</c>) was given: every
+/// interface; otherwise it is an IPv4 literal, an IPv6 literal without its brackets, or a
+/// host name. <see cref="Port"/> 0 asks the system for a free port.
 /// </summary>
-internal sealed record ListenAddress(string? Host, int Port)
+public sealed record HostPort(string? Host, int Port)
 {
     /// <summary>
     /// Parses <c>PORT</c>, <c>ADDR:PORT</c> or <c>[IPV6]:PORT</c>. On failure
     /// <paramref name="error"/> is one lower-case sentence suitable after "ferry: ".
     /// </summary>
     public static bool TryParse(
-        string text, [NotNullWhen(true)] out ListenAddress? address, out string error)
+        string text, [NotNullWhen(true)] out HostPort? address, out string error)
     {
         address = null;
         if (!TrySplit(text, out string? host, out string portText, out error))
@@ -26,7 +27,7 @@ internal sealed record ListenAddress(string? Host, int Port)
             error = $"invalid port '{portText}' (must be 0-{PortNumber.Max})";
             return false;
         }
-        address = new ListenAddress(host, port);
+        address = new HostPort(host, port);
         error = string.Empty;
         return true;
     }
@@ -57,6 +58,9 @@ internal sealed record ListenAddress(string? Host, int Port)
             return false;
         }
         string name = text[..colon];
+        portText = text[(colon + 1)..];
+        if (name == "*")
+            return true;
         if (name.Length == 0)
         {
             error = $"missing address before ':' in '{text}'";
@@ -68,7 +72,6 @@ internal sealed record ListenAddress(string? Host, int Port)
             return false;
         }
         host = name;
-        portText = text[(colon + 1)..];
         return true;
     }
 
