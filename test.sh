@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test (unit and integration) and ends with the line "N passed, N failed, N skipped".
 # As root it installs the external peers the tests drive (nc from netcat-openbsd, socat,
-# systemd-socket-activate from systemd) when missing.
+# openssl, systemd-socket-activate from systemd) when missing.
 # FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -12,6 +12,7 @@ dpkg -s netcat-openbsd >/dev/null 2>&1 || missing+=(netcat-openbsd)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v systemd-socket-activate >/dev/null 2>&1 || missing+=(systemd)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing test tools: ${missing[*]}"

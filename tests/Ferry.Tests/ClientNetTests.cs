@@ -5,7 +5,7 @@ using Ferry.Protocol;
 
 namespace Ferry.Tests;
 
-public sealed class ListenAddressTests
+public sealed class HostPortTests
 {
     [Theory]
     [InlineData("8080", null, 8080)]
@@ -103,7 +103,7 @@ public sealed class SocketPumpTests
             new Random(11).NextBytes(data);
 
             var receiving = ReceiveToEndAsync(right);
-            long sent = await SocketPump.CopyToSocketAsync(new MemoryStream(data), left, Token).WaitAsync(Timeout, Token);
+            long sent = await SocketPump.CopyToPeerAsync(new MemoryStream(data), PeerConnection.Plain(left), Token).WaitAsync(Timeout, Token);
 
             Assert.Equal(data.Length, sent);
             // The peer sees every byte, then end of stream (FIN).
@@ -111,7 +111,7 @@ public sealed class SocketPumpTests
 
             // Only the sending side was shut down: the pump's socket still receives replies.
             byte[] reply = "reply after EOF"u8.ToArray();
-            await SocketPump.SendAllAsync(right, reply, Token);
+            await PeerConnection.Plain(right).SendAllAsync(reply, Token);
             right.Shutdown(SocketShutdown.Send);
             Assert.Equal(reply, await ReceiveToEndAsync(left));
         }
@@ -124,7 +124,7 @@ public sealed class SocketPumpTests
         using (left)
         using (right)
         {
-            Assert.Equal(0, await SocketPump.CopyToSocketAsync(new MemoryStream(), left, Token).WaitAsync(Timeout, Token));
+            Assert.Equal(0, await SocketPump.CopyToPeerAsync(new MemoryStream(), PeerConnection.Plain(left), Token).WaitAsync(Timeout, Token));
             Assert.Empty(await ReceiveToEndAsync(right));
         }
     }
@@ -140,9 +140,9 @@ public sealed class SocketPumpTests
             new Random(12).NextBytes(data);
             using var destination = new MemoryStream();
 
-            var copying = SocketPump.CopyFromSocketAsync(right, destination, Token);
+            var copying = SocketPump.CopyFromPeerAsync(PeerConnection.Plain(right), destination, Token);
             foreach (var chunk in Sequences.RandomChunks(data, new Random(13), 50_000))
-                await SocketPump.SendAllAsync(left, chunk, Token);
+                await PeerConnection.Plain(left).SendAllAsync(chunk, Token);
             Assert.False(copying.IsCompleted, "the copy must go on until the peer closes");
             left.Shutdown(SocketShutdown.Send);
 
@@ -159,8 +159,8 @@ public sealed class SocketPumpTests
         using (right)
         {
             using var destination = new MemoryStream();
-            var copying = SocketPump.CopyFromSocketAsync(right, destination, Token);
-            await SocketPump.SendAllAsync(left, "abc"u8.ToArray(), Token);
+            var copying = SocketPump.CopyFromPeerAsync(PeerConnection.Plain(right), destination, Token);
+            await PeerConnection.Plain(left).SendAllAsync("abc"u8.ToArray(), Token);
             await WaitUntilAsync(() => destination.Length == 3);
             Assert.False(copying.IsCompleted, "the copy must go on until the peer closes");
 
@@ -178,7 +178,7 @@ public sealed class SocketPumpTests
         using (right)
         {
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Token);
-            var copying = SocketPump.CopyFromSocketAsync(right, Stream.Null, cancel.Token);
+            var copying = SocketPump.CopyFromPeerAsync(PeerConnection.Plain(right), Stream.Null, cancel.Token);
             cancel.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => copying.WaitAsync(Timeout, Token));
         }

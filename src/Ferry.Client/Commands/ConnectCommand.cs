@@ -38,6 +38,8 @@ internal sealed class ConnectCommand
         CustomParser = ParseTimeout,
     };
 
+    private readonly TlsOptions _tls = new(listening: false);
+
     public RootCommand CreateRoot()
     {
         var root = new RootCommand(
@@ -48,6 +50,7 @@ internal sealed class ConnectCommand
             _port,
             _timeout,
         };
+        _tls.AddTo(root);
         // ferry offers no [suggest] or [diagram] directives; see LeadingBracketArgument for
         // why a leading "[...]" argument still needs protecting.
         root.Directives.Clear();
@@ -61,18 +64,25 @@ internal sealed class ConnectCommand
         int port = parse.GetValue(_port);
         double timeoutSeconds = parse.GetValue(_timeout);
 
-        using Socket socket = await TcpConnector.ConnectAsync(host, port, timeoutSeconds, cancellationToken);
+        TlsSettings? tls = _tls.ToSettings(parse);
+
+        Socket socket = await TcpConnector.ConnectAsync(host, port, timeoutSeconds, cancellationToken);
+        if (tls is { Insecure: true })
+            await Console.Error.WriteLineAsync("ferry: warning: --insecure: the server's certificate is not verified");
+        using PeerConnection peer = tls is null
+            ? PeerConnection.Plain(socket)
+            : await TlsHandshake.AsClientAsync(socket, host, tls, $"{host} port {port}", cancellationToken);
         Stream output = StandardStreams.OpenOutput();
         // Task.Run because a console read may block synchronously inside ReadAsync; the
         // relay must be receiving before the first stdin byte arrives, not after.
         Task upload = Task.Run(
-            () => SocketPump.CopyToSocketAsync(StandardStreams.OpenInput(), socket, cancellationToken),
+            () => SocketPump.CopyToPeerAsync(StandardStreams.OpenInput(), peer, cancellationToken),
             cancellationToken);
 
         RelayEnd end;
         try
         {
-            end = await ConnectionRelay.RunAsync(socket, upload, output, cancellationToken);
+            end = await ConnectionRelay.RunAsync(peer, upload, output, cancellationToken);
         }
         catch (SocketException exception)
         {

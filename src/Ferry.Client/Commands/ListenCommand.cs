@@ -29,6 +29,8 @@ internal sealed class ListenCommand
         Description = "After a peer disconnects, wait for the next one instead of exiting",
     };
 
+    private readonly TlsOptions _tls = new(listening: true);
+
     public Command Create()
     {
         var command = new Command("listen", "Wait for a TCP peer and relay stdin to it and its bytes to stdout")
@@ -36,6 +38,7 @@ internal sealed class ListenCommand
             _address,
             _keepOpen,
         };
+        _tls.AddTo(command);
         command.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
         return command;
     }
@@ -44,6 +47,9 @@ internal sealed class ListenCommand
     {
         HostPort address = parse.GetRequiredValue(_address);
         bool keepOpen = parse.GetValue(_keepOpen);
+        TlsSettings? tls = _tls.ToSettings(parse);
+        // Load the certificate before listening: a bad file is reported before any peer waits.
+        tls?.LoadCertificate()?.Dispose();
 
         using Socket listener = await ListeningSocket.OpenAsync(address, keepOpen ? KeepOpenBacklog : 1, cancellationToken);
         // stderr, because stdout carries nothing but the peer's bytes.
@@ -74,19 +80,30 @@ internal sealed class ListenCommand
 
             int? exitCode;
             using (peer)
-                exitCode = await ServeAsync(peer, input, inputPump, output, keepOpen, cancellationToken);
+                exitCode = await ServeAsync(peer, tls, input, inputPump, output, keepOpen, cancellationToken);
             if (exitCode is int code)
                 return code;
         }
     }
 
     /// <summary>Relays one peer; returns an exit code to stop, or null to accept the next peer.</summary>
-    private static async Task<int?> ServeAsync(
-        Socket peer, OperatorInput input, Task inputPump, Stream output, bool keepOpen, CancellationToken cancellationToken)
+    private static async Task<int?> ServeAsync(Socket socket, TlsSettings? tls,
+        OperatorInput input, Task inputPump, Stream output, bool keepOpen, CancellationToken cancellationToken)
     {
-        string from = EndpointText.Format(peer.RemoteEndPoint);
+        string from = EndpointText.Format(socket.RemoteEndPoint);
         await Console.Error.WriteLineAsync($"connection from {from}");
-        peer.NoDelay = true;
+        socket.NoDelay = true;
+        PeerConnection peer;
+        try
+        {
+            peer = tls is null ? PeerConnection.Plain(socket) : await TlsHandshake.AsServerAsync(socket, tls, from, cancellationToken);
+        }
+        catch (CommandFailedException failure) when (keepOpen)
+        {
+            await Console.Error.WriteLineAsync($"ferry: {failure.Message}");
+            return null;
+        }
+        using var connection = peer;
         input.Attach(peer);
 
         RelayEnd end;

@@ -18,9 +18,9 @@ internal static class ConnectionRelay
     /// propagate as <see cref="SocketException"/>.
     /// </summary>
     public static async Task<RelayEnd> RunAsync(
-        Socket peer, Task inputPump, Stream output, CancellationToken cancellationToken)
+        PeerConnection peer, Task inputPump, Stream output, CancellationToken cancellationToken)
     {
-        Task download = SocketPump.CopyFromSocketAsync(peer, output, cancellationToken);
+        Task download = SocketPump.CopyFromPeerAsync(peer, output, cancellationToken);
 
         // WaitAsync because a stdout write blocked on a full pipe ignores cancellation.
         Task first = await Task.WhenAny(download, inputPump).WaitAsync(cancellationToken);

@@ -14,12 +14,12 @@ namespace Ferry.Client.Net;
 internal sealed class OperatorInput(Stream input)
 {
     private readonly Lock _gate = new();
-    private Socket? _peer;
+    private PeerConnection? _peer;
     private TaskCompletionSource _peerAttached = NewSignal();
     private bool _ended;
 
     /// <summary>Makes <paramref name="peer"/> the destination for input.</summary>
-    public void Attach(Socket peer)
+    public void Attach(PeerConnection peer)
     {
         lock (_gate)
         {
@@ -34,7 +34,7 @@ internal sealed class OperatorInput(Stream input)
     }
 
     /// <summary>Stops sending to <paramref name="peer"/>; does nothing if it is no longer attached.</summary>
-    public void Detach(Socket peer)
+    public void Detach(PeerConnection peer)
     {
         lock (_gate)
         {
@@ -62,12 +62,12 @@ internal sealed class OperatorInput(Stream input)
                 return;
             }
             // The peer we waited for may have gone while the read was pending: ask again.
-            Socket peer = await NextPeerAsync(cancellationToken);
+            PeerConnection peer = await NextPeerAsync(cancellationToken);
             try
             {
-                await SocketPump.SendAllAsync(peer, buffer.AsMemory(0, read), cancellationToken);
+                await peer.SendAllAsync(buffer.AsMemory(0, read), cancellationToken);
             }
-            catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+            catch (Exception exception) when (exception is SocketException or IOException or ObjectDisposedException)
             {
                 // The connection is broken; its session reports how. Whatever of this chunk it
                 // did not take is lost with it, and later input must not be aimed at it again.
@@ -76,7 +76,7 @@ internal sealed class OperatorInput(Stream input)
         }
     }
 
-    private async Task<Socket> NextPeerAsync(CancellationToken cancellationToken)
+    private async Task<PeerConnection> NextPeerAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -93,7 +93,7 @@ internal sealed class OperatorInput(Stream input)
 
     private void End()
     {
-        Socket? peer;
+        PeerConnection? peer;
         lock (_gate)
         {
             _ended = true;
@@ -103,13 +103,20 @@ internal sealed class OperatorInput(Stream input)
             HalfClose(peer);
     }
 
-    private static void HalfClose(Socket peer)
+    private static void HalfClose(PeerConnection peer)
+    {
+        // Not awaited by the reader of stdin: a TLS close_notify to a peer that stopped
+        // reading must not hold up input for the next peer.
+        _ = HalfCloseQuietlyAsync(peer);
+    }
+
+    private static async Task HalfCloseQuietlyAsync(PeerConnection peer)
     {
         try
         {
-            peer.Shutdown(SocketShutdown.Send);
+            await peer.HalfCloseAsync();
         }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        catch (Exception exception) when (exception is SocketException or IOException or ObjectDisposedException or InvalidOperationException)
         {
             // Already gone: there is no one left to tell that input has ended.
         }
