@@ -73,6 +73,8 @@ internal sealed class ListenerSet : IAsyncDisposable
         await Task.WhenAll(listeners.Select(l => l.StopAcceptingAsync()));
         using var timer = new CancellationTokenSource(deadline);
         await Task.WhenAll(listeners.Select(l => l.CloseConnectionsAsync(timer.Token)));
+        foreach (var listener in listeners)
+            await listener.DisposeTransportAsync();
     }
 
     public Task StopAllAsync(TimeSpan deadline) => StopAsync(Running, deadline);

@@ -81,13 +81,38 @@ internal sealed partial class RunningListener
         }
     }
 
-    /// <summary>Stops accepting; connections already open are not touched.</summary>
+    /// <summary>
+    /// Stops accepting; connections already open are not touched. Peers the kernel has
+    /// already connected (in the listen backlog, maybe with data sent) are accepted first,
+    /// within a short bound, so they are served and closed gracefully instead of reset.
+    /// </summary>
     public async Task StopAcceptingAsync()
     {
+        for (int wait = 0; wait < BacklogDrainPolls && HasPendingPeers(); wait++)
+            await Task.Delay(10);
         await _transport.UnbindAsync();
         await _accepting;
-        await _transport.DisposeAsync();
     }
+
+    private const int BacklogDrainPolls = 50;
+
+    private bool HasPendingPeers()
+    {
+        try
+        {
+            return Listener.Socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Releases the transport, which owns the buffer pool its connections use: only after
+    /// every connection of this listener has ended.
+    /// </summary>
+    public ValueTask DisposeTransportAsync() => _transport.DisposeAsync();
 
     /// <summary>Asks every open connection to finish; aborts those still open at the deadline.</summary>
     public async Task CloseConnectionsAsync(CancellationToken deadline)
