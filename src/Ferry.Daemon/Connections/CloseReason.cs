@@ -18,6 +18,15 @@ internal enum CloseReason
     /// <summary>The transport was aborted, e.g. when the shutdown deadline passed.</summary>
     Aborted,
 
+    /// <summary>The client asked to leave (chat's /quit).</summary>
+    ClientQuit,
+
+    /// <summary>The client's outbound queue passed the hard limit, or the soft limit for too long.</summary>
+    SlowConsumer,
+
+    /// <summary>A line longer than the listener's maxLine, with overlong=close.</summary>
+    LineTooLong,
+
     /// <summary>An unexpected error in the service; logged with its exception.</summary>
     Error,
 }
@@ -31,6 +40,9 @@ internal static class CloseReasonText
         CloseReason.PeerReset => "peer reset",
         CloseReason.Shutdown => "server shutdown",
         CloseReason.Aborted => "aborted",
+        CloseReason.ClientQuit => "client quit",
+        CloseReason.SlowConsumer => "slow consumer",
+        CloseReason.LineTooLong => "line too long",
         _ => "error",
     };
 }

@@ -32,7 +32,8 @@ internal sealed class ListenerConnectionHandler(BoundListener listener, IConnect
         var reason = CloseReason.Error;
         try
         {
-            reason = await service.RunAsync(new ServiceConnection(context.Transport, stats, stopping, receivedLines));
+            reason = await service.RunAsync(new ServiceConnection(context.Transport, stats, stopping, receivedLines,
+                peer, () => context.Abort(new ConnectionAbortedException("cut off by the service"))));
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Ferry.Daemon.Services;
 
 /// <summary>
@@ -14,6 +16,10 @@ internal static class ServiceCatalog
         ["discard"] = context => Plain(context, new DiscardService()),
         ["daytime"] = context => Plain(context, new DaytimeService(context.Time)),
         ["chargen"] = context => Plain(context, new ChargenService()),
+        ["chat"] = context => new Chat.ChatService(Chat.ChatOptions.From(context), context.Time,
+            context.Loggers.CreateLogger("ferryd.chat")),
+        ["broker"] = Broker.BrokerService.Create,
+        ["sink"] = Sink.SinkService.Create,
     };
 
     public static IEnumerable<string> Names => Factories.Keys;

@@ -1,0 +1,99 @@
+using System.Buffers;
+using Ferry.Daemon.Connections;
+using Ferry.Daemon.Services.Fanout;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Daemon.Services.Broker;
+
+/// <summary>
+/// ncat --broker: every byte a client sends is relayed to every other client, unframed.
+/// Unlike ncat, a client that stops reading never blocks the others: its bounded queue fills
+/// and it is cut off by the slow-consumer limits, while everyone else keeps receiving.
+/// </summary>
+internal sealed class BrokerService : IConnectionService, IAsyncDisposable
+{
+    private const string Room = "broker";
+
+    private readonly OutboundLimits _limits;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IRoomDelivery _delivery;
+    private readonly SlowConsumerWatch _watch;
+
+    public BrokerService(OutboundLimits limits, TimeProvider time, ILogger logger, IRoomDelivery? delivery = null)
+    {
+        _limits = limits;
+        _time = time;
+        _logger = logger;
+        _delivery = delivery ?? new LocalRoomDelivery();
+        _watch = new SlowConsumerWatch(limits, time);
+    }
+
+    public static BrokerService Create(ServiceContext context)
+    {
+        context.AllowOnly(OutboundLimits.Keys);
+        return new BrokerService(OutboundLimits.From(context, OutboundLimits.BulkDefault), context.Time, context.Loggers.CreateLogger("ferryd.broker"));
+    }
+
+    public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
+    {
+        // No farewell line: the stream is raw bytes, and text of ours would corrupt it.
+        var member = new FanoutMember(_limits, _time, _watch, connection, farewell: null);
+        _delivery.Join(Room, member.Queue);
+        var reason = CloseReason.Error;
+        try
+        {
+            reason = await RelayAsync(connection, member.Queue);
+        }
+        finally
+        {
+            _delivery.Leave(Room, member.Queue);
+            if (await member.FinishAsync(_logger, "broker", connection.Peer))
+                reason = CloseReason.SlowConsumer;
+        }
+        return reason;
+    }
+
+    private async Task<CloseReason> RelayAsync(ServiceConnection connection, OutboundQueue queue)
+    {
+        var input = connection.Input;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(connection.Stopping, queue.CutToken);
+        while (true)
+        {
+            System.IO.Pipelines.ReadResult read;
+            try
+            {
+                read = await input.ReadAsync(stop.Token);
+            }
+            catch (OperationCanceledException) when (queue.IsCut)
+            {
+                return CloseReason.SlowConsumer;
+            }
+            catch (OperationCanceledException) when (connection.Stopping.IsCancellationRequested)
+            {
+                return CloseReason.Shutdown;
+            }
+            var buffer = read.Buffer;
+            if (!buffer.IsEmpty)
+            {
+                // One copy per read, shared by every recipient's queue.
+                byte[] chunk = buffer.ToArray();
+                connection.Stats.Received(chunk.Length);
+                connection.ReceivedLines?.Observe(buffer);
+                _delivery.Publish(Room, chunk, queue);
+            }
+            input.AdvanceTo(buffer.End);
+            if (read.IsCompleted)
+            {
+                connection.ReceivedLines?.Flush();
+                return CloseReason.PeerClosed;
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _watch.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Globalization;
+using Ferry.Daemon.Services.Fanout;
+
+namespace Ferry.Daemon.Services.Chat;
+
+/// <summary>
+/// Who is connected to one chat listener, by nick and by room. Membership changes and their
+/// announcements happen under one lock, so every member sees joins, leaves and renames in one
+/// order; messages go out through <see cref="IRoomDelivery"/> without it.
+/// </summary>
+internal sealed class ChatHub(IRoomDelivery delivery)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, ChatClient> _byNick = new(StringComparer.OrdinalIgnoreCase);
+    private long _lastGuest;
+
+    public ChatClient Connect(string peer, OutboundQueue queue)
+    {
+        lock (_gate)
+        {
+            string nick;
+            do
+                nick = "guest-" + (++_lastGuest).ToString(CultureInfo.InvariantCulture);
+            while (_byNick.ContainsKey(nick));
+            var client = new ChatClient(nick, peer, queue);
+            _byNick[nick] = client;
+            EnterRoom(client, ChatNames.Lobby);
+            return client;
+        }
+    }
+
+    public void Disconnect(ChatClient client, string why)
+    {
+        lock (_gate)
+        {
+            if (!_byNick.Remove(client.Nick))
+                return;
+            LeaveRoom(client, why);
+        }
+    }
+
+    /// <summary>Null on success, else the error to show.</summary>
+    public string? Rename(ChatClient client, string nick)
+    {
+        if (!ChatNames.IsValidNick(nick))
+            return $"invalid nick '{nick}': {ChatNames.NickRule}";
+        lock (_gate)
+        {
+            if (_byNick.TryGetValue(nick, out var holder) && holder != client)
+                return $"nick {nick} is taken";
+            string old = client.Nick;
+            _byNick.Remove(old);
+            client.Nick = nick;
+            _byNick[nick] = client;
+            client.Queue.TryEnqueue(ChatLine.Notice($"you are now {nick}"));
+            delivery.Publish(client.Room, ChatLine.Notice($"{old} is now known as {nick}"), client.Queue);
+            return null;
+        }
+    }
+
+    public void MoveTo(ChatClient client, string room)
+    {
+        lock (_gate)
+        {
+            if (client.Room == room)
+            {
+                client.Queue.TryEnqueue(ChatLine.Error($"you are already in #{room}"));
+                return;
+            }
+            LeaveRoom(client, null);
+            EnterRoom(client, room);
+        }
+    }
+
+    public void Say(ChatClient client, string text) =>
+        delivery.Publish(client.Room, ChatLine.Message(client.Nick, text), client.Queue);
+
+    public List<string> Members(string room)
+    {
+        lock (_gate)
+            return _byNick.Values.Where(c => c.Room == room).Select(c => c.Nick).Order(StringComparer.Ordinal).ToList();
+    }
+
+    public List<(string Room, int Members)> Rooms()
+    {
+        lock (_gate)
+            return _byNick.Values.GroupBy(c => c.Room).Select(g => (g.Key, g.Count())).OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
+    }
+
+    private void EnterRoom(ChatClient client, string room)
+    {
+        client.Room = room;
+        delivery.Join(room, client.Queue);
+        delivery.Publish(room, ChatLine.Notice($"{client.Nick} joined #{room}"), client.Queue);
+        int count = _byNick.Values.Count(c => c.Room == room);
+        client.Queue.TryEnqueue(ChatLine.Notice($"you are {client.Nick} in #{room} ({count} {(count == 1 ? "member" : "members")}); /help lists commands"));
+    }
+
+    private void LeaveRoom(ChatClient client, string? why)
+    {
+        delivery.Leave(client.Room, client.Queue);
+        string suffix = why is null ? "" : $" ({why})";
+        delivery.Publish(client.Room, ChatLine.Notice($"{client.Nick} left #{client.Room}{suffix}"), client.Queue);
+    }
+}

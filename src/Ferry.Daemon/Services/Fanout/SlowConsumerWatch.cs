@@ -1,0 +1,35 @@
+using System.Collections.Concurrent;
+
+namespace Ferry.Daemon.Services.Fanout;
+
+/// <summary>
+/// Re-judges every live queue against its soft limit on a timer, so a client that stopped
+/// reading is cut within its soft time even when no new message arrives for it.
+/// One per listener; the cost is one timer, not one per connection.
+/// </summary>
+internal sealed class SlowConsumerWatch : IDisposable
+{
+    private readonly ConcurrentDictionary<OutboundQueue, byte> _queues = new();
+    private readonly ITimer _timer;
+
+    public SlowConsumerWatch(OutboundLimits limits, TimeProvider time)
+    {
+        // A quarter of the soft time, at most a second: cut within soft time plus a small slack.
+        var period = TimeSpan.FromTicks(Math.Clamp(limits.SoftTime.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond));
+        _timer = time.CreateTimer(_ => CheckAll(), null, period, period);
+    }
+
+    public void Add(OutboundQueue queue) => _queues.TryAdd(queue, 0);
+
+    public void Remove(OutboundQueue queue) => _queues.TryRemove(queue, out _);
+
+    public int Count => _queues.Count;
+
+    public void CheckAll()
+    {
+        foreach (var queue in _queues.Keys)
+            queue.Check();
+    }
+
+    public void Dispose() => _timer.Dispose();
+}

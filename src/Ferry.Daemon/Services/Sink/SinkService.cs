@@ -1,0 +1,198 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Channels;
+using Ferry.Daemon.Connections;
+using Ferry.Daemon.Hosting;
+using Ferry.Daemon.Services.Fanout;
+using Ferry.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Daemon.Services.Sink;
+
+/// <summary>
+/// A line collector: every complete line a client sends is appended to one file by the
+/// listener's <see cref="SinkWriter"/>. Clients only get a line back when something is wrong
+/// (over-long line, file not writable). At shutdown each connection keeps reading until its
+/// client closes or falls quiet, so every line sent before the signal reaches the file.
+/// </summary>
+internal sealed class SinkService : IConnectionService, IAsyncDisposable
+{
+    /// <summary>
+    /// At shutdown, a connection that brought no new bytes for this long has sent everything it
+    /// is going to. Generous on purpose: under load the transport itself may lag this much.
+    /// </summary>
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
+
+    /// <summary>Replies are a few short error lines; a client that lets 64 KiB of them pile up is cut.</summary>
+    private static readonly OutboundLimits ReplyLimits = new(64 * 1024, 0, TimeSpan.FromSeconds(1));
+
+    private readonly SinkOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SinkWriter _writer;
+    private readonly ConcurrentDictionary<OutboundQueue, byte> _clients = new();
+    private SignalQueue? _reopenSignal;
+
+    public SinkService(SinkOptions options, ISinkFile file, TimeProvider time, ILogger logger, TimeSpan? retryDelay = null)
+    {
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _writer = new SinkWriter(file, options.Prefix, options.Fsync, time, logger, TellEveryone, retryDelay);
+    }
+
+    public SinkWriter Writer => _writer;
+
+    public static SinkService Create(ServiceContext context)
+    {
+        var options = SinkOptions.From(context);
+        var file = new SinkFile(options.Path);
+        try
+        {
+            file.Open();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ServiceOptionException($"listener {context.Spec}: cannot open {options.Path}: {SinkWriter.Describe(ex)}");
+        }
+        var service = new SinkService(options, file, context.Time, context.Loggers.CreateLogger("ferryd.sink"));
+        // SIGUSR1 (10 on Linux), like nginx and ferryd's own logs: reopen after rotation.
+        // The writer only notes the request; it reopens on its own thread before the next write.
+        service._reopenSignal = new SignalQueue((PosixSignal)10, () =>
+        {
+            service._writer.RequestReopen();
+            return Task.CompletedTask;
+        });
+        return service;
+    }
+
+    public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
+    {
+        var replies = new OutboundQueue(ReplyLimits, _time);
+        _clients.TryAdd(replies, 0);
+        if (_writer.Failure is { } failure)
+            replies.TryEnqueue(Encoding.UTF8.GetBytes($"! sink: cannot write its file ({failure}); your lines are held and retried\n"));
+        var writing = OutboundWriter.DrainAsync(replies, connection, farewell: null);
+        try
+        {
+            return await ReadLinesAsync(connection, replies);
+        }
+        catch (ChannelClosedException)
+        {
+            // The writer closed at shutdown while this connection waited for room.
+            return CloseReason.Aborted;
+        }
+        finally
+        {
+            _clients.TryRemove(replies, out _);
+            replies.Complete();
+            await writing;
+        }
+    }
+
+    private async Task<CloseReason> ReadLinesAsync(ServiceConnection connection, OutboundQueue replies)
+    {
+        var input = connection.Input;
+        var framer = new LineFramer(_options.Lines.MaxLine);
+        long leftOver = 0;
+        CancellationTokenSource? quiet = null;
+        // Not a cancelled read: at shutdown we switch to draining, we do not stop reading.
+        using var onStopping = connection.Stopping.Register(input.CancelPendingRead);
+        try
+        {
+            while (true)
+            {
+                ReadResult read;
+                try
+                {
+                    read = await input.ReadAsync(quiet?.Token ?? CancellationToken.None);
+                }
+                catch (OperationCanceledException) when (quiet is { IsCancellationRequested: true })
+                {
+                    // The timer may have beaten bytes that did arrive (a busy machine runs our
+                    // continuation late): only a pipe with nothing new in it is really quiet.
+                    bool buffered = input.TryRead(out read);
+                    if (!buffered || (read.Buffer.Length <= leftOver && !read.IsCompleted))
+                    {
+                        if (buffered)
+                            input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                        if (leftOver > 0 && !framer.IsDiscarding)
+                            ServiceLog.SinkPartialDropped(_logger, connection.Peer, leftOver, "server shutdown");
+                        return CloseReason.Shutdown;
+                    }
+                    quiet.Dispose();
+                    quiet = new CancellationTokenSource();
+                }
+
+                var buffer = read.Buffer;
+                connection.Stats.Received(buffer.Length - leftOver);
+                connection.ReceivedLines?.Observe(buffer.Slice(leftOver));
+                while (true)
+                {
+                    var result = framer.TryReadLine(ref buffer, out var line);
+                    if (result == LineReadResult.NeedMoreData)
+                        break;
+                    if (result == LineReadResult.Line)
+                    {
+                        await _writer.AppendAsync(new SinkRecord(line.ToArray(), connection.Peer, _time.GetUtcNow()));
+                        continue;
+                    }
+                    replies.TryEnqueue(_options.Lines.TooLongReply());
+                    bool close = _options.Lines.Overlong == OverlongLinePolicy.Close;
+                    ServiceLog.LineTooLong(_logger, "sink", connection.Peer, _options.Lines.MaxLine, close ? "closing" : "discarded");
+                    if (close)
+                        return CloseReason.LineTooLong;
+                }
+
+                if (read.IsCompleted)
+                {
+                    // Documented rule: an unterminated last line at a clean end of stream is kept,
+                    // written with the '\n' it lacked; one cut by a reset or shutdown is dropped.
+                    if (!buffer.IsEmpty && !framer.IsDiscarding)
+                        await _writer.AppendAsync(new SinkRecord(TrimCarriageReturn(buffer).ToArray(), connection.Peer, _time.GetUtcNow()));
+                    // Stay until this client's lines are in the file, so a client that half-closed
+                    // (nc -N) is still told if they cannot be written, and a close means "written".
+                    try
+                    {
+                        await _writer.WrittenAsync(connection.Stopping);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return CloseReason.Shutdown;
+                    }
+                    return CloseReason.PeerClosed;
+                }
+                leftOver = buffer.Length;
+                input.AdvanceTo(buffer.Start, buffer.End);
+
+                if (quiet is null && (read.IsCanceled || connection.Stopping.IsCancellationRequested))
+                    quiet = new CancellationTokenSource();
+                quiet?.CancelAfter(QuietPeriod);
+            }
+        }
+        finally
+        {
+            quiet?.Dispose();
+        }
+    }
+
+    private static ReadOnlySequence<byte> TrimCarriageReturn(ReadOnlySequence<byte> tail) =>
+        tail.Slice(tail.Length - 1).FirstSpan[0] == (byte)'\r' ? tail.Slice(0, tail.Length - 1) : tail;
+
+    private void TellEveryone(string text)
+    {
+        byte[] line = Encoding.UTF8.GetBytes(text + "\n");
+        foreach (var client in _clients.Keys)
+            client.TryEnqueue(line);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_reopenSignal is not null)
+            await _reopenSignal.DisposeAsync();
+        await _writer.DisposeAsync();
+    }
+}

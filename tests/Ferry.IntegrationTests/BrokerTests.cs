@@ -1,0 +1,85 @@
+using System.Net.Sockets;
+using Ferry.IntegrationTests.Infrastructure;
+
+namespace Ferry.IntegrationTests;
+
+/// <summary>The broker service of a real ferryd: raw bytes relayed between all clients.</summary>
+public sealed class BrokerTests
+{
+    [Fact]
+    public async Task EveryByteFromOneReachesTheOtherNineExactlyOnceInOrder()
+    {
+        string nc = ExternalTool.RequireOpenBsdNetcat();
+        await using var ferryd = await FerrydProcess.StartAsync(1, "--listen", "127.0.0.1:0=broker", "--shutdown-timeout", "2");
+        int port = ferryd.Port("broker");
+        var receivers = new List<Socket>();
+        try
+        {
+            // Connected one by one, each after the first saying one byte that all earlier ones must
+            // get: a client is only relayed to once the broker serves it, and this proves it does.
+            for (int i = 0; i < 9; i++)
+            {
+                var receiver = await Loopback.ConnectAsync(port);
+                receivers.Add(receiver);
+                if (i == 0)
+                    continue;
+                await Loopback.SendAllAsync(receiver, new[] { (byte)i });
+                foreach (var earlier in receivers.Take(i))
+                    Assert.Equal([(byte)i], await Loopback.ReceiveAsync(earlier, 1, TimeSpan.FromSeconds(10)));
+            }
+
+            var payload = new byte[2 * 1024 * 1024];
+            new Random(42).NextBytes(payload);
+            var receiving = receivers.Select(r => Loopback.ReceiveAsync(r, payload.Length, TimeSpan.FromSeconds(60))).ToArray();
+            var sender = await ToolRun.RunAsync(nc, ["-N", "127.0.0.1", port.ToString()], payload);
+            Assert.Equal(0, sender.ExitCode);
+            Assert.Empty(sender.Stdout);
+
+            foreach (var received in await Task.WhenAll(receiving))
+                Assert.True(payload.SequenceEqual(received), $"a receiver got {received.Length} bytes, not the payload");
+
+            // Exactly once: nothing more arrives before the broker closes everyone at shutdown.
+            ferryd.Process.Signal(Signals.SigTerm);
+            foreach (var receiver in receivers)
+                Assert.Empty(await Loopback.ReceiveToEndAsync(receiver, TimeSpan.FromSeconds(15)));
+            Assert.Equal(0, await ferryd.Process.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        }
+        finally
+        {
+            foreach (var receiver in receivers)
+                receiver.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ClientThatNeverReadsIsCutWhileTheOthersKeepReceiving()
+    {
+        await using var ferryd = await FerrydProcess.StartAsync(1, "--listen", "127.0.0.1:0=broker,hardLimit=4m,softLimit=0");
+        int port = ferryd.Port("broker");
+        var stalled = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        using var stalledOwner = stalled;
+        await stalled.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), TestContext.Current.CancellationToken);
+        using var reader = await Loopback.ConnectAsync(port);
+        // Each is served by the broker before the flood: what one says, the other hears.
+        await Loopback.SendAllAsync(stalled, "s"u8.ToArray());
+        Assert.Equal("s"u8.ToArray(), await Loopback.ReceiveAsync(reader, 1, TimeSpan.FromSeconds(10)));
+        using var sender = await Loopback.ConnectAsync(port);
+        await Loopback.SendAllAsync(sender, "x"u8.ToArray());
+        Assert.Equal("x"u8.ToArray(), await Loopback.ReceiveAsync(reader, 1, TimeSpan.FromSeconds(10)));
+
+        var payload = new byte[32 * 1024 * 1024];
+        new Random(7).NextBytes(payload);
+        // Sent a megabyte at a time, each read back before the next: the reader never falls behind,
+        // so only the client that does not read at all can reach the limit.
+        const int window = 1024 * 1024;
+        for (int at = 0; at < payload.Length; at += window)
+        {
+            var receiving = Loopback.ReceiveAsync(reader, window, TimeSpan.FromSeconds(60));
+            await Loopback.SendAllAsync(sender, payload.AsMemory(at, window));
+            byte[] got = await receiving;
+            Assert.True(payload.AsSpan(at, window).SequenceEqual(got), $"the reading client lost or reordered bytes at {at}");
+        }
+        await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains("over the hard limit of 4194304"),
+            () => "the stalled client was not cut: " + ferryd.Process.StandardError);
+    }
+}
