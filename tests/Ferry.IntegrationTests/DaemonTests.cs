@@ -143,6 +143,45 @@ public sealed class DaemonTests
     }
 
     [Fact]
+    public async Task StopKillsADaemonThatOutlivesTheTimeoutAndSaysSo()
+    {
+        await using var sandbox = new DaemonSandbox();
+        // A sink keeps reading while its client keeps sending, up to the 60 s shutdown deadline.
+        string sinkFile = Path.Combine(sandbox.Directory, "collected.log");
+        var started = await sandbox.StartAsync("--listen", $"127.0.0.1:0=sink,path={sinkFile}", "--shutdown-timeout", "60");
+        Assert.Equal(0, started.ExitCode);
+        int pid = sandbox.DaemonPid();
+        int port = IPEndPoint.Parse(started.StdoutText.Trim().Split(' ')[2]).Port;
+
+        using var client = await Loopback.ConnectAsync(port);
+        using var trickling = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var trickle = Task.Run(async () =>
+        {
+            while (!trickling.IsCancellationRequested)
+            {
+                await client.SendAsync("still here\n"u8.ToArray(), SocketFlags.None, CancellationToken.None);
+                await Task.Delay(200, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+
+        var stop = await sandbox.FerrydAsync("stop", "--pid-file", sandbox.PidFile, "--timeout", "1");
+        await trickling.CancelAsync();
+        try
+        {
+            await trickle;
+        }
+        catch (SocketException)
+        {
+            // The killed daemon's socket is gone; sends may fail once the reset arrives.
+        }
+
+        Assert.Equal(0, stop.ExitCode);
+        Assert.Equal($"ferryd (pid {pid}) did not stop within 1 s; killed it with SIGKILL", stop.StdoutText.Trim());
+        Assert.False(DaemonSandbox.IsAlive(pid));
+        Assert.False(File.Exists(sandbox.PidFile));
+    }
+
+    [Fact]
     public async Task ReloadAddsAndRemovesListenersWhileUnchangedOnesKeepTheirClients()
     {
         await using var sandbox = new DaemonSandbox();
