@@ -7,8 +7,8 @@ namespace Ferry.Daemon.Hosting;
 /// "ferryd start". .NET cannot fork, so the parent re-executes ferryd with the same
 /// arguments as a child marked by <see cref="ChildMarker"/>. The child leaves the parent's
 /// session (setsid), moves to "/", takes the pid file, binds every listener, prints its
-/// "listening" lines and a final "ready" on the pipe the parent reads, then points fds 0-2
-/// at /dev/null. The parent exits 0 only after "ready"; if the child dies first, the parent
+/// "listening" lines, points fds 0-2 at /dev/null, and only then writes a final "ready" on
+/// the pipe the parent reads. The parent exits 0 only after "ready"; if the child dies first, the parent
 /// prints the child's error and exits with the child's exit code.
 /// </summary>
 internal static class Daemonizer
@@ -79,9 +79,8 @@ internal static class Daemonizer
         using var pidFile = PidFile.Acquire(settings.PidFile ?? PidFile.DefaultPath());
         return await ServerHost.RunAsync(settings, stdout, new DaemonRole(pidFile.Path, () =>
         {
-            stdout.WriteLine(ReadyLine);
             stdout.Flush();
-            Native.RedirectStdioToDevNull();
+            Native.DetachThenTell(System.Text.Encoding.ASCII.GetBytes(ReadyLine + "\n"));
         }));
     }
 
