@@ -16,13 +16,19 @@ public sealed class BrokerTests
         try
         {
             // Connected one by one, each after the first saying one byte that all earlier ones must
-            // get: a client is only relayed to once the broker serves it, and this proves it does.
+            // get: a client is only relayed to once the broker serves it, and a relayed byte proves
+            // its sender is served (the broker joins a client before it reads from it).
             for (int i = 0; i < 9; i++)
             {
                 var receiver = await Loopback.ConnectAsync(port);
                 receivers.Add(receiver);
                 if (i == 0)
                     continue;
+                if (i == 1)
+                {
+                    await SayUntilHeardAsync(receiver, receivers[0], 1);
+                    continue;
+                }
                 await Loopback.SendAllAsync(receiver, new[] { (byte)i });
                 foreach (var earlier in receivers.Take(i))
                     Assert.Equal([(byte)i], await Loopback.ReceiveAsync(earlier, 1, TimeSpan.FromSeconds(10)));
@@ -51,6 +57,42 @@ public sealed class BrokerTests
         }
     }
 
+    /// <summary>
+    /// Repeats one byte from <paramref name="speaker"/> until <paramref name="listener"/> hears
+    /// it, then drains the extra copies: proves both are served when nothing else does yet
+    /// (a byte said before the listener joined is, rightly, relayed to no one).
+    /// </summary>
+    private static async Task SayUntilHeardAsync(Socket speaker, Socket listener, byte said)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            await Loopback.SendAllAsync(speaker, new[] { said });
+            try
+            {
+                byte[] heard = await Loopback.ReceiveAsync(listener, 1, TimeSpan.FromMilliseconds(500));
+                Assert.Equal(new[] { said }, heard);
+                break;
+            }
+            catch (OperationCanceledException) when (DateTime.UtcNow < deadline)
+            {
+            }
+        }
+        while (true)
+        {
+            byte[] extra;
+            try
+            {
+                extra = await Loopback.ReceiveAsync(listener, 1, TimeSpan.FromMilliseconds(300));
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            Assert.Equal(new[] { said }, extra);
+        }
+    }
+
     [Fact]
     public async Task ClientThatNeverReadsIsCutWhileTheOthersKeepReceiving()
     {
@@ -61,8 +103,7 @@ public sealed class BrokerTests
         await stalled.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), TestContext.Current.CancellationToken);
         using var reader = await Loopback.ConnectAsync(port);
         // Each is served by the broker before the flood: what one says, the other hears.
-        await Loopback.SendAllAsync(stalled, "s"u8.ToArray());
-        Assert.Equal("s"u8.ToArray(), await Loopback.ReceiveAsync(reader, 1, TimeSpan.FromSeconds(10)));
+        await SayUntilHeardAsync(stalled, reader, (byte)'s');
         using var sender = await Loopback.ConnectAsync(port);
         await Loopback.SendAllAsync(sender, "x"u8.ToArray());
         Assert.Equal("x"u8.ToArray(), await Loopback.ReceiveAsync(reader, 1, TimeSpan.FromSeconds(10)));

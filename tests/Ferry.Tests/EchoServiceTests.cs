@@ -97,17 +97,28 @@ public sealed class EchoServiceTests
         var data = new byte[total];
         new Random(3).NextBytes(data);
         long handedToPipe = 0;
+        var writerBlocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var writing = Task.Run(async () =>
         {
             foreach (var chunk in data.Chunk(1024))
             {
                 Interlocked.Add(ref handedToPipe, chunk.Length);
-                await connection.ClientWriter.WriteAsync(chunk, Token);
+                var write = connection.ClientWriter.WriteAsync(chunk, Token);
+                if (!write.IsCompleted)
+                    writerBlocked.TrySetResult(); // the client->server pipe is full: backpressure
+                await write;
             }
             await connection.ClientWriter.CompleteAsync();
         }, Token);
 
-        // The client reads nothing: the flow stalls...
+        // The client reads nothing: the flow stalls (first the client's writes block, a fact
+        // rather than a guess from timing, then the counters stop moving)...
+        await writerBlocked.Task.WaitAsync(InMemoryConnection.Timeout, Token);
+        // On a starved machine the writer may still be catching up after a resume: wait for the
+        // client->server pipe to be full again rather than trusting a quiet moment.
+        var full = DateTime.UtcNow + InMemoryConnection.Timeout;
+        while (Interlocked.Read(ref handedToPipe) - connection.Stats.BytesIn < inputPause && DateTime.UtcNow < full)
+            await Task.Delay(20, Token);
         var settled = await InMemoryConnection.WaitUntilStableAsync(
             () => [Interlocked.Read(ref handedToPipe), connection.Stats.BytesIn, connection.Stats.BytesOut], Token);
         long handedBefore = settled[0];
@@ -116,7 +127,7 @@ public sealed class EchoServiceTests
         // ...with bounded amounts: the service stopped consuming input, so the client cannot write more.
         Assert.False(writing.IsCompleted);
         Assert.True(consumedBefore <= 32 * 1024, $"service consumed {consumedBefore} bytes without being read");
-        Assert.True(handedBefore - consumedBefore >= inputPause, "bytes should stay unconsumed in the client->server pipe");
+        Assert.True(handedBefore - consumedBefore >= inputPause, $"bytes should stay unconsumed in the client->server pipe (handed {handedBefore}, consumed {consumedBefore}, echoed {settled[2]})");
         Assert.True(handedBefore <= 64 * 1024, $"client could write {handedBefore} bytes with nobody reading");
         long unreadOutput = await connection.PeekUnreadAsync(Token);
         Assert.InRange(unreadOutput, outputPause, 32 * 1024);

@@ -27,6 +27,15 @@ internal enum CloseReason
     /// <summary>A line longer than the listener's maxLine, with overlong=close.</summary>
     LineTooLong,
 
+    /// <summary>No byte either way for the listener's idleTimeout.</summary>
+    IdleTimeout,
+
+    /// <summary>The client sent nothing within the listener's firstByteTimeout.</summary>
+    FirstByteTimeout,
+
+    /// <summary>The TLS handshake failed or timed out; the service never ran.</summary>
+    TlsHandshakeFailed,
+
     /// <summary>An unexpected error in the service; logged with its exception.</summary>
     Error,
 }
@@ -43,6 +52,9 @@ internal static class CloseReasonText
         CloseReason.ClientQuit => "client quit",
         CloseReason.SlowConsumer => "slow consumer",
         CloseReason.LineTooLong => "line too long",
+        CloseReason.IdleTimeout => "idle timeout",
+        CloseReason.FirstByteTimeout => "first byte timeout",
+        CloseReason.TlsHandshakeFailed => "tls handshake failed",
         _ => "error",
     };
 }

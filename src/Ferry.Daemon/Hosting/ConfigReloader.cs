@@ -95,7 +95,15 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         foreach (var spec in removed)
             await _services.RemoveAsync(spec);
 
-        // Kept listeners keep their original specs (and services); the rest come from the new file.
+        // Kept listeners keep their original specs (and services), but take the certificates
+        // just read: a renewed certificate needs no listener change, and connections already
+        // established keep the session they have.
+        foreach (var old in keep)
+        {
+            if (old.Policy?.Tls is { } tls && next.Listeners.First(n => n.Identity == old.Identity).Policy?.Tls is { } reread
+                && tls.Adopt(reread))
+                CertificateReloaded(_logger, old.ToString(), tls.Current.Describe());
+        }
         _current = next with { Listeners = [.. keep, .. added] };
         string message = $"reloaded: {added.Count} listener(s) added, {removed.Count} removed, {keep.Count} unchanged";
         Reloaded(_logger, message);
@@ -107,6 +115,9 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         ReloadRejected(_logger, reason);
         return new ReloadOutcome(generation, false, "reload rejected, old configuration kept: " + reason, DateTimeOffset.UtcNow);
     }
+
+    [LoggerMessage(EventId = 33, Level = LogLevel.Information, Message = "SIGHUP: new TLS certificate for {Listener}: {Certificate}")]
+    private static partial void CertificateReloaded(ILogger logger, string listener, string certificate);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "SIGHUP: {Message}")]
     private static partial void Reloaded(ILogger logger, string message);

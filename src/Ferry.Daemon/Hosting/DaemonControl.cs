@@ -65,7 +65,8 @@ internal static class DaemonControl
         {
             string name = listener.TryGetProperty("name", out var n) ? n.GetString() + " " : "";
             stdout.WriteLine($"  {name}{listener.GetProperty("service").GetString()} {listener.GetProperty("endpoint").GetString()}: "
-                + $"{listener.GetProperty("open").GetInt64()} open, {listener.GetProperty("accepted").GetInt64()} accepted");
+                + $"{listener.GetProperty("open").GetInt64()} open, {listener.GetProperty("accepted").GetInt64()} accepted"
+                + Refusals(listener));
         }
         return ExitCodes.Ok;
     }
@@ -104,6 +105,17 @@ internal static class DaemonControl
         }
         stderr.WriteLine($"ferryd: sent SIGHUP to pid {pid}, but it reported no reload result within 60 s");
         return ExitCodes.Failure;
+    }
+
+    /// <summary>", 12 refused (maxConnectionsPerIp 10, connectionRate 2)"; nothing if none.</summary>
+    private static string Refusals(JsonElement listener)
+    {
+        if (!listener.TryGetProperty("refused", out var refused))
+            return "";
+        string text = $", {refused.GetInt64()} refused";
+        if (listener.TryGetProperty("refusedBy", out var reasons) && reasons.EnumerateObject().Any())
+            text += " (" + string.Join(", ", reasons.EnumerateObject().Select(r => $"{r.Name} {r.Value.GetInt64()}")) + ")";
+        return text;
     }
 
     private static (int Generation, bool Succeeded, string Message)? ReloadGeneration(string? document)

@@ -36,13 +36,15 @@ internal static class SettingsLoader
             LogFile = Absolute(given.LogFile),
             LogDirectory = Absolute(given.LogDirectory),
             PidFile = Absolute(given.PidFile),
+            Listeners = [.. given.Listeners.Select(spec => WithAbsolutePaths(spec, Directory.GetCurrentDirectory()))],
         };
         var configuration = Build(given);
         string baseDirectory = given.ConfigFile is null
             ? Directory.GetCurrentDirectory()
             : Path.GetDirectoryName(given.ConfigFile)!;
 
-        var listeners = given.Listeners.Count > 0 ? given.Listeners : ReadListeners(configuration);
+        bool fromCommandLine = given.Listeners.Count > 0;
+        var listeners = WithPolicies(fromCommandLine ? given.Listeners : ReadListeners(configuration, baseDirectory), fromCommandLine);
         if (listeners.Count == 0)
             throw new UsageException(given.ConfigFile is null
                 ? "nothing to serve: give a PORT or at least one --listen"
@@ -111,8 +113,13 @@ internal static class SettingsLoader
         }
     }
 
-    /// <summary>Listeners:NAME:{Endpoint, Service, Options:{...}}; the name is the section key.</summary>
-    private static List<ListenerSpec> ReadListeners(IConfiguration configuration)
+    /// <summary>
+    /// Listeners:NAME:{Endpoint, Service, Options:{...}}; the name is the section key.
+    /// Any other key of the listener object is an option too, so listener-level keys can be
+    /// written where they belong ("MaxConnections": 100, "Allow": ["10.0.0.0/8"]). A JSON array
+    /// becomes the ';'-separated list the command line uses.
+    /// </summary>
+    private static List<ListenerSpec> ReadListeners(IConfiguration configuration, string baseDirectory)
     {
         var listeners = new List<ListenerSpec>();
         foreach (var section in configuration.GetSection("Listeners").GetChildren())
@@ -125,11 +132,65 @@ internal static class SettingsLoader
             if (!ListenerSpec.TryParse($"{endpoint}={service}", out var spec, out string error))
                 throw Invalid(key, $"{endpoint}={service}", error);
             var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var option in section.GetSection("Options").GetChildren())
-                options[option.Key] = option.Value ?? "";
-            listeners.Add(spec! with { Name = section.Key, Options = options });
+            var written = section.GetChildren().Where(c => c.Key is not ("Endpoint" or "Service" or "Options"))
+                .Select(c => (Path: $"{key}:{c.Key}", Option: c))
+                .Concat(section.GetSection("Options").GetChildren().Select(c => (Path: $"{key}:Options:{c.Key}", Option: c)));
+            foreach (var (path, option) in written)
+            {
+                if (!options.TryAdd(option.Key, ValueOf(option)))
+                    throw Invalid(path, ValueOf(option), $"{option.Key} is given twice (in the listener and under its Options)");
+            }
+            listeners.Add(WithAbsolutePaths(spec! with { Name = section.Key, Options = options }, baseDirectory));
         }
         return listeners;
+    }
+
+    private static string ValueOf(IConfigurationSection option) =>
+        option.Value ?? string.Join(';', option.GetChildren().Select(item => item.Value ?? ""));
+
+    /// <summary>
+    /// File options (cert, key, clientCa) made absolute: relative to the config file's
+    /// directory, or to the current one on the command line; a daemon reloads after its
+    /// chdir("/") and must read the same files.
+    /// </summary>
+    private static ListenerSpec WithAbsolutePaths(ListenerSpec spec, string baseDirectory)
+    {
+        if (!spec.Options.Keys.Any(ListenerPolicy.PathKeys.Contains))
+            return spec;
+        var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in spec.Options)
+        {
+            options[key] = ListenerPolicy.PathKeys.Contains(key) && !string.IsNullOrWhiteSpace(value)
+                ? Path.GetFullPath(value.Trim(), baseDirectory)
+                : value;
+        }
+        return spec with { Options = options };
+    }
+
+    /// <summary>
+    /// Parses each listener's limits and TLS settings (reading its certificate files): the
+    /// one place a bad listener-level value is caught, named as a usage error for the command
+    /// line and as a config error for the file.
+    /// </summary>
+    private static List<ListenerSpec> WithPolicies(IEnumerable<ListenerSpec> specs, bool fromCommandLine)
+    {
+        var result = new List<ListenerSpec>();
+        foreach (var resolved in specs)
+        {
+            try
+            {
+                result.Add(resolved with { Policy = ListenerPolicy.From(resolved) });
+            }
+            catch (Services.ServiceOptionException ex) when (fromCommandLine)
+            {
+                throw new UsageException(ex.Message);
+            }
+            catch (Services.ServiceOptionException ex)
+            {
+                throw new ConfigException($"config key Listeners:{resolved.Name}: {ex.Message}");
+            }
+        }
+        return result;
     }
 
     public const string ShutdownTimeoutRule = "not a number of seconds from 0 to 3600";

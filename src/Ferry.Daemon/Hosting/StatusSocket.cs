@@ -89,6 +89,14 @@ internal sealed class StatusSocket : IAsyncDisposable
                 json.WriteString("endpoint", listener.EndPoint.ToString());
                 json.WriteNumber("open", listener.Counters.Active);
                 json.WriteNumber("accepted", listener.Counters.Accepted);
+                json.WriteNumber("refused", listener.Counters.RefusedTotal);
+                json.WriteStartObject("refusedBy");
+                foreach (var reason in RefusalReasonText.All)
+                {
+                    if (listener.Counters.RefusedFor(reason) is > 0 and long count)
+                        json.WriteNumber(reason.Key(), count);
+                }
+                json.WriteEndObject();
                 json.WriteEndObject();
             }
             json.WriteEndArray();

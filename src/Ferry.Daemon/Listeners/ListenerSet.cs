@@ -1,22 +1,20 @@
-using System.Collections.Concurrent;
-using System.Net;
 using Ferry.Daemon.Services;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
 /// The listeners ferryd is serving, which can change while it runs (reload). Sockets are
-/// bound by <see cref="ListenerBinder"/> (or inherited from systemd) and handed to Kestrel's
-/// socket transport, which does the accepting and the per-connection pipes.
+/// bound by <see cref="ListenerBinder"/> (or inherited from systemd); each listener accepts
+/// on its socket itself (<see cref="RunningListener"/>) and gives admitted connections to
+/// Kestrel's socket transport (<see cref="SocketConnectionContextFactory"/>, one per
+/// listener, owning that listener's buffer pool) for the per-connection pipes.
 /// </summary>
 internal sealed class ListenerSet : IAsyncDisposable
 {
-    private readonly SocketTransportFactory _transport;
-    private readonly ConcurrentDictionary<EndPoint, System.Net.Sockets.Socket> _handOver = new();
+    private readonly SocketTransportOptions _transportOptions;
+    private readonly ILogger _transportLogger;
     private readonly ILogger _logger;
     private readonly List<RunningListener> _running = [];
     private readonly Lock _gate = new();
@@ -24,14 +22,9 @@ internal sealed class ListenerSet : IAsyncDisposable
     public ListenerSet(ILoggerFactory loggers)
     {
         _logger = loggers.CreateLogger("ferryd.connections");
-        var options = new SocketTransportOptions
-        {
-            // The transport adopts the socket we bound instead of binding its own.
-            CreateBoundListenSocket = endpoint => _handOver.TryRemove(endpoint, out var socket)
-                ? socket
-                : throw new InvalidOperationException($"no bound socket for {endpoint}"),
-        };
-        _transport = new SocketTransportFactory(Options.Create(options), loggers);
+        // The transport's tuning knobs; the accepting is ours (see RunningListener).
+        _transportOptions = new SocketTransportOptions();
+        _transportLogger = loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets");
     }
 
     public IReadOnlyList<RunningListener> Running
@@ -46,20 +39,35 @@ internal sealed class ListenerSet : IAsyncDisposable
     public IReadOnlyList<BoundListener> Bound => Running.Select(r => r.Listener).ToArray();
 
     /// <summary>Starts serving bound sockets with their services.</summary>
-    public async Task<IReadOnlyList<RunningListener>> StartAsync(IEnumerable<(BoundListener Listener, IConnectionService Service)> listeners)
+    public Task<IReadOnlyList<RunningListener>> StartAsync(IEnumerable<(BoundListener Listener, IConnectionService Service)> listeners)
     {
         var started = new List<RunningListener>();
         foreach (var (listener, service) in listeners)
         {
-            _handOver[listener.EndPoint] = listener.Socket;
-            var transport = await _transport.BindAsync(listener.EndPoint);
-            var running = new RunningListener(listener, service, transport, _logger);
+            var transport = new SocketConnectionContextFactory(FactoryOptions(), _transportLogger);
+            var running = new RunningListener(listener, service, transport, _transportOptions.NoDelay, _logger);
             running.Start();
             started.Add(running);
         }
         lock (_gate)
             _running.AddRange(started);
-        return started;
+        return Task.FromResult<IReadOnlyList<RunningListener>>(started);
+    }
+
+    /// <summary>The transport options that apply to connections we accept ourselves.</summary>
+    private SocketConnectionFactoryOptions FactoryOptions()
+    {
+        var options = new SocketConnectionFactoryOptions
+        {
+            IOQueueCount = _transportOptions.IOQueueCount,
+            WaitForDataBeforeAllocatingBuffer = _transportOptions.WaitForDataBeforeAllocatingBuffer,
+            MaxReadBufferSize = _transportOptions.MaxReadBufferSize,
+            MaxWriteBufferSize = _transportOptions.MaxWriteBufferSize,
+            UnsafePreferInlineScheduling = _transportOptions.UnsafePreferInlineScheduling,
+        };
+        // Reused pinned blocks instead of the shared ArrayPool: no allocation per message.
+        TransportBlockPool.TryApply(options);
+        return options;
     }
 
     /// <summary>
@@ -82,7 +90,5 @@ internal sealed class ListenerSet : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAllAsync(TimeSpan.Zero);
-        foreach (var socket in _handOver.Values)
-            socket.Dispose();
     }
 }

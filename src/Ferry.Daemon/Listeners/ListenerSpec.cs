@@ -28,6 +28,12 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
     /// <summary>The listener's name in the config file (its key under Listeners), if any.</summary>
     public string? Name { get; init; }
 
+    /// <summary>
+    /// The listener-level keys of <see cref="Options"/>, parsed (limits, allow/deny, TLS);
+    /// set by the settings loader, which reports a bad value naming where it was written.
+    /// </summary>
+    public ListenerPolicy? Policy { get; init; }
+
     public override string ToString() => $"{Service} {FormatAddress()}";
 
     /// <summary>

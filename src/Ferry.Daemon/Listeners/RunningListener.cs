@@ -1,83 +1,244 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Sockets;
-using Ferry.Daemon.Services;
+using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Ferry.Daemon.Services;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
-/// One listener at work: an accept loop over Kestrel's socket transport handing each
-/// connection to the listener's handler, and the set of its live connections so it can be
-/// stopped on its own (reload removes it) or with the whole server, in stages: stop
-/// accepting, ask connections to finish, abort what is left at the deadline.
+/// One listener at work: an accept loop on the bound socket that applies the listener's
+/// policy to each peer before anything is allocated for it, hands admitted sockets to
+/// Kestrel's socket transport (pipes, pooled buffers, one send and one receive loop per
+/// connection) and then to the handler; a once-a-second sweep for timeouts; and the set of
+/// live connections so it can be stopped on its own (reload removes it) or with the whole
+/// server, in stages: stop accepting, ask connections to finish, abort what is left at the
+/// deadline.
 /// </summary>
+/// <remarks>
+/// Accepting here rather than through Kestrel's IConnectionListener: Kestrel's accept loop
+/// retries every socket error at once, so running out of file descriptors becomes a busy
+/// spin; here EMFILE/ENFILE backs off and is logged once (<see cref="DescriptorShortage"/>).
+/// </remarks>
 internal sealed partial class RunningListener
 {
-    private readonly IConnectionListener _transport;
-    private readonly ConnectionHandler _handler;
+    private readonly SocketConnectionContextFactory _transport;
+    private readonly bool _noDelay;
+    private readonly ListenerConnectionHandler _handler;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<ConnectionContext, (ConnectionLifetime Lifetime, Task Served)> _connections = new();
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<ConnectionContext, TrackedConnection> _connections = new();
+    private readonly SourceLimits _sources;
+    private readonly RefusalLog _refusals;
+    private readonly DescriptorShortage _shortage;
+    private readonly ConnectionSweep _sweep;
+    private readonly CancellationTokenSource _stopAccepting = new();
+    private readonly CancellationTokenSource _stopSweeping = new();
+    private readonly long? _descriptorLimit = DescriptorLimit.Current();
+    private readonly long _refuseFromDescriptor;
+    private int _open;
     private Task _accepting = Task.CompletedTask;
+    private Task _sweeping = Task.CompletedTask;
 
-    public RunningListener(BoundListener listener, IConnectionService service, IConnectionListener transport, ILogger logger)
+    public RunningListener(BoundListener listener, IConnectionService service, SocketConnectionContextFactory transport, bool noDelay,
+        ILogger logger, TimeProvider? time = null)
     {
         Listener = listener;
         Service = service;
+        Policy = listener.Spec.Policy ?? ListenerPolicy.From(listener.Spec);
         _transport = transport;
+        _noDelay = noDelay;
         _logger = logger;
-        _handler = new ListenerConnectionHandler(listener, service, logger);
+        _time = time ?? TimeProvider.System;
+        _refuseFromDescriptor = _descriptorLimit is long limit ? limit - DescriptorLimit.Reserve(limit) : long.MaxValue;
+        _handler = new ListenerConnectionHandler(listener, service, Policy, _time, logger);
+        _sources = new SourceLimits(Policy, _time);
+        _refusals = new RefusalLog(listener.Name, logger, _time);
+        _shortage = new DescriptorShortage(listener.Name, logger, _time);
+        _sweep = new ConnectionSweep(Policy, _time);
     }
 
     public BoundListener Listener { get; }
 
     public IConnectionService Service { get; }
 
-    public void Start() => _accepting = AcceptLoopAsync();
+    public ListenerPolicy Policy { get; }
+
+    public void Start()
+    {
+        _accepting = AcceptLoopAsync();
+        _sweeping = SweepLoopAsync();
+    }
 
     private async Task AcceptLoopAsync()
     {
+        // Off the caller's stack: the first accept may complete synchronously.
+        await Task.Yield();
         while (true)
         {
-            ConnectionContext? connection;
+            Socket socket;
             try
             {
-                connection = await _transport.AcceptAsync();
+                socket = await Listener.Socket.AcceptAsync(_stopAccepting.Token);
             }
-            catch (ObjectDisposedException)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException
+                || (ex is SocketException && _stopAccepting.IsCancellationRequested))
             {
                 return;
             }
-            catch (SocketException ex)
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
             {
-                // Out of descriptors or buffers: keep serving who we have, retry shortly.
-                AcceptFailed(_logger, Listener.Name, ex.SocketErrorCode.ToString());
-                await Task.Delay(TimeSpan.FromMilliseconds(100));
+                // The peer stays in the backlog; accepting again at once would only spin.
+                var pause = _shortage.AcceptFailed(ex.Message);
+                try
+                {
+                    await Task.Delay(pause, _time, _stopAccepting.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
                 continue;
             }
-            if (connection is null)
-                return; // unbound: this listener is stopping
-            var lifetime = new ConnectionLifetime();
-            connection.Features.Set<IConnectionLifetimeNotificationFeature>(lifetime);
-            _connections[connection] = (lifetime, ServeAsync(connection, lifetime));
+            catch (SocketException ex)
+            {
+                // ECONNABORTED and the like: that peer left while in the backlog; the next one is fine.
+                AcceptFailed(_logger, Listener.Name, ex.SocketErrorCode.ToString());
+                continue;
+            }
+            Admit(socket);
         }
     }
 
-    private async Task ServeAsync(ConnectionContext connection, ConnectionLifetime lifetime)
+    /// <summary>Applies the policy in the order cheapest and most final first; no byte of the peer's is read.</summary>
+    private void Admit(Socket socket)
+    {
+        IPEndPoint peer;
+        try
+        {
+            peer = (IPEndPoint)socket.RemoteEndPoint!;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose(); // already gone
+            return;
+        }
+        string peerText = peer.ToString();
+
+        long descriptor = (long)socket.Handle;
+        if (descriptor >= _refuseFromDescriptor)
+        {
+            _shortage.Refused(descriptor, _descriptorLimit ?? 0);
+            Refuse(socket, peerText, RefusalReason.OutOfDescriptors,
+                $"out of file descriptors (descriptor {descriptor}, limit {_descriptorLimit}, {DescriptorLimit.Reserve(_descriptorLimit ?? 0)} kept in reserve)");
+            return;
+        }
+        _shortage.Accepted();
+
+        var address = peer.Address;
+        if (!Policy.Admits(address))
+        {
+            Refuse(socket, peerText, RefusalReason.NotAllowed, Policy.AllowIsLoopbackDefault
+                ? $"not allowed: {Listener.Service} serves loopback peers only unless allow= is set"
+                : "not allowed by the listener's allow/deny lists");
+            return;
+        }
+        if (Policy.MaxConnections > 0 && Volatile.Read(ref _open) >= Policy.MaxConnections)
+        {
+            Refuse(socket, peerText, RefusalReason.ListenerFull, $"too many connections (maxConnections {Policy.MaxConnections})");
+            return;
+        }
+        IPAddress? source = Policy.Exempt.Contains(address) ? null : SourceLimits.SourceOf(address);
+        if (source is not null && _sources.TryOpen(source) is { } limited)
+        {
+            Refuse(socket, peerText, limited, limited == RefusalReason.SourceFull
+                ? $"too many connections from {source} (maxConnectionsPerIp {Policy.MaxConnectionsPerIp})"
+                : $"too many new connections from {source} (connectionRate {Policy.ConnectionRate}/s, burst {Policy.ConnectionBurst})");
+            return;
+        }
+
+        Interlocked.Increment(ref _open);
+        ConnectionContext context;
+        try
+        {
+            socket.NoDelay = _noDelay;
+            context = _transport.Create(socket);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            Released(source);
+            socket.Dispose();
+            return;
+        }
+        var connection = new TrackedConnection(context, peerText, source, _time.GetTimestamp());
+        context.Features.Set<IConnectionLifetimeNotificationFeature>(connection.Lifetime);
+        _connections[context] = connection;
+        connection.Served = ServeAsync(connection);
+    }
+
+    private void Refuse(Socket socket, string peer, RefusalReason reason, string detail)
+    {
+        Listener.Counters.Refused(reason);
+        _refusals.Refused(peer, reason, detail);
+        try
+        {
+            // A fresh socket's send buffer is empty, so this never blocks; TLS listeners get no
+            // plain text, and raw byte services none at all (docs/security.md says why).
+            if (Policy.TellsRefusals && Policy.Tls is null && reason.ClientLine() is { } line)
+            {
+                socket.Blocking = false;
+                socket.Send(Encoding.ASCII.GetBytes(line));
+            }
+        }
+        catch (SocketException)
+        {
+        }
+        socket.Dispose();
+    }
+
+    private void Released(IPAddress? source)
+    {
+        if (source is not null)
+            _sources.Close(source);
+        Interlocked.Decrement(ref _open);
+    }
+
+    private async Task ServeAsync(TrackedConnection connection)
     {
         // Yield first: the accept loop must not run the handler's synchronous start.
         await Task.Yield();
         try
         {
-            await _handler.OnConnectedAsync(connection);
+            await _handler.ServeAsync(connection);
         }
         finally
         {
             // Completes the transport: whatever the service wrote is sent before the close.
-            await connection.DisposeAsync();
-            _connections.TryRemove(connection, out _);
-            lifetime.Dispose();
+            await connection.Context.DisposeAsync();
+            _connections.TryRemove(connection.Context, out _);
+            Released(connection.Source);
+            connection.Lifetime.Dispose();
+        }
+    }
+
+    private async Task SweepLoopAsync()
+    {
+        using var timer = new PeriodicTimer(ConnectionSweep.Interval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopSweeping.Token))
+            {
+                _sweep.Run(_connections.Values);
+                _sources.Prune();
+                _refusals.Tick();
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -88,9 +249,10 @@ internal sealed partial class RunningListener
     /// </summary>
     public async Task StopAcceptingAsync()
     {
-        for (int wait = 0; wait < BacklogDrainPolls && HasPendingPeers(); wait++)
+        for (int wait = 0; wait < BacklogDrainPolls && HasPendingPeers() && !_shortage.IsShort; wait++)
             await Task.Delay(10);
-        await _transport.UnbindAsync();
+        await _stopAccepting.CancelAsync();
+        Listener.Socket.Dispose();
         await _accepting;
     }
 
@@ -112,13 +274,18 @@ internal sealed partial class RunningListener
     /// Releases the transport, which owns the buffer pool its connections use: only after
     /// every connection of this listener has ended.
     /// </summary>
-    public ValueTask DisposeTransportAsync() => _transport.DisposeAsync();
+    public async ValueTask DisposeTransportAsync()
+    {
+        await _stopSweeping.CancelAsync();
+        await _sweeping;
+        _transport.Dispose();
+    }
 
     /// <summary>Asks every open connection to finish; aborts those still open at the deadline.</summary>
     public async Task CloseConnectionsAsync(CancellationToken deadline)
     {
-        foreach (var (lifetime, _) in _connections.Values)
-            lifetime.RequestClose();
+        foreach (var connection in _connections.Values)
+            connection.Lifetime.RequestClose();
         var served = _connections.Values.Select(c => c.Served).ToArray();
         try
         {
@@ -128,11 +295,11 @@ internal sealed partial class RunningListener
         catch (OperationCanceledException)
         {
         }
-        foreach (var connection in _connections.Keys)
-            connection.Abort(new ConnectionAbortedException("shutdown deadline passed"));
+        foreach (var context in _connections.Keys)
+            context.Abort(new ConnectionAbortedException("shutdown deadline passed"));
         await Task.WhenAll(served);
     }
 
-    [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "accept on {Listener} failed: {Error}; retrying")]
+    [LoggerMessage(EventId = 16, Level = LogLevel.Debug, Message = "accept on {Listener} failed: {Error}; next")]
     private static partial void AcceptFailed(ILogger logger, string listener, string error);
 }

@@ -17,13 +17,14 @@ internal sealed class ServiceContext(ListenerSpec spec, TimeProvider time, ILogg
 
     /// <summary>
     /// Rejects options the service does not know, so a typo is a usage error
-    /// instead of a silently ignored setting.
+    /// instead of a silently ignored setting. Listener-level keys (limits, allow/deny, TLS:
+    /// <see cref="ListenerPolicy.Keys"/>) belong to the listener, not the service.
     /// </summary>
     public void AllowOnly(params string[] known)
     {
         foreach (string key in Spec.Options.Keys)
         {
-            if (!known.Contains(key, StringComparer.OrdinalIgnoreCase))
+            if (!known.Contains(key, StringComparer.OrdinalIgnoreCase) && !ListenerPolicy.IsListenerKey(key))
             {
                 string accepted = known.Length == 0 ? "it takes no options" : "known: " + string.Join(", ", known);
                 throw new ServiceOptionException($"listener {Spec}: unknown option '{key}' for {Spec.Service} ({accepted})");

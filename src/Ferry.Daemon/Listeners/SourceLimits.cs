@@ -1,0 +1,102 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Ferry.Daemon.Listeners;
+
+/// <summary>
+/// Per-source accounting for one listener: open connections (maxConnectionsPerIp) and a
+/// token bucket of new connections (connectionRate, connectionBurst), like xinetd's
+/// per_source and cps but per source and recovering by itself. A source is an IPv4 address
+/// or an IPv6 /64, since one host usually owns a whole /64 and could otherwise rotate.
+/// Entries exist only while a source holds connections or its bucket is refilling, so an
+/// address that came once costs nothing after a few seconds (<see cref="Prune"/>).
+/// </summary>
+internal sealed class SourceLimits(ListenerPolicy policy, TimeProvider time)
+{
+    private readonly Dictionary<IPAddress, Entry> _sources = [];
+    private readonly Lock _gate = new();
+
+    public int Tracked
+    {
+        get
+        {
+            lock (_gate)
+                return _sources.Count;
+        }
+    }
+
+    public static IPAddress SourceOf(IPAddress peer)
+    {
+        peer = AddressRanges.Unmapped(peer);
+        if (peer.AddressFamily != AddressFamily.InterNetworkV6)
+            return peer;
+        byte[] bytes = peer.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes);
+    }
+
+    /// <summary>Counts a new connection from <paramref name="source"/>, or says why it may not have one.</summary>
+    public RefusalReason? TryOpen(IPAddress source)
+    {
+        long now = time.GetTimestamp();
+        lock (_gate)
+        {
+            if (!_sources.TryGetValue(source, out var entry))
+            {
+                entry = new Entry { Tokens = policy.ConnectionBurst, Stamp = now };
+                _sources[source] = entry;
+            }
+            if (policy.MaxConnectionsPerIp > 0 && entry.Open >= policy.MaxConnectionsPerIp)
+                return RefusalReason.SourceFull;
+            if (policy.ConnectionRate > 0)
+            {
+                Refill(entry, now);
+                if (entry.Tokens < 1)
+                    return RefusalReason.RateExceeded;
+                entry.Tokens -= 1;
+            }
+            entry.Open++;
+            return null;
+        }
+    }
+
+    public void Close(IPAddress source)
+    {
+        lock (_gate)
+        {
+            if (_sources.TryGetValue(source, out var entry))
+                entry.Open--;
+        }
+    }
+
+    /// <summary>Forgets sources with nothing open and a full bucket; called by the listener's sweep.</summary>
+    public void Prune()
+    {
+        long now = time.GetTimestamp();
+        lock (_gate)
+        {
+            foreach (var (source, entry) in _sources)
+            {
+                if (entry.Open > 0)
+                    continue;
+                Refill(entry, now);
+                if (policy.ConnectionRate <= 0 || entry.Tokens >= policy.ConnectionBurst)
+                    _sources.Remove(source);
+            }
+        }
+    }
+
+    private void Refill(Entry entry, long now)
+    {
+        double seconds = time.GetElapsedTime(entry.Stamp, now).TotalSeconds;
+        entry.Stamp = now;
+        entry.Tokens = Math.Min(policy.ConnectionBurst, entry.Tokens + seconds * policy.ConnectionRate);
+    }
+
+    private sealed class Entry
+    {
+        public int Open;
+        public double Tokens;
+        public long Stamp;
+    }
+}
