@@ -5,9 +5,12 @@
 #   bench/run.sh                       every scenario, 5 s each after 1 s of warm-up
 #   DURATION=2 SCENARIOS="pingpong bulk" bench/run.sh
 #   FERRYD_ENV="DOTNET_gcServer=1" bench/run.sh      (an experiment: env for ferryd only)
+#   FERRYD_ARGS="--log-level warning" bench/run.sh    (an experiment: ferryd options)
+#   CLIENT_ARGS="--engine async" bench/run.sh         (the load generator's old engine)
+#   PLOT=1 bench/run.sh                               (also draws latency percentiles to a PNG)
 #
-# Knobs (environment): DURATION, WARMUP, SCENARIOS (pingpong bulk connect idle), IDLE_CONNS,
-# CONNECT_LOOPS, SERVERS (ferryd c), FERRYD_ENV, CLIENT_ENV, EXTRA_SERVERS=1 (also socat and ncat when installed),
+# Knobs (environment): DURATION, WARMUP, SCENARIOS (pingpong bulk connect idle chat), IDLE_CONNS, CHAT_MEMBERS,
+# CONNECT_LOOPS, SERVERS (ferryd c), FERRYD_ENV, FERRYD_ARGS, CLIENT_ENV, CLIENT_ARGS, EXTRA_SERVERS=1 (also socat and ncat when installed),
 # SKIP_BUILD=1, OUT (directory for the JSON reports).
 # Every server it starts is stopped by PID on exit; each scenario is bounded by DURATION.
 set -euo pipefail
@@ -16,11 +19,14 @@ root=$PWD
 
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
-SCENARIOS=${SCENARIOS:-"pingpong bulk connect idle"}
+SCENARIOS=${SCENARIOS:-"pingpong bulk connect idle chat"}
+CHAT_MEMBERS=${CHAT_MEMBERS:-50}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 CONNECT_LOOPS=${CONNECT_LOOPS:-8}
 FERRYD_ENV=${FERRYD_ENV:-}
 CLIENT_ENV=${CLIENT_ENV:-}
+CLIENT_ARGS=${CLIENT_ARGS:-}
+FERRYD_ARGS=${FERRYD_ARGS:-}
 EXTRA_SERVERS=${EXTRA_SERVERS:-0}
 OUT=${OUT:-$root/artifacts/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
@@ -59,13 +65,13 @@ trap stop_server EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_server NAME: starts it pinned, sets server_pid and server_port.
+# start_server NAME [SERVICE]: starts it pinned, sets server_pid and server_port.
 start_server() {
-  local name=$1 log=$OUT/$1.server.log
+  local name=$1 service=${2:-echo} log=$OUT/$1.server.log
   case $name in
     ferryd)
       # shellcheck disable=SC2086
-      "${server_pin[@]}" env $FERRYD_ENV "$ferryd" --listen 127.0.0.1:0=echo >"$log" 2>"$log.err" &
+      "${server_pin[@]}" env $FERRYD_ENV "$ferryd" --listen "127.0.0.1:0=$service" $FERRYD_ARGS >"$log" 2>"$log.err" &
       server_pid=$!
       wait_for_line "$log" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$log") ;;
     c)
@@ -85,8 +91,13 @@ start_server() {
   esac
 }
 
+# Waits for the server's "listening" line to be complete: a line can reach the file in more
+# than one write, and a port read from half a line is wrong.
 wait_for_line() {
-  for _ in $(seq 200); do grep -q '^listening' "$1" 2>/dev/null && return 0; sleep 0.05; done
+  for _ in $(seq 200); do
+    if grep -q '^listening' "$1" 2>/dev/null && [ -z "$(tail -c 1 "$1")" ]; then return 0; fi
+    sleep 0.05
+  done
   echo "server did not start; see $1.err" >&2; return 1
 }
 
@@ -98,6 +109,22 @@ wait_for_port() {
   echo "server on port $1 did not start" >&2; return 1
 }
 
+# sample_cpu SERVER_PID CLIENT_PID: prints "SERVER% CLIENT%", the share of one core each used
+# during the middle of the measured window: whoever is at ~100% is the bottleneck.
+sample_cpu() {
+  local hz ticks0s ticks0c ticks1s ticks1c window
+  hz=$(getconf CLK_TCK)
+  window=$(python3 -c "print(max(0.5, $DURATION - 1))")
+  sleep "$(python3 -c "print($WARMUP + 0.5)")"
+  ticks0s=$(cpu_ticks "$1"); ticks0c=$(cpu_ticks "$2")
+  sleep "$window"
+  ticks1s=$(cpu_ticks "$1"); ticks1c=$(cpu_ticks "$2")
+  python3 -c "print(round(100*($ticks1s-$ticks0s)/$hz/$window), round(100*($ticks1c-$ticks0c)/$hz/$window))"
+}
+
+# utime + stime of a process, in clock ticks (0 once it has exited).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 # bench NAME SCENARIO: one scenario against a freshly started server.
 bench() {
   local name=$1 scenario=$2 args
@@ -106,12 +133,16 @@ bench() {
     bulk) args=(--mode bulk --conns 1 --size 65536) ;;
     connect) args=(--mode connect --conns "$CONNECT_LOOPS" --size 64) ;;
     idle) args=(--mode idle --conns "$IDLE_CONNS" --size 64) ;;
+    chat) args=(--mode chat --conns "$CHAT_MEMBERS" --size 64) ;;
   esac
-  start_server "$name"
-  local report=$OUT/$name.$scenario.json
+  start_server "$name" "$([ "$scenario" = chat ] && echo chat || echo echo)"
+  local report=$OUT/$name.$scenario.json client_pid
   # shellcheck disable=SC2086
-  if ! "${client_pin[@]}" env $CLIENT_ENV "$ferry" bench 127.0.0.1 "$server_port" "${args[@]}" \
-      --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json >"$report" 2>"$OUT/$name.$scenario.err"; then
+  "${client_pin[@]}" env $CLIENT_ENV "$ferry" bench 127.0.0.1 "$server_port" "${args[@]}" $CLIENT_ARGS \
+      --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json >"$report" 2>"$OUT/$name.$scenario.err" &
+  client_pid=$!
+  sample_cpu "$server_pid" "$client_pid" >"$OUT/$name.$scenario.cpu"
+  if ! wait "$client_pid"; then
     echo "  $name $scenario: ferry bench failed: $(tail -1 "$OUT/$name.$scenario.err")" >&2
   fi
   stop_server
@@ -130,9 +161,17 @@ for scenario in $SCENARIOS; do
   for name in "${servers[@]}"; do
     # Fork-per-connection servers would start thousands of processes for the idle run.
     if [ "$scenario" = idle ] && [ "$name" != ferryd ] && [ "$name" != c ]; then continue; fi
+    # Only ferryd has a chat service; the others are echo servers.
+    if [ "$scenario" = chat ] && [ "$name" != ferryd ]; then continue; fi
     bench "$name" "$scenario"
   done
 done
 
 python3 "$root/bench/table.py" "$OUT" "${servers[@]}"
 echo "JSON reports: $OUT" >&2
+# PLOT=1: a PNG of the latency percentiles per server and scenario (bench/plot, ScottPlot; never
+# part of the shipped binaries).
+if [ "${PLOT:-0}" = 1 ]; then
+  dotnet run --project "$root/bench/plot" -c Release -- "$OUT" "$OUT/latency.png" >"$OUT/plot.log" 2>&1 \
+    && echo "plot: $OUT/latency.png" >&2 || echo "plot failed; see $OUT/plot.log" >&2
+fi

@@ -11,6 +11,8 @@ rows = [
     ("connect", "connect+echo+close, conn/s", lambda r: r["messagesPerSecond"], True),
     ("idle", "idle: server KiB per conn", lambda r: None if r["serverBytesPerConnection"] is None
         else r["serverBytesPerConnection"] / 1024, False),
+    ("chat", "chat room deliveries/s", lambda r: r["messagesPerSecond"], True),
+    ("chat", "chat delivery p99, us", lambda r: (r["latencyMicroseconds"] or {}).get("p99"), False),
 ]
 
 
@@ -54,3 +56,23 @@ print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
 print("|" + "|".join("-" * (w + 2) if i == 0 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|")
 for row in table:
     print("| " + " | ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))) + " |")
+
+
+# Who was the bottleneck: each process's share of one core while measuring.
+cpu_rows = []
+for scenario in ("pingpong", "bulk", "connect", "chat"):
+    cells = []
+    for s in servers:
+        try:
+            with open(os.path.join(out, f"{s}.{scenario}.cpu")) as f:
+                server_cpu, client_cpu = f.read().split()
+            cells.append(f"{server_cpu}% / {client_cpu}%")
+        except (OSError, ValueError):
+            cells.append("-")
+    if any(c != "-" for c in cells):
+        cpu_rows.append([scenario] + cells)
+if cpu_rows:
+    print()
+    print("CPU while measuring (server / ferry bench, % of one core):")
+    for row in cpu_rows:
+        print("  " + "  ".join(f"{s}: {c}" for s, c in zip(servers, row[1:])) + f"   ({row[0]})")

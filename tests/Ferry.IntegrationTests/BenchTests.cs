@@ -40,6 +40,59 @@ public sealed class BenchTests
         }
     }
 
+    [Theory]
+    [InlineData("pingpong", "epoll")]
+    [InlineData("pingpong", "async")]
+    [InlineData("connect", "epoll")]
+    [InlineData("connect", "async")]
+    [InlineData("bulk", "epoll")]
+    [InlineData("bulk", "async")]
+    public async Task BothEnginesRunCleanAndSayWhichRan(string mode, string engine)
+    {
+        await using var ferryd = await FerrydProcess.StartEchoAsync();
+
+        var result = await ToolRun.RunAsync(Binaries.Ferry,
+            ["bench", "127.0.0.1", ferryd.Port().ToString(), "--mode", mode, "--conns", "3", "--engine", engine,
+             "--duration", "0.5", "--warmup", "0.1", "--json"], timeout: Generous);
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}; stderr: {result.Stderr}");
+        using JsonDocument report = JsonDocument.Parse(result.Stdout);
+        Assert.Equal(engine, report.RootElement.GetProperty("engine").GetString());
+        Assert.True(report.RootElement.GetProperty("messages").GetInt64() > 0, result.StdoutText);
+        Assert.Equal(0, report.RootElement.GetProperty("errors").GetInt64());
+    }
+
+    [Fact]
+    public async Task ChatModeDeliversEveryLineToEveryOtherMember()
+    {
+        await using var ferryd = await FerrydProcess.StartAsync(1, "--listen", "127.0.0.1:0=chat");
+
+        var result = await ToolRun.RunAsync(Binaries.Ferry,
+            ["bench", "127.0.0.1", ferryd.Port("chat").ToString(), "--mode", "chat", "--conns", "4",
+             "--duration", "0.5", "--warmup", "0.1", "--json"], timeout: Generous);
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}; stderr: {result.Stderr}");
+        using JsonDocument report = JsonDocument.Parse(result.Stdout);
+        Assert.Equal("chat", report.RootElement.GetProperty("mode").GetString());
+        Assert.True(report.RootElement.GetProperty("messages").GetInt64() > 0, result.StdoutText);
+        Assert.Equal(0, report.RootElement.GetProperty("errors").GetInt64());
+        JsonElement latency = report.RootElement.GetProperty("latencyMicroseconds");
+        Assert.True(latency.GetProperty("p50").GetDouble() <= latency.GetProperty("max").GetDouble());
+    }
+
+    [Fact]
+    public async Task ChatModeAgainstAnEchoListenerSaysSoAndExitsOne()
+    {
+        await using var ferryd = await FerrydProcess.StartEchoAsync();
+
+        var result = await ToolRun.RunAsync(Binaries.Ferry,
+            ["bench", "127.0.0.1", ferryd.Port().ToString(), "--mode", "chat", "--conns", "3", "--duration", "1"],
+            timeout: Generous);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("is this a chat listener?", result.Stderr);
+    }
+
     [Fact]
     public async Task IdleModeHoldsEveryConnectionAndReadsTheServersMemory()
     {
@@ -57,9 +110,11 @@ public sealed class BenchTests
     }
 
     [Theory]
-    [InlineData("pingpong")]
-    [InlineData("bulk")]
-    public async Task APeerThatFlipsOneByteIsReportedAndFailsTheRun(string mode)
+    [InlineData("pingpong", "auto")]
+    [InlineData("pingpong", "async")]
+    [InlineData("bulk", "auto")]
+    [InlineData("bulk", "async")]
+    public async Task APeerThatFlipsOneByteIsReportedAndFailsTheRun(string mode, string engine)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -68,7 +123,7 @@ public sealed class BenchTests
         Task peer = ServeCorruptingEchoAsync(listener, flipAt: 100, stop.Token);
 
         var result = await ToolRun.RunAsync(Binaries.Ferry,
-            ["bench", "127.0.0.1", port.ToString(), "--mode", mode, "--duration", "1", "--warmup", "0", "--json"],
+            ["bench", "127.0.0.1", port.ToString(), "--mode", mode, "--engine", engine, "--duration", "1", "--warmup", "0", "--json"],
             timeout: Generous);
         await stop.CancelAsync();
         await peer;
@@ -87,6 +142,8 @@ public sealed class BenchTests
     [InlineData("--size", "0")]
     [InlineData("--rate", "0")]
     [InlineData("--unknown", "1")]
+    [InlineData("--engine", "sideways")]
+    [InlineData("--mode", "chat")]
     public async Task BadArgumentsExitTwo(string option, string value)
     {
         var result = await ToolRun.RunAsync(Binaries.Ferry, ["bench", "127.0.0.1", "7", option, value], timeout: Generous);
@@ -106,6 +163,18 @@ public sealed class BenchTests
         Assert.Contains("pingpong", rateWithBulk.Stderr);
         Assert.Equal(2, noPort.ExitCode);
         Assert.Contains("missing PORT", noPort.Stderr);
+    }
+
+    [Theory]
+    [InlineData("idle")]
+    [InlineData("chat")]
+    public async Task TheEpollEngineForAModeItCannotRunExitsTwo(string mode)
+    {
+        var result = await ToolRun.RunAsync(Binaries.Ferry,
+            ["bench", "127.0.0.1", "7", "--mode", mode, "--conns", "2", "--engine", "epoll"], timeout: Generous);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--engine epoll", result.Stderr);
     }
 
     [Theory]

@@ -14,4 +14,7 @@ internal enum BenchMode
 
     /// <summary>Opens the connections, checks each with one echo, then holds them without traffic.</summary>
     Idle,
+
+    /// <summary>Every connection is a member of one room on a chat listener; each line fans out to all the others.</summary>
+    Chat,
 }

@@ -23,6 +23,7 @@ internal static class BenchReportJson
             json.WriteNumber("durationSeconds", s.Duration.TotalSeconds);
             json.WriteNumber("warmupSeconds", s.Warmup.TotalSeconds);
             WriteNullable(json, "rate", s.Rate);
+            json.WriteString("engine", s.UsesEpoll ? "epoll" : "async");
             json.WriteNumber("measuredSeconds", Math.Round(report.Measured.TotalSeconds, 6));
             json.WriteNumber("messages", report.Messages);
             json.WriteNumber("bytes", report.Bytes);

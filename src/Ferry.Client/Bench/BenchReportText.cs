@@ -11,7 +11,8 @@ internal static class BenchReportText
         string rate = s.Rate is double r ? $", open loop at {Number(r)} msg/s" : string.Empty;
         output.WriteLine(Invariant(
             $"{BenchRun.ModeName(s.Mode)} {s.Host}:{s.Target.Port}: {s.Connections} connection(s), {s.MessageSize} B, ")
-            + Invariant($"{s.Duration.TotalSeconds:0.###} s after {s.Warmup.TotalSeconds:0.###} s warm-up{rate}"));
+            + Invariant($"{s.Duration.TotalSeconds:0.###} s after {s.Warmup.TotalSeconds:0.###} s warm-up{rate}, ")
+            + (s.UsesEpoll ? "epoll engine" : "async engine"));
 
         if (report.IdleConnections is int held)
         {

@@ -22,7 +22,7 @@ internal sealed class BenchRun(BenchSettings settings, IBenchProgress progress)
     {
         // Bulk receives in 64 KiB pieces; ping-pong and connect check one message at a time.
         var pattern = new PayloadPattern(Math.Max(settings.MessageSize, 64 * 1024));
-        bool recordsLatency = settings.Mode is BenchMode.PingPong or BenchMode.Connect;
+        bool recordsLatency = settings.Mode is BenchMode.PingPong or BenchMode.Connect or BenchMode.Chat;
         var tallies = Enumerable.Range(0, settings.Mode == BenchMode.Idle ? 1 : settings.Connections)
             .Select(_ => new ConnectionTally(recordsLatency))
             .ToArray();
@@ -31,15 +31,39 @@ internal sealed class BenchRun(BenchSettings settings, IBenchProgress progress)
         if (settings.Mode == BenchMode.Idle)
             return await RunIdleAsync(pattern, tallies[0], title, cancellationToken);
 
-        Socket[] sockets = settings.Mode == BenchMode.Connect
-            ? await ProbeAsync(cancellationToken)
-            : await ConnectAllAsync(cancellationToken);
+        Socket[] sockets = [];
+        IDisposable? epollLoad = null;
+        if (settings.Mode == BenchMode.Connect)
+            sockets = await ProbeAsync(cancellationToken);
+        if (settings.UsesEpoll)
+            epollLoad = settings.Mode switch
+            {
+                BenchMode.PingPong => EpollPingPong.Open(settings, pattern, _phase, tallies),
+                BenchMode.Bulk => EpollBulk.Open(settings, pattern, _phase, tallies),
+                _ => new EpollConnectCycles(settings, pattern, _phase, tallies),
+            };
+        else if (settings.Mode != BenchMode.Connect)
+            sockets = await ConnectAllAsync(cancellationToken);
+        ChatRoom? chatRoom = null;
+        if (settings.Mode == BenchMode.Chat)
+        {
+            chatRoom = new ChatRoom(sockets, settings.MessageSize, _phase, tallies);
+            await chatRoom.JoinAsync(ChatRoom.NewRoomName(), cancellationToken);
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task epollRun = Task.CompletedTask;
         try
         {
             long? rssBefore = ReadServerRss();
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(settings.Warmup + settings.Duration + StopGrace);
-            Task[] loops = StartLoops(sockets, pattern, tallies, deadline.Token);
+            Task[] loops = epollLoad switch
+            {
+                EpollPingPong pingPong => [epollRun = pingPong.RunAsync(deadline.Token)],
+                EpollConnectCycles cycles => [epollRun = cycles.RunAsync(deadline.Token)],
+                EpollBulk bulk => [epollRun = bulk.RunAsync(deadline.Token)],
+                _ when chatRoom is not null => [chatRoom.RunAsync(deadline.Token)],
+                _ => StartLoops(sockets, pattern, tallies, deadline.Token),
+            };
 
             await Task.Delay(settings.Warmup, cancellationToken);
             int gen0 = GC.CollectionCount(0);
@@ -59,6 +83,13 @@ internal sealed class BenchRun(BenchSettings settings, IBenchProgress progress)
         {
             foreach (Socket socket in sockets)
                 socket.Dispose();
+            // The epoll thread uses the fds until it returns; on an early exit (Ctrl-C) stop it first.
+            if (!epollRun.IsCompleted)
+            {
+                await deadline.CancelAsync();
+                await epollRun.ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            epollLoad?.Dispose();
         }
     }
 

@@ -14,10 +14,11 @@ namespace Ferry.Client.Commands;
 /// </summary>
 internal sealed class BenchCommand
 {
-    public const string Usage = "Usage: ferry bench HOST PORT [--mode pingpong|bulk|connect|idle] [options]";
+    public const string Usage = "Usage: ferry bench HOST PORT [--mode pingpong|bulk|connect|idle|chat] [--engine auto|epoll|async] [options]";
     public const string HelpCommand = "ferry bench --help";
 
     private const int MaxConnections = 100_000;
+    private const int MaxChatMembers = 1000; // each member tracks every other member's sequence
     private const int MaxMessageSize = 16 * 1024 * 1024;
     private const int DefaultMessageSize = 64;
     private const int DefaultBulkWriteSize = 64 * 1024;
@@ -30,14 +31,15 @@ internal sealed class BenchCommand
     private readonly Option<BenchMode> _mode = new("--mode", "-m")
     {
         Description = "pingpong: send, await echo, repeat; bulk: stream and read back; "
-            + "connect: connect, one echo, close; idle: hold connections open",
+            + "connect: connect, one echo, close; idle: hold connections open; "
+            + "chat: all connections in one room of a chat listener, every line checked at every member",
         DefaultValueFactory = _ => BenchMode.PingPong,
         CustomParser = ParseMode,
     };
 
     private readonly Option<int> _connections = new("--conns", "-c")
     {
-        Description = "Concurrent connections (connect mode: concurrent connect loops)",
+        Description = "Concurrent connections (connect mode: concurrent connect loops; chat: members of the room)",
         DefaultValueFactory = _ => 1,
     };
 
@@ -69,13 +71,21 @@ internal sealed class BenchCommand
         Description = "Report this local process's resident memory before and under load (idle mode: per connection)",
     };
 
+    private readonly Option<BenchEngine> _engine = new("--engine")
+    {
+        Description = "epoll: one thread, non-blocking syscalls (Linux; closed-loop pingpong, bulk and connect); "
+            + "async: a .NET async loop per connection (every mode); auto (default): epoll where it applies",
+        DefaultValueFactory = _ => BenchEngine.Auto,
+        CustomParser = ParseEngine,
+    };
+
     private readonly Option<bool> _json = new("--json") { Description = "Print the report as one JSON object, no progress" };
 
     public Command Create()
     {
         var command = new Command("bench", "Load an echo server, verify every echoed byte, report rate and latency percentiles")
         {
-            _host, _port, _mode, _connections, _duration, _warmup, _size, _rate, _serverPid, _json,
+            _host, _port, _mode, _connections, _duration, _warmup, _size, _rate, _serverPid, _engine, _json,
         };
         _connections.Validators.Add(result => RequireRange(result, result.GetValueOrDefault<int>(), 1, MaxConnections));
         _duration.Validators.Add(result => RequireSeconds(result, result.GetValueOrDefault<double>(), allowZero: false));
@@ -90,8 +100,22 @@ internal sealed class BenchCommand
         _serverPid.Validators.Add(result => RequireRange(result, result.GetValueOrDefault<int?>() ?? 1, 1, int.MaxValue));
         command.Validators.Add(result =>
         {
-            if (result.GetResult(_rate) is { Implicit: false } && result.GetValue(_mode) != BenchMode.PingPong)
+            // Read as typed, not through GetValue: a mode or engine that failed to parse has
+            // its own error already, and GetValue would throw on it.
+            string mode = Token(result, _mode) ?? "pingpong";
+            bool openLoop = result.GetResult(_rate) is { Implicit: false };
+            if (openLoop && !mode.Equals("pingpong", StringComparison.OrdinalIgnoreCase))
                 result.AddError("--rate applies to pingpong mode only");
+            bool epollFits = mode.Equals("connect", StringComparison.OrdinalIgnoreCase)
+                || mode.Equals("bulk", StringComparison.OrdinalIgnoreCase)
+                || (mode.Equals("pingpong", StringComparison.OrdinalIgnoreCase) && !openLoop);
+            if (mode.Equals("chat", StringComparison.OrdinalIgnoreCase) && result.GetResult(_connections) is { Tokens.Count: > 0 } conns
+                && int.TryParse(conns.Tokens[0].Value, out int members) && (members < 2 || members > MaxChatMembers))
+                result.AddError($"chat mode needs --conns between 2 and {MaxChatMembers} (members of the room)");
+            if (mode.Equals("chat", StringComparison.OrdinalIgnoreCase) && result.GetResult(_connections) is null or { Tokens.Count: 0 })
+                result.AddError("chat mode needs --conns: the number of members in the room (at least 2)");
+            if ("epoll".Equals(Token(result, _engine), StringComparison.OrdinalIgnoreCase) && (!epollFits || !OperatingSystem.IsLinux()))
+                result.AddError("--engine epoll applies to closed-loop pingpong, bulk and connect modes on Linux only");
         });
         command.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
         return command;
@@ -111,7 +135,8 @@ internal sealed class BenchCommand
             TimeSpan.FromSeconds(parse.GetValue(_warmup)),
             parse.GetValue(_size) ?? (mode == BenchMode.Bulk ? DefaultBulkWriteSize : DefaultMessageSize),
             parse.GetValue(_rate),
-            parse.GetValue(_serverPid));
+            parse.GetValue(_serverPid),
+            parse.GetValue(_engine));
 
         IBenchProgress progress = json ? new PlainProgress(null)
             : Console.IsOutputRedirected ? new PlainProgress(Console.Out)
@@ -161,8 +186,23 @@ internal sealed class BenchCommand
             if (string.Equals(BenchRun.ModeName(mode), text, StringComparison.OrdinalIgnoreCase))
                 return mode;
         }
-        result.AddError($"unknown mode '{text}' (pingpong, bulk, connect or idle)");
+        result.AddError($"unknown mode '{text}' (pingpong, bulk, connect, idle or chat)");
         return BenchMode.PingPong;
+    }
+
+    private static string? Token(CommandResult result, Option option) =>
+        result.GetResult(option) is { Tokens.Count: > 0 } given ? given.Tokens[0].Value : null;
+
+    private static BenchEngine ParseEngine(ArgumentResult result)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "auto";
+        foreach (BenchEngine engine in Enum.GetValues<BenchEngine>())
+        {
+            if (string.Equals(engine.ToString(), text, StringComparison.OrdinalIgnoreCase))
+                return engine;
+        }
+        result.AddError($"unknown engine '{text}' (auto, epoll or async)");
+        return BenchEngine.Auto;
     }
 
     private static void RequireRange(OptionResult result, int value, int minimum, int maximum)

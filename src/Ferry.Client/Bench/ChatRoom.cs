@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Ferry.Client.Bench;
+
+/// <summary>
+/// Chat mode: every connection is a member of one room on a ferryd chat listener. Each member
+/// sends a line, waits until the next member has received it, and sends the next (a window of
+/// one line per sender, so the server is loaded by fan-out, not by unbounded queues). Every
+/// member checks every line it receives from every other member: all bytes, and the sender's
+/// sequence (nothing lost, repeated or reordered). A delivery is one line arriving at one
+/// member; its latency runs from the sender's send to the receiver's read.
+/// </summary>
+internal sealed class ChatRoom
+{
+    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+    private const int ReceiveBufferSize = 64 * 1024;
+
+    private readonly Socket[] _members;
+    private readonly int _size;
+    private readonly BenchPhase _phase;
+    private readonly ConnectionTally[] _tallies;
+    private readonly SemaphoreSlim[] _credits;
+    private readonly long[] _sent;
+    private readonly long[][] _nextExpected;
+
+    public ChatRoom(Socket[] members, int size, BenchPhase phase, ConnectionTally[] tallies)
+    {
+        _members = members;
+        _size = size;
+        _phase = phase;
+        _tallies = tallies;
+        _credits = members.Select(_ => new SemaphoreSlim(0)).ToArray();
+        _sent = new long[members.Length];
+        _nextExpected = members.Select(_ => new long[members.Length]).ToArray();
+    }
+
+    /// <summary>A room name of this run's own, so runs never meet each other's members.</summary>
+    public static string NewRoomName() => $"bench-{Environment.ProcessId}-{Random.Shared.Next(1_000_000)}";
+
+    /// <summary>Moves every member into <paramref name="room"/>, one at a time, each confirmed by the server.</summary>
+    public async Task JoinAsync(string room, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(JoinTimeout);
+        byte[] command = Encoding.ASCII.GetBytes($"/join {room}\n");
+        string confirmation = $" in #{room} (";
+        var buffer = new byte[ReceiveBufferSize];
+        try
+        {
+            foreach (Socket member in _members)
+                await JoinOneAsync(member, command, confirmation, buffer, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw NotAChatListener();
+        }
+    }
+
+    private static async Task JoinOneAsync(Socket member, byte[] command, string confirmation, byte[] buffer, CancellationToken cancellationToken)
+    {
+        await BenchSocket.SendAllAsync(member, command, cancellationToken);
+        // Lines before the confirmation (the lobby welcome, others joining) are skipped.
+        int filled = 0;
+        while (true)
+        {
+            int n = await member.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancellationToken);
+            if (n == 0)
+                throw new CommandFailedException("chat: the server closed a connection while joining; is this a chat listener?");
+            filled += n;
+            string text = Encoding.ASCII.GetString(buffer, 0, filled);
+            if (text.Contains("* you are ", StringComparison.Ordinal) && text.Contains(confirmation, StringComparison.Ordinal))
+                return;
+            // An echo server sends the command back; anything else unconfirmed times out.
+            if (text.StartsWith("/join ", StringComparison.Ordinal) || filled == buffer.Length)
+                throw NotAChatListener();
+        }
+    }
+
+    private static CommandFailedException NotAChatListener() =>
+        new("chat: the server did not confirm /join; is this a chat listener?");
+
+    /// <summary>Runs senders and receivers until the phase stops and every line sent has reached every member (or the drain time is up).</summary>
+    public async Task RunAsync(CancellationToken deadline)
+    {
+        Task[] receivers = Enumerable.Range(0, _members.Length).Select(j => ReceiveAsync(j, deadline)).ToArray();
+        Task[] senders = Enumerable.Range(0, _members.Length).Select(i => SendAsync(i, deadline)).ToArray();
+        await Task.WhenAll(senders);
+        await DrainAsync(deadline);
+        foreach (Socket member in _members)
+            member.Shutdown(SocketShutdown.Both);
+        await Task.WhenAll(receivers);
+    }
+
+    private async Task SendAsync(int sender, CancellationToken deadline)
+    {
+        var line = new byte[ChatBenchLine.MaxLength(_size)];
+        try
+        {
+            for (long sequence = 0; !_phase.Stopping; sequence++)
+            {
+                int length = ChatBenchLine.Write(line, sender, sequence, Stopwatch.GetTimestamp(), _size);
+                await BenchSocket.SendAllAsync(_members[sender], line.AsMemory(0, length), deadline);
+                Volatile.Write(ref _sent[sender], sequence + 1);
+                // The window: the next line leaves once the observing member has this one.
+                await _credits[sender].WaitAsync(deadline);
+            }
+        }
+        catch (SocketException exception)
+        {
+            _tallies[sender].CountError(BenchSocket.Describe(exception));
+        }
+        catch (OperationCanceledException)
+        {
+            _tallies[sender].CountError("a line was not delivered before the run's deadline");
+        }
+    }
+
+    private async Task ReceiveAsync(int receiver, CancellationToken deadline)
+    {
+        var buffer = new byte[ReceiveBufferSize];
+        var scratch = new byte[ChatBenchLine.MaxLength(_size)];
+        ConnectionTally tally = _tallies[receiver];
+        long[] nextExpected = _nextExpected[receiver];
+        int filled = 0;
+        try
+        {
+            while (true)
+            {
+                int n = await _members[receiver].ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, deadline);
+                if (n == 0)
+                {
+                    if (!_phase.Stopping)
+                        tally.CountError("server closed a member's connection");
+                    return;
+                }
+                filled += n;
+                int consumed = 0;
+                int newline;
+                while ((newline = buffer.AsSpan(consumed, filled - consumed).IndexOf((byte)'\n')) >= 0)
+                {
+                    OnLine(receiver, buffer.AsSpan(consumed, newline), scratch, tally, nextExpected);
+                    consumed += newline + 1;
+                }
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
+                if (filled == buffer.Length)
+                {
+                    tally.CountError("a line longer than the receive buffer");
+                    return;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            if (!_phase.Stopping)
+                tally.CountError(exception is SocketException socketException ? BenchSocket.Describe(socketException) : "receive cancelled");
+        }
+    }
+
+    private void OnLine(int receiver, ReadOnlySpan<byte> line, Span<byte> scratch, ConnectionTally tally, long[] nextExpected)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (line.StartsWith("* "u8))
+            return; // notices: joins, leaves
+        if (line.StartsWith("! "u8))
+        {
+            tally.CountError($"server said: {Encoding.ASCII.GetString(line[..Math.Min(line.Length, 120)])}");
+            return;
+        }
+        int prefixEnd = line.IndexOf("> "u8);
+        if (line.IsEmpty || line[0] != (byte)'<' || prefixEnd < 0
+            || !ChatBenchLine.TryRead(line[(prefixEnd + 2)..], _size, scratch, out int sender, out long sequence, out long sent, out bool intact)
+            || sender < 0 || sender >= _members.Length || sender == receiver)
+        {
+            tally.CountError("a line that no member sent");
+            return;
+        }
+        if (!intact)
+            tally.CountCorruption(1);
+        if (sequence != nextExpected[sender])
+            tally.CountError($"member {sender}'s line {sequence} arrived when {nextExpected[sender]} was due");
+        Volatile.Write(ref nextExpected[sender], sequence + 1);
+        if (_phase.Measuring)
+        {
+            tally.CountMessage(line.Length + 1);
+            LatencyHistogram.RecordElapsed(tally.Latency!, sent, now);
+        }
+        if (Observer(sender) == receiver)
+            _credits[sender].Release();
+    }
+
+    /// <summary>The member whose receipt of a sender's line lets that sender send the next one.</summary>
+    private int Observer(int sender) => (sender + 1) % _members.Length;
+
+    /// <summary>Waits until every member has every line sent; counts what never arrives.</summary>
+    private async Task DrainAsync(CancellationToken deadline)
+    {
+        long giveUp = Stopwatch.GetTimestamp() + (long)(DrainTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (Missing() > 0 && Stopwatch.GetTimestamp() < giveUp && !deadline.IsCancellationRequested)
+            await Task.Delay(10, CancellationToken.None);
+        long missing = Missing();
+        if (missing > 0)
+            _tallies[0].CountError($"{missing} line deliveries never arrived");
+    }
+
+    private long Missing()
+    {
+        long missing = 0;
+        for (int receiver = 0; receiver < _members.Length; receiver++)
+        {
+            for (int sender = 0; sender < _members.Length; sender++)
+            {
+                if (sender != receiver)
+                    missing += Volatile.Read(ref _sent[sender]) - Volatile.Read(ref _nextExpected[receiver][sender]);
+            }
+        }
+        return missing;
+    }
+}
