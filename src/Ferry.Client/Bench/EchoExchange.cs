@@ -46,19 +46,15 @@ internal sealed class EchoExchange(PayloadPattern pattern, int seed, int size)
         while (_sent < size)
         {
             ReadOnlySpan<byte> rest = pattern.Slice(seed, StreamOffset + _sent, size - _sent).Span;
-            nint n = LinuxSockets.Send(Fd, ref MemoryMarshal.GetReference(rest), rest.Length, LinuxSockets.NoSignal);
-            if (n > 0)
-            {
-                _sent += (int)n;
-                continue;
-            }
-            int error = LinuxSockets.LastError;
-            if (error == LinuxSockets.ErrorInterrupted)
-                continue;
-            if (error == LinuxSockets.ErrorWouldBlock)
+            nint n = LinuxSockets.SendSome(Fd, rest, out int error);
+            if (n == 0)
                 return true;
-            Error = error;
-            return false;
+            if (n < 0)
+            {
+                Error = error;
+                return false;
+            }
+            _sent += (int)n;
         }
         return true;
     }

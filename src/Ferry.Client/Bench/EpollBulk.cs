@@ -128,20 +128,16 @@ internal sealed class EpollBulk : IDisposable
             // Continue the current write where the kernel stopped taking it.
             int length = _writeSize - (int)(_sent[index] % _writeSize);
             ReadOnlySpan<byte> data = _pattern.Slice(index, _sent[index], length).Span;
-            nint n = LinuxSockets.Send(fd, ref MemoryMarshal.GetReference(data), length, LinuxSockets.NoSignal);
-            if (n > 0)
-            {
-                _sent[index] += n;
-                continue;
-            }
-            int error = LinuxSockets.LastError;
-            if (error == LinuxSockets.ErrorInterrupted)
-                continue;
-            if (error == LinuxSockets.ErrorWouldBlock)
+            nint n = LinuxSockets.SendSome(fd, data, out int error);
+            if (n == 0)
                 return true;
-            _tallies[index].CountError(Errno.Describe(error));
-            Close(index);
-            return false;
+            if (n < 0)
+            {
+                _tallies[index].CountError(Errno.Describe(error));
+                Close(index);
+                return false;
+            }
+            _sent[index] += n;
         }
     }
 

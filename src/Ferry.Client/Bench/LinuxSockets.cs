@@ -69,4 +69,20 @@ internal static class LinuxSockets
     public static extern int EpollWait(int epollFd, byte[] events, int maxEvents, int timeoutMilliseconds);
 
     public static int LastError => Marshal.GetLastPInvokeError();
+
+    /// <summary>
+    /// One non-blocking send of as much of <paramref name="data"/> as the kernel takes, retried
+    /// on EINTR. Returns the bytes sent (&gt; 0), 0 when the socket buffer is full (EAGAIN: wait
+    /// for EPOLLOUT), or -1 with <paramref name="error"/> set when the connection failed.
+    /// </summary>
+    public static nint SendSome(int fd, ReadOnlySpan<byte> data, out int error)
+    {
+        while (true)
+        {
+            nint n = Send(fd, ref MemoryMarshal.GetReference(data), data.Length, NoSignal);
+            error = n > 0 ? 0 : LastError;
+            if (n > 0 || error != ErrorInterrupted)
+                return n > 0 ? n : error == ErrorWouldBlock ? 0 : -1;
+        }
+    }
 }
