@@ -127,7 +127,10 @@ internal sealed partial class RunningListener
             socket.Dispose(); // already gone
             return;
         }
-        string peerText = peer.ToString();
+        // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; people know them as a.b.c.d.
+        string peerText = peer.Address.IsIPv4MappedToIPv6
+            ? new IPEndPoint(peer.Address.MapToIPv4(), peer.Port).ToString()
+            : peer.ToString();
 
         long descriptor = (long)socket.Handle;
         if (descriptor >= _refuseFromDescriptor)
