@@ -50,8 +50,8 @@ public sealed class ListenerLimitTests
 
         using var b1 = await ConnectAsync(Third, port);
         Assert.StartsWith("* you are guest-", await ReadLineAsync(b1));
-        Assert.Contains("refused 127.0.0.2:", ferryd.Process.StandardError);
-        Assert.Contains("too many connections from 127.0.0.2 (maxConnectionsPerIp 2)", ferryd.Process.StandardError);
+        await LoggedAsync(ferryd, "refused 127.0.0.2:");
+        await LoggedAsync(ferryd, "too many connections from 127.0.0.2 (maxConnectionsPerIp 2)");
         Assert.DoesNotContain("refused 127.0.0.3", ferryd.Process.StandardError);
     }
 
@@ -91,7 +91,7 @@ public sealed class ListenerLimitTests
             servedAgain = (await ReadUntilFirstLineOrCloseAsync(retry)).StartsWith("* you are guest-", StringComparison.Ordinal);
         }
         Assert.True(servedAgain, "the rate limit did not recover: " + ferryd.Process.StandardError);
-        Assert.Contains("connectionRate 1/s, burst 3", ferryd.Process.StandardError);
+        await LoggedAsync(ferryd, "connectionRate 1/s, burst 3");
     }
 
     [Fact]
@@ -143,8 +143,8 @@ public sealed class ListenerLimitTests
         Assert.True(await EchoesAsync(allowed));
         await Loopback.SendAllAsync(denied, "never echoed"u8.ToArray());
         Assert.Equal("", await ReadUntilClosedAsync(denied));
-        Assert.Contains("refused 127.0.0.3:", ferryd.Process.StandardError);
-        Assert.Contains("not allowed by the listener's allow/deny lists", ferryd.Process.StandardError);
+        await LoggedAsync(ferryd, "refused 127.0.0.3:");
+        await LoggedAsync(ferryd, "not allowed by the listener's allow/deny lists");
         Assert.DoesNotContain("open 127.0.0.3", ferryd.Process.StandardError);
         Assert.True(await EchoesAsync(allowed, "unaffected"));
     }
@@ -173,6 +173,11 @@ public sealed class ListenerLimitTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(problem, result.Stderr);
     }
+
+    /// <summary>Waits for a log line: ferryd writes it before it closes the peer, but our reader of its stderr may lag.</summary>
+    private static Task LoggedAsync(FerrydProcess ferryd, string text) =>
+        ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains(text, StringComparison.Ordinal),
+            () => $"'{text}' not logged: {ferryd.Process.StandardError}");
 
     private static async Task<string> ReadLineAsync(Socket socket)
     {
