@@ -31,8 +31,8 @@ public sealed class ClientTests
         string socat = ExternalTool.Require("socat");
         int port = Loopback.FreePort();
         await using var server = RunningProcess.Start(socat,
-            [$"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", "SYSTEM:wc -c"]);
-        await WaitForListenerAsync(port);
+            [$"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "SYSTEM:wc -c"]);
+        await ListeningPorts.WaitAsync(port);
 
         var result = await ToolRun.RunAsync(Binaries.Ferry, ["127.0.0.1", port.ToString()], new byte[123_456], Generous);
 
@@ -187,23 +187,5 @@ public sealed class ClientTests
             Assert.Equal($"peer {i}", await ferry.ReadStdoutLineAsync(TimeSpan.FromSeconds(10)));
         }
         Assert.False(ferry.HasExited);
-    }
-
-    private static async Task WaitForListenerAsync(int port)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (true)
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
-        }
     }
 }
