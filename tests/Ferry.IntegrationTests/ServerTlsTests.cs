@@ -42,7 +42,7 @@ public sealed class ServerTlsTests : IDisposable
 
         var accepted = await ToolRun.RunAsync(Binaries.Ferry, ["--tls", "--ca", _certificates.SelfSignedCert, "127.0.0.1", port],
             "round trip\n"u8.ToArray(), Generous);
-        Assert.Equal(0, accepted.ExitCode);
+        Assert.True(accepted.ExitCode == 0, $"exit {accepted.ExitCode}: {accepted.Stderr}");
         Assert.Equal("round trip\n", accepted.StdoutText);
     }
 
@@ -65,7 +65,7 @@ public sealed class ServerTlsTests : IDisposable
         var withCertificate = await ToolRun.RunAsync(Binaries.Ferry,
             ["--tls", "--ca", _certificates.CaFile, "--cert", _certificates.ClientCert, "--key", _certificates.ClientKey, "localhost", port],
             "mutual\n"u8.ToArray(), Generous);
-        Assert.Equal(0, withCertificate.ExitCode);
+        Assert.True(withCertificate.ExitCode == 0, $"exit {withCertificate.ExitCode}: {withCertificate.Stderr}");
         Assert.Equal("mutual\n", withCertificate.StdoutText);
     }
 
@@ -91,7 +91,7 @@ public sealed class ServerTlsTests : IDisposable
         // Relative paths: resolved against the config file's directory, also after the daemon's chdir("/").
         sandbox.WriteConfig("""{ "Listeners": { "secure": { "Endpoint": "127.0.0.1:0", "Service": "echo", "Cert": "tls.pem", "Key": "tls.key" } } }""");
         var started = await sandbox.StartAsync("--config", sandbox.ConfigFile);
-        Assert.Equal(0, started.ExitCode);
+        Assert.True(started.ExitCode == 0, $"exit {started.ExitCode}: {started.Stderr}");
         int port = IPEndPoint.Parse(started.StdoutText.Trim().Split(' ')[2]).Port;
 
         await using var old = await TlsClient.ConnectAsync(port);
@@ -101,7 +101,7 @@ public sealed class ServerTlsTests : IDisposable
         File.Copy(_certificates.SelfSignedCert, cert, overwrite: true);
         File.Copy(_certificates.SelfSignedKey, key, overwrite: true);
         var reload = await sandbox.FerrydAsync("reload", "--pid-file", sandbox.PidFile);
-        Assert.Equal(0, reload.ExitCode);
+        Assert.True(reload.ExitCode == 0, $"exit {reload.ExitCode}: {reload.Stderr}");
 
         await using (var fresh = await TlsClient.ConnectAsync(port))
         {

@@ -54,7 +54,23 @@ internal sealed class PeerConnection : IDisposable
     public async Task HalfCloseAsync()
     {
         if (_stream is SslStream tls)
-            await tls.ShutdownAsync();
+        {
+            try
+            {
+                await tls.ShutdownAsync();
+            }
+            catch (IOException exception) when (exception.InnerException is SocketException gone)
+            {
+                // The peer is gone before our close_notify: a connection failure, not an input one.
+                throw gone;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // OpenSSL can refuse close_notify while it still counts the session as in its
+                // handshake ("shutdown while in init", seen under load with TLS 1.3). The FIN
+                // below still tells the peer our side is done; servers take it as end of input.
+            }
+        }
         Socket.Shutdown(SocketShutdown.Send);
     }
 
