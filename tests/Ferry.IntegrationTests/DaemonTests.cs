@@ -285,7 +285,7 @@ public sealed class DaemonTests
         string output = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         await process.WaitForExitAsync(TestContext.Current.CancellationToken);
         Assert.Equal(0, process.ExitCode);
-        Assert.Contains("logging Debug to console", output);
+        Assert.Contains("logging debug to console", output);
         Assert.Contains("shutdown timeout 2 s", output);
     }
 

@@ -27,7 +27,7 @@ internal static class ConfigCheck
             Logging.LogTargetKind.FilePerLevel => "directory " + settings.Logging.Path,
             _ => "console",
         };
-        stdout.WriteLine($"logging {settings.Logging.MinimumLevel} to {target}");
+        stdout.WriteLine($"logging {Logging.LogLevelNames.Name(settings.Logging.MinimumLevel)} to {target}");
         stdout.WriteLine($"pid file {settings.PidFile ?? PidFile.DefaultPath()}");
         stdout.WriteLine($"shutdown timeout {settings.ShutdownTimeout.TotalSeconds} s");
         return ExitCodes.Ok;

@@ -25,6 +25,9 @@ internal static class LogLevelNames
         return level != LogLevel.None;
     }
 
+    /// <summary>The name a user writes for <paramref name="level"/> (--log-level, Logging:Level).</summary>
+    public static string Name(LogLevel level) => FileName(ToSerilog(level));
+
     public static LogEventLevel ToSerilog(LogLevel level) => level switch
     {
         LogLevel.Trace => LogEventLevel.Verbose,
