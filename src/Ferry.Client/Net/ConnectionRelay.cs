@@ -27,7 +27,8 @@ internal static class ConnectionRelay
         if (first == inputPump && inputPump.Exception?.InnerException is { } inputFailure
             and not SocketException and not ObjectDisposedException and not OperationCanceledException)
         {
-            throw new CommandFailedException($"reading stdin: {inputFailure.Message}");
+            // A TLS failure while sending is already phrased; anything else failed on the input.
+            throw inputFailure as CommandFailedException ?? new CommandFailedException($"reading stdin: {inputFailure.Message}");
         }
 
         try

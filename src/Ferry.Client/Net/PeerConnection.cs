@@ -31,10 +31,24 @@ internal sealed class PeerConnection : IDisposable
         {
             return await _stream.ReadAsync(buffer, cancellationToken);
         }
-        catch (IOException exception) when (exception.InnerException is SocketException socketError)
+        catch (IOException exception)
         {
-            throw socketError;
+            throw AsConnectionFailure(exception);
         }
+    }
+
+    /// <summary>
+    /// An IOException from the connection's stream is the connection's failure, never the
+    /// output's: the socket error itself, or, for a TLS protocol error, one line saying so.
+    /// </summary>
+    private static Exception AsConnectionFailure(IOException exception)
+    {
+        if (exception.InnerException is SocketException socketError)
+            return socketError;
+        Exception innermost = exception;
+        while (innermost.InnerException is not null)
+            innermost = innermost.InnerException;
+        return new CommandFailedException($"TLS connection failed: {innermost.Message.TrimEnd('.')}");
     }
 
     /// <summary>Sends the whole chunk.</summary>
@@ -44,9 +58,9 @@ internal sealed class PeerConnection : IDisposable
         {
             await _stream.WriteAsync(chunk, cancellationToken);
         }
-        catch (IOException exception) when (exception.InnerException is SocketException socketError)
+        catch (IOException exception)
         {
-            throw socketError;
+            throw AsConnectionFailure(exception);
         }
     }
 
@@ -54,25 +68,44 @@ internal sealed class PeerConnection : IDisposable
     public async Task HalfCloseAsync()
     {
         if (_stream is SslStream tls)
+            await SendCloseNotifyAsync(tls);
+        Socket.Shutdown(SocketShutdown.Send);
+    }
+
+    /// <summary>
+    /// TLS peers (openssl s_server among them) want close_notify before the FIN. Right after a
+    /// TLS 1.3 handshake OpenSSL may still count the session as in its handshake (post-handshake
+    /// messages not yet read by the concurrent reader) and refuse with "shutdown while in init";
+    /// seen under load. It clears within milliseconds, so try again briefly; if it never does,
+    /// the FIN alone must do.
+    /// </summary>
+    private static async Task SendCloseNotifyAsync(SslStream tls)
+    {
+        for (int attempt = 1; ; attempt++)
         {
             try
             {
                 await tls.ShutdownAsync();
+                return;
             }
             catch (IOException exception) when (exception.InnerException is SocketException gone)
             {
                 // The peer is gone before our close_notify: a connection failure, not an input one.
                 throw gone;
             }
+            catch (Exception exception) when (exception is not OperationCanceledException && attempt < CloseNotifyAttempts)
+            {
+                await Task.Delay(CloseNotifyRetryDelay);
+            }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                // OpenSSL can refuse close_notify while it still counts the session as in its
-                // handshake ("shutdown while in init", seen under load with TLS 1.3). The FIN
-                // below still tells the peer our side is done; servers take it as end of input.
+                return;
             }
         }
-        Socket.Shutdown(SocketShutdown.Send);
     }
+
+    private const int CloseNotifyAttempts = 50;
+    private static readonly TimeSpan CloseNotifyRetryDelay = TimeSpan.FromMilliseconds(20);
 
     public void Dispose()
     {
