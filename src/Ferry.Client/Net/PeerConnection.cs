@@ -45,10 +45,7 @@ internal sealed class PeerConnection : IDisposable
     {
         if (exception.InnerException is SocketException socketError)
             return socketError;
-        Exception innermost = exception;
-        while (innermost.InnerException is not null)
-            innermost = innermost.InnerException;
-        return new CommandFailedException($"TLS connection failed: {innermost.Message.TrimEnd('.')}");
+        return new CommandFailedException($"TLS connection failed: {exception.GetBaseException().Message.TrimEnd('.')}");
     }
 
     /// <summary>Sends the whole chunk.</summary>

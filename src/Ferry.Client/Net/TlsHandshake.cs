@@ -67,10 +67,5 @@ internal static class TlsHandshake
         }
     }
 
-    private static string Innermost(Exception exception)
-    {
-        while (exception.InnerException is not null)
-            exception = exception.InnerException;
-        return exception.Message.TrimEnd('.').ToLowerInvariant();
-    }
+    private static string Innermost(Exception exception) => exception.GetBaseException().Message.TrimEnd('.').ToLowerInvariant();
 }

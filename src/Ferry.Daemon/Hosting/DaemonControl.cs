@@ -12,7 +12,7 @@ internal static class DaemonControl
     {
         if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds < 0 || double.IsNaN(seconds))
             throw new UsageException($"--timeout '{timeoutText}' is not a number of seconds");
-        string path = pidFileOption is null ? PidFile.DefaultPath() : Path.GetFullPath(pidFileOption);
+        string path = PidFilePath(pidFileOption);
         if (PidFile.TryRead(path) is not int pid)
         {
             // LSB: stopping a stopped service succeeds.
@@ -39,7 +39,7 @@ internal static class DaemonControl
 
     public static async Task<int> StatusAsync(string? pidFileOption, bool json, TextWriter stdout)
     {
-        string path = pidFileOption is null ? PidFile.DefaultPath() : Path.GetFullPath(pidFileOption);
+        string path = PidFilePath(pidFileOption);
         if (PidFile.TryRead(path) is not int pid)
         {
             stdout.WriteLine(json ? """{"running":false}""" : $"ferryd is not running (pid file {path})");
@@ -77,7 +77,7 @@ internal static class DaemonControl
     /// </summary>
     public static async Task<int> ReloadAsync(string? pidFileOption, TextWriter stdout, TextWriter stderr)
     {
-        string path = pidFileOption is null ? PidFile.DefaultPath() : Path.GetFullPath(pidFileOption);
+        string path = PidFilePath(pidFileOption);
         if (PidFile.TryRead(path) is not int pid)
         {
             stderr.WriteLine($"ferryd: not running (pid file {path})");
@@ -128,6 +128,9 @@ internal static class DaemonControl
         return (reload.GetProperty("generation").GetInt32(), reload.GetProperty("succeeded").GetBoolean(),
             reload.GetProperty("message").GetString() ?? "");
     }
+
+    /// <summary>The pid file named by --pid-file, or the one "ferryd start" uses by default.</summary>
+    private static string PidFilePath(string? option) => option is null ? PidFile.DefaultPath() : Path.GetFullPath(option);
 
     private static string FormatUptime(TimeSpan uptime) =>
         uptime.TotalDays >= 1 ? $"{(int)uptime.TotalDays}d {uptime:hh\\:mm\\:ss}" : uptime.ToString("hh\\:mm\\:ss", CultureInfo.InvariantCulture);

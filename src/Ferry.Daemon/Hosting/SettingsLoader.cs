@@ -105,10 +105,7 @@ internal static class SettingsLoader
         catch (Exception ex) when (ex is InvalidDataException or FormatException or System.Text.Json.JsonException)
         {
             // The JSON parser's message names the line and position of the mistake.
-            var innermost = ex;
-            while (innermost.InnerException is not null)
-                innermost = innermost.InnerException;
-            string detail = innermost.Message.ReplaceLineEndings(" ");
+            string detail = ex.GetBaseException().Message.ReplaceLineEndings(" ");
             throw new ConfigException($"config file {given.ConfigFile}: not valid JSON: {detail}");
         }
     }

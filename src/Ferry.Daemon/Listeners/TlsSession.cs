@@ -85,12 +85,7 @@ internal sealed class TlsSession : IDuplexPipe, IAsyncDisposable
         return false;
     }
 
-    private static string Innermost(Exception exception)
-    {
-        while (exception.InnerException is not null)
-            exception = exception.InnerException;
-        return exception.Message.TrimEnd('.');
-    }
+    private static string Innermost(Exception exception) => exception.GetBaseException().Message.TrimEnd('.');
 
     /// <summary>Sends what the service left in the writer and a close_notify; the transport is closed by the caller.</summary>
     public async ValueTask DisposeAsync()
