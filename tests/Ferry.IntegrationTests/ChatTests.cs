@@ -233,8 +233,10 @@ public sealed class ChatTests
             await Task.WhenAll(reading).WaitAsync(TimeSpan.FromSeconds(60), Token);
 
             // The stalled client was cut off by the soft limit (the hard limit is far away)...
+            // Wait for its close line, which follows the cut-off warning: our reader of ferryd's
+            // stderr may lag behind ferryd.
             await ServiceProtocolTests.WaitForAsync(
-                () => ferryd.Process.StandardError.Contains("slow consumer"),
+                () => ferryd.Process.StandardError.Contains(": slow consumer,"),
                 () => "no slow-consumer cut in ferryd's log: " + ferryd.Process.StandardError);
             string log = ferryd.Process.StandardError;
             Assert.Contains($"over the soft limit of 65536 bytes for {softSeconds} s", log);
