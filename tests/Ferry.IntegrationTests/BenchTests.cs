@@ -81,6 +81,31 @@ public sealed class BenchTests
     }
 
     [Fact]
+    public async Task OpenLoopChatDeliversAboutWhatItsRateOffers()
+    {
+        await using var ferryd = await FerrydProcess.StartAsync(1, "--listen", "127.0.0.1:0=chat");
+
+        // 5 members × 50 lines/s each, every line to 4 others: 1,000 deliveries/s offered.
+        var result = await ToolRun.RunAsync(Binaries.Ferry,
+            ["bench", "127.0.0.1", ferryd.Port("chat").ToString(), "--mode", "chat", "--conns", "5", "--rate", "50",
+             "--duration", "1", "--warmup", "0", "--json"], timeout: Generous);
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}; stderr: {result.Stderr}");
+        using JsonDocument report = JsonDocument.Parse(result.Stdout);
+        JsonElement root = report.RootElement;
+        Assert.Equal(0, root.GetProperty("errors").GetInt64());
+        Assert.Equal(50, root.GetProperty("rate").GetDouble());
+        Assert.Equal(5 * 4 * 50, root.GetProperty("offeredMessagesPerSecond").GetDouble());
+        // Wide bounds: this checks the pacing (not closed loop's thousands, not a stalled
+        // schedule), never the machine's speed.
+        double expected = 5 * 4 * 50 * root.GetProperty("measuredSeconds").GetDouble();
+        long deliveries = root.GetProperty("messages").GetInt64();
+        Assert.True(deliveries >= expected * 0.5 && deliveries <= expected * 1.5,
+            $"{deliveries} deliveries, {expected:0} offered; {result.StdoutText}");
+        Assert.Equal(deliveries, root.GetProperty("latencyMicroseconds").GetProperty("count").GetInt64());
+    }
+
+    [Fact]
     public async Task ChatModeAgainstAnEchoListenerSaysSoAndExitsOne()
     {
         await using var ferryd = await FerrydProcess.StartEchoAsync();
@@ -152,15 +177,25 @@ public sealed class BenchTests
         Assert.Contains("ferry bench --help", result.Stderr);
     }
 
-    [Fact]
-    public async Task RateOutsidePingPongAndAMissingPortExitTwo()
+    [Theory]
+    [InlineData("bulk")]
+    [InlineData("connect")]
+    [InlineData("idle")]
+    public async Task RateOutsidePingPongAndChatExitsTwoWithOneLine(string mode)
     {
-        var rateWithBulk = await ToolRun.RunAsync(Binaries.Ferry,
-            ["bench", "127.0.0.1", "7", "--mode", "bulk", "--rate", "100"], timeout: Generous);
+        var result = await ToolRun.RunAsync(Binaries.Ferry,
+            ["bench", "127.0.0.1", "7", "--mode", mode, "--conns", "2", "--rate", "100"], timeout: Generous);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("ferry: --rate applies to pingpong and chat modes only", result.Stderr.Split('\n')[0]);
+        Assert.Empty(result.Stdout);
+    }
+
+    [Fact]
+    public async Task AMissingPortExitsTwo()
+    {
         var noPort = await ToolRun.RunAsync(Binaries.Ferry, ["bench", "127.0.0.1"], timeout: Generous);
 
-        Assert.Equal(2, rateWithBulk.ExitCode);
-        Assert.Contains("pingpong", rateWithBulk.Stderr);
         Assert.Equal(2, noPort.ExitCode);
         Assert.Contains("missing PORT", noPort.Stderr);
     }

@@ -1,7 +1,7 @@
 namespace Ferry.Client.Bench;
 
 /// <summary>The outcome of one run: what was asked, what happened, and the derived rates.</summary>
-/// <param name="Messages">Messages echoed while measuring (connections, in connect mode; in bulk mode, bytes / write size).</param>
+/// <param name="Messages">Messages echoed while measuring (connections, in connect mode; in bulk mode, bytes / write size; in chat mode, deliveries).</param>
 /// <param name="Bytes">Echoed bytes received while measuring.</param>
 /// <param name="Errors">Failures over the whole run, warm-up included.</param>
 /// <param name="IdleConnections">Connections held open (idle mode), otherwise null.</param>
@@ -24,6 +24,9 @@ internal sealed record BenchReport(
     long ClientAllocatedBytes)
 {
     public double MessagesPerSecond => Measured > TimeSpan.Zero ? Messages / Measured.TotalSeconds : 0;
+
+    /// <summary>What the open-loop schedule offered, in the unit of <see cref="MessagesPerSecond"/>; null for closed loop.</summary>
+    public double? OfferedMessagesPerSecond => Settings.OfferedMessagesPerSecond;
 
     public double MegabytesPerSecond => Measured > TimeSpan.Zero ? Bytes / Measured.TotalSeconds / 1e6 : 0;
 

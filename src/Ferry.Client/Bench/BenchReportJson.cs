@@ -28,6 +28,7 @@ internal static class BenchReportJson
             json.WriteNumber("messages", report.Messages);
             json.WriteNumber("bytes", report.Bytes);
             json.WriteNumber("messagesPerSecond", Math.Round(report.MessagesPerSecond, 1));
+            WriteNullable(json, "offeredMessagesPerSecond", report.OfferedMessagesPerSecond is double offered ? Math.Round(offered, 1) : null);
             json.WriteNumber("megabytesPerSecond", Math.Round(report.MegabytesPerSecond, 3));
             json.WriteNumber("errors", report.Errors);
             json.WriteNumber("corruptBytes", report.CorruptBytes);

@@ -8,7 +8,9 @@ internal static class BenchReportText
     public static void Write(TextWriter output, BenchReport report)
     {
         BenchSettings s = report.Settings;
-        string rate = s.Rate is double r ? $", open loop at {Number(r)} msg/s" : string.Empty;
+        string rate = s.Rate is not double r ? string.Empty
+            : s.Mode == BenchMode.Chat ? $", open loop at {Rate(r)} lines/s per member"
+            : $", open loop at {Rate(r)} msg/s";
         output.WriteLine(Invariant(
             $"{BenchRun.ModeName(s.Mode)} {s.Host}:{s.Target.Port}: {s.Connections} connection(s), {s.MessageSize} B, ")
             + Invariant($"{s.Duration.TotalSeconds:0.###} s after {s.Warmup.TotalSeconds:0.###} s warm-up{rate}, ")
@@ -21,7 +23,8 @@ internal static class BenchReportText
         else
         {
             output.WriteLine(Invariant($"  messages          {report.Messages:N0} in {report.Measured.TotalSeconds:0.000} s"));
-            output.WriteLine($"  rate              {Number(report.MessagesPerSecond)} msg/s");
+            string offered = report.OfferedMessagesPerSecond is double o ? $" of {Number(o)} offered" : string.Empty;
+            output.WriteLine($"  rate              {Number(report.MessagesPerSecond)} msg/s{offered}");
             output.WriteLine(Invariant($"  throughput        {report.MegabytesPerSecond:N1} MB/s"));
         }
 
@@ -53,6 +56,9 @@ internal static class BenchReportText
     }
 
     private static string Number(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>A rate as given: fractions kept (0.5 lines/s per member is not 1).</summary>
+    private static string Rate(double value) => value.ToString("#,0.###", CultureInfo.InvariantCulture);
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

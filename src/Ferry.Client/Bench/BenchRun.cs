@@ -47,7 +47,7 @@ internal sealed class BenchRun(BenchSettings settings, IBenchProgress progress)
         ChatRoom? chatRoom = null;
         if (settings.Mode == BenchMode.Chat)
         {
-            chatRoom = new ChatRoom(sockets, settings.MessageSize, _phase, tallies);
+            chatRoom = new ChatRoom(sockets, settings.MessageSize, _phase, tallies, settings.RatePerConnection);
             await chatRoom.JoinAsync(ChatRoom.NewRoomName(), cancellationToken);
         }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -115,14 +115,9 @@ internal sealed class BenchRun(BenchSettings settings, IBenchProgress progress)
     }
 
     /// <summary>Each connection's share of the total rate, their first sends spread over one interval.</summary>
-    private SendSchedule? Schedule(long firstSend, int index)
-    {
-        if (settings.Rate is not double rate)
-            return null;
-        double perConnection = rate / settings.Connections;
-        long interval = (long)(Stopwatch.Frequency / perConnection);
-        return new SendSchedule(firstSend + interval * index / settings.Connections, perConnection);
-    }
+    private SendSchedule? Schedule(long firstSend, int index) => settings.RatePerConnection is double perConnection
+        ? SendSchedule.Staggered(firstSend, perConnection, index, settings.Connections)
+        : null;
 
     private async Task<Socket[]> ConnectAllAsync(CancellationToken cancellationToken)
     {

@@ -5,12 +5,15 @@ using System.Text;
 namespace Ferry.Client.Bench;
 
 /// <summary>
-/// Chat mode: every connection is a member of one room on a ferryd chat listener. Each member
-/// sends a line, waits until the next member has received it, and sends the next (a window of
-/// one line per sender, so the server is loaded by fan-out, not by unbounded queues). Every
-/// member checks every line it receives from every other member: all bytes, and the sender's
-/// sequence (nothing lost, repeated or reordered). A delivery is one line arriving at one
-/// member; its latency runs from the sender's send to the receiver's read.
+/// Chat mode: every connection is a member of one room on a ferryd chat listener. Closed loop,
+/// each member sends a line, waits until the next member has received it, and sends the next
+/// (a window of one line per sender, so the server is loaded by fan-out, not by unbounded
+/// queues). Open loop (a rate per member), each member sends on its own schedule whatever the
+/// room does, and a line carries its intended send time, so a sender held up by a full socket
+/// is charged for every line it sends late (no coordinated omission). Every member checks every
+/// line it receives from every other member: all bytes, and the sender's sequence (nothing
+/// lost, repeated or reordered). A delivery is one line arriving at one member; its latency
+/// runs from the time the line carries (its send, or its intended send) to the receiver's read.
 /// </summary>
 internal sealed class ChatRoom
 {
@@ -25,9 +28,12 @@ internal sealed class ChatRoom
     private readonly SemaphoreSlim[] _credits;
     private readonly long[] _sent;
     private readonly long[][] _nextExpected;
+    private readonly double? _ratePerMember;
 
-    public ChatRoom(Socket[] members, int size, BenchPhase phase, ConnectionTally[] tallies)
+    /// <param name="ratePerMember">Lines per second each member sends on schedule (open loop), or null for closed loop.</param>
+    public ChatRoom(Socket[] members, int size, BenchPhase phase, ConnectionTally[] tallies, double? ratePerMember)
     {
+        _ratePerMember = ratePerMember;
         _members = members;
         _size = size;
         _phase = phase;
@@ -86,7 +92,12 @@ internal sealed class ChatRoom
     public async Task RunAsync(CancellationToken deadline)
     {
         Task[] receivers = Enumerable.Range(0, _members.Length).Select(j => ReceiveAsync(j, deadline)).ToArray();
-        Task[] senders = Enumerable.Range(0, _members.Length).Select(i => SendAsync(i, deadline)).ToArray();
+        long firstSend = Stopwatch.GetTimestamp();
+        Task[] senders = Enumerable.Range(0, _members.Length)
+            .Select(i => _ratePerMember is double rate
+                ? SendOnScheduleAsync(i, SendSchedule.Staggered(firstSend, rate, i, _members.Length), deadline)
+                : SendAsync(i, deadline))
+            .ToArray();
         await Task.WhenAll(senders);
         await DrainAsync(deadline);
         foreach (Socket member in _members)
@@ -115,6 +126,35 @@ internal sealed class ChatRoom
         catch (OperationCanceledException)
         {
             _tallies[sender].CountError("a line was not delivered before the run's deadline");
+        }
+    }
+
+    /// <summary>Open loop: each line leaves at its intended time (or as soon as the socket takes it, when behind) and carries that time.</summary>
+    private async Task SendOnScheduleAsync(int sender, SendSchedule schedule, CancellationToken deadline)
+    {
+        var line = new byte[ChatBenchLine.MaxLength(_size)];
+        try
+        {
+            for (long sequence = 0; !_phase.Stopping; sequence++)
+            {
+                long intended = schedule.TakeNext();
+                await SendSchedule.WaitUntilAsync(intended, _phase, deadline);
+                if (_phase.Stopping)
+                    break;
+                // The earlier of intended and actual: waking early never flatters the server.
+                long sentAt = Math.Min(intended, Stopwatch.GetTimestamp());
+                int length = ChatBenchLine.Write(line, sender, sequence, sentAt, _size);
+                await BenchSocket.SendAllAsync(_members[sender], line.AsMemory(0, length), deadline);
+                Volatile.Write(ref _sent[sender], sequence + 1);
+            }
+        }
+        catch (SocketException exception)
+        {
+            _tallies[sender].CountError(BenchSocket.Describe(exception));
+        }
+        catch (OperationCanceledException)
+        {
+            _tallies[sender].CountError("a line could not be sent before the run's deadline");
         }
     }
 
@@ -188,7 +228,8 @@ internal sealed class ChatRoom
             tally.CountMessage(line.Length + 1);
             LatencyHistogram.RecordElapsed(tally.Latency!, sent, now);
         }
-        if (Observer(sender) == receiver)
+        // Open loop has no window: nobody waits for the credit.
+        if (_ratePerMember is null && Observer(sender) == receiver)
             _credits[sender].Release();
     }
 
@@ -203,7 +244,12 @@ internal sealed class ChatRoom
             await Task.Delay(10, CancellationToken.None);
         long missing = Missing();
         if (missing > 0)
-            _tallies[0].CountError($"{missing} line deliveries never arrived");
+        {
+            // Open loop past the room's capacity leaves a backlog that outlasts the drain.
+            _tallies[0].CountError(_ratePerMember is null
+                ? $"{missing} line deliveries never arrived"
+                : $"{missing} line deliveries had not arrived {DrainTimeout.TotalSeconds:0} s after the run (is the offered rate above what the room delivers?)");
+        }
     }
 
     private long Missing()

@@ -10,6 +10,9 @@ namespace Ferry.Client.Bench;
 /// </summary>
 internal sealed class SendSchedule
 {
+    // How often a long wait looks whether the run is stopping.
+    private const long StopCheckMilliseconds = 50;
+
     private readonly long _intervalTicks;
     private long _next;
 
@@ -18,6 +21,21 @@ internal sealed class SendSchedule
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(messagesPerSecond);
         _intervalTicks = Math.Max(1, (long)(Stopwatch.Frequency / messagesPerSecond));
         _next = firstTimestamp;
+    }
+
+    /// <summary>
+    /// The schedule of connection <paramref name="index"/> of <paramref name="count"/>, all at
+    /// <paramref name="messagesPerSecond"/> each: their first sends are spread evenly over one
+    /// interval from <paramref name="start"/>, so the connections do not all send at once.
+    /// </summary>
+    public static SendSchedule Staggered(long start, double messagesPerSecond, int index, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, count);
+        var schedule = new SendSchedule(start, messagesPerSecond);
+        // In double: interval × index overflows a long for slow rates and many connections.
+        schedule._next = start + (long)((double)schedule._intervalTicks * index / count);
+        return schedule;
     }
 
     /// <summary>The intended send time of the next message; advances the schedule.</summary>
@@ -42,5 +60,23 @@ internal sealed class SendSchedule
         long wholeMilliseconds = remaining / millisecond - 1;
         if (wholeMilliseconds >= 1)
             await Task.Delay(TimeSpan.FromMilliseconds(wholeMilliseconds), cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="WaitUntilAsync(long, CancellationToken)"/>, but returns early once the run
+    /// is stopping: a slow schedule (one message every few seconds) then neither holds the end
+    /// of the run back nor runs into the run's deadline. Waits longer than a slice are cut into
+    /// slices for that; a rate of 20/s or more waits once, as the plain overload does.
+    /// </summary>
+    public static async ValueTask WaitUntilAsync(long intendedTimestamp, BenchPhase phase, CancellationToken cancellationToken)
+    {
+        long millisecond = Stopwatch.Frequency / 1000;
+        while (!phase.Stopping)
+        {
+            long wholeMilliseconds = (intendedTimestamp - Stopwatch.GetTimestamp()) / millisecond - 1;
+            if (wholeMilliseconds < 1)
+                return;
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(wholeMilliseconds, StopCheckMilliseconds)), cancellationToken);
+        }
     }
 }
