@@ -1,10 +1,11 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Ferry.Daemon.Services;
 using Microsoft.Extensions.Logging;
 
@@ -12,9 +13,9 @@ namespace Ferry.Daemon.Listeners;
 
 /// <summary>
 /// One listener at work: an accept loop on the bound socket that applies the listener's
-/// policy to each peer before anything is allocated for it, hands admitted sockets to
-/// Kestrel's socket transport (pipes, pooled buffers, one send and one receive loop per
-/// connection) and then to the handler; a once-a-second sweep for timeouts; and the set of
+/// policy to each peer before anything is allocated for it, wraps admitted sockets in a
+/// <see cref="SocketConnection"/> (pipes, pooled buffers, one send and one receive loop per
+/// connection) and hands them to the handler; a once-a-second sweep for timeouts; and the set of
 /// live connections so it can be stopped on its own (reload removes it) or with the whole
 /// server, in stages: stop accepting, ask connections to finish, abort what is left at the
 /// deadline.
@@ -26,8 +27,8 @@ namespace Ferry.Daemon.Listeners;
 /// </remarks>
 internal sealed partial class RunningListener
 {
-    private readonly SocketConnectionContextFactory _transport;
-    private readonly bool _noDelay;
+    private readonly MemoryPool<byte> _pool;
+    private readonly PipeScheduler _serviceScheduler;
     private readonly ListenerConnectionHandler _handler;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -44,14 +45,15 @@ internal sealed partial class RunningListener
     private Task _accepting = Task.CompletedTask;
     private Task _sweeping = Task.CompletedTask;
 
-    public RunningListener(BoundListener listener, IConnectionService service, SocketConnectionContextFactory transport, bool noDelay,
-        ILogger logger, TimeProvider? time = null)
+    public RunningListener(BoundListener listener, IConnectionService service, MemoryPool<byte> pool, ILogger logger,
+        TimeProvider? time = null)
     {
         Listener = listener;
         Service = service;
         Policy = listener.Spec.Policy ?? ListenerPolicy.From(listener.Spec);
-        _transport = transport;
-        _noDelay = noDelay;
+        _pool = pool;
+        // TLS handshakes are CPU work a socket thread must not do for everyone else.
+        _serviceScheduler = service.NeverBlocks && Policy.Tls is null ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _refuseFromDescriptor = _descriptorLimit is long limit ? limit - DescriptorLimit.Reserve(limit) : long.MaxValue;
@@ -165,11 +167,12 @@ internal sealed partial class RunningListener
         }
 
         Interlocked.Increment(ref _open);
-        ConnectionContext context;
+        SocketConnection context;
         try
         {
-            socket.NoDelay = _noDelay;
-            context = _transport.Create(socket);
+            // Echoes and chat lines go out as they are written, not after Nagle's delay.
+            socket.NoDelay = true;
+            context = new SocketConnection(socket, _pool, _serviceScheduler);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
@@ -180,6 +183,7 @@ internal sealed partial class RunningListener
         var connection = new TrackedConnection(context, peerText, source, _time.GetTimestamp());
         context.Features.Set<IConnectionLifetimeNotificationFeature>(connection.Lifetime);
         _connections[context] = connection;
+        context.Start();
         connection.Served = ServeAsync(connection);
     }
 
@@ -273,15 +277,11 @@ internal sealed partial class RunningListener
         }
     }
 
-    /// <summary>
-    /// Releases the transport, which owns the buffer pool its connections use: only after
-    /// every connection of this listener has ended.
-    /// </summary>
-    public async ValueTask DisposeTransportAsync()
+    /// <summary>Stops the timeout sweep: only after every connection of this listener has ended.</summary>
+    public async ValueTask StopSweepingAsync()
     {
         await _stopSweeping.CancelAsync();
         await _sweeping;
-        _transport.Dispose();
     }
 
     /// <summary>Asks every open connection to finish; aborts those still open at the deadline.</summary>

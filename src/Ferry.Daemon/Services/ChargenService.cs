@@ -9,6 +9,9 @@ namespace Ferry.Daemon.Services;
 /// </summary>
 internal sealed class ChargenService : IConnectionService
 {
+    /// <summary>Only non-blocking pipe and queue operations.</summary>
+    public bool NeverBlocks => true;
+
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         var draining = DiscardInputAsync(connection);

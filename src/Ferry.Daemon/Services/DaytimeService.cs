@@ -13,6 +13,9 @@ internal sealed class DaytimeService(TimeProvider time) : IConnectionService
 {
     public const string Format = "ddd, dd MMM yyyy HH:mm:ss zzz";
 
+    /// <summary>Only non-blocking pipe and queue operations.</summary>
+    public bool NeverBlocks => true;
+
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         string line = time.GetLocalNow().ToString(Format, CultureInfo.InvariantCulture) + "\r\n";

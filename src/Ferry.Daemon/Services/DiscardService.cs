@@ -5,6 +5,9 @@ namespace Ferry.Daemon.Services;
 /// <summary>RFC 863 discard: reads and throws away everything, answers nothing.</summary>
 internal sealed class DiscardService : IConnectionService
 {
+    /// <summary>Only non-blocking pipe and queue operations.</summary>
+    public bool NeverBlocks => true;
+
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         var input = connection.Input;

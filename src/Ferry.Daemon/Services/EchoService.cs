@@ -10,6 +10,9 @@ namespace Ferry.Daemon.Services;
 /// </summary>
 internal sealed class EchoService : IConnectionService
 {
+    /// <summary>Only non-blocking pipe and queue operations.</summary>
+    public bool NeverBlocks => true;
+
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         var input = connection.Input;

@@ -14,4 +14,12 @@ internal interface IConnectionService
     /// May throw transport exceptions (reset, abort); the caller classifies them.
     /// </summary>
     ValueTask<CloseReason> RunAsync(ServiceConnection connection);
+
+    /// <summary>
+    /// True when <see cref="RunAsync"/> never blocks a thread (no file I/O, no waits) and does
+    /// little work per read. The transport then runs it on the thread that received the data,
+    /// which saves a thread hop per message; a service that could block must say false, or
+    /// every connection sharing that socket thread would stall with it.
+    /// </summary>
+    bool NeverBlocks => false;
 }

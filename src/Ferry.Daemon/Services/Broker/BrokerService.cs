@@ -35,6 +35,9 @@ internal sealed class BrokerService : IConnectionService, IAsyncDisposable
         return new BrokerService(OutboundLimits.From(context, OutboundLimits.BulkDefault), context.Time, context.Loggers.CreateLogger("ferryd.broker"));
     }
 
+    /// <summary>Only non-blocking pipe and queue operations.</summary>
+    public bool NeverBlocks => true;
+
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         // No farewell line: the stream is raw bytes, and text of ours would corrupt it.

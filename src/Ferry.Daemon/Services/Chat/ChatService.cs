@@ -29,6 +29,9 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
         _watch = new SlowConsumerWatch(options.Limits, time);
     }
 
+    /// <summary>Only non-blocking pipe and queue operations.</summary>
+    public bool NeverBlocks => true;
+
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         var member = new FanoutMember(_options.Limits, _time, _watch, connection, ChatCommands.Farewell);
