@@ -12,11 +12,11 @@ internal static class Program
 
     /// <summary>
     /// Runs socket completions on the runtime's epoll threads instead of queueing each one to
-    /// the thread pool: one thread hop less per receive (measured +20–30% ping-pong messages
-    /// per CPU-second, see bench/RESULTS.md). The runtime reads this variable once, when its
-    /// socket engine starts, so it must be set before the first socket exists: here, first.
-    /// Safe because only Kestrel's transport loops run inline (they never block); services
-    /// still run on the thread pool, behind the transport's pipes. An operator's own setting
+    /// the thread pool: one thread hop less per accepted connection. The runtime reads this
+    /// variable once, when its socket engine starts, so it must be set before the first socket
+    /// exists: here, first.
+    /// In ferryd only the accept loops use the runtime's socket engine (connections have their
+    /// own epoll loops, Transport/), and admitting a peer never blocks. An operator's own setting
     /// (e.g. <c>=0</c> in the unit's environment) wins.
     /// </summary>
     private static void UseInlineSocketCompletions()

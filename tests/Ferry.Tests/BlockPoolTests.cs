@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Ferry.Daemon.Listeners;
+using Ferry.Daemon.Transport;
 
 namespace Ferry.Tests;
 

@@ -1,4 +1,5 @@
 using Ferry.Daemon.Services;
+using Ferry.Daemon.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Listeners;

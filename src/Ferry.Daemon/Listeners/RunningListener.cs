@@ -7,6 +7,7 @@ using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Ferry.Daemon.Services;
+using Ferry.Daemon.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Listeners;
@@ -172,9 +173,10 @@ internal sealed partial class RunningListener
         {
             // Echoes and chat lines go out as they are written, not after Nagle's delay.
             socket.NoDelay = true;
-            context = new SocketConnection(socket, _pool, _serviceScheduler);
+            context = new SocketConnection(socket, EpollLoop.Next(), _pool, _serviceScheduler);
+            context.Start();
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
         {
             Released(source);
             socket.Dispose();
@@ -183,7 +185,6 @@ internal sealed partial class RunningListener
         var connection = new TrackedConnection(context, peerText, source, _time.GetTimestamp());
         context.Features.Set<IConnectionLifetimeNotificationFeature>(connection.Lifetime);
         _connections[context] = connection;
-        context.Start();
         connection.Served = ServeAsync(connection);
     }
 

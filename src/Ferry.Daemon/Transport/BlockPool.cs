@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 
-namespace Ferry.Daemon.Listeners;
+namespace Ferry.Daemon.Transport;
 
 /// <summary>
 /// The buffers of the connections' pipes: fixed-size blocks, pinned, reused.
