@@ -106,6 +106,23 @@ public sealed class BenchTests
     }
 
     [Fact]
+    public async Task AnOpenLoopSlowerThanTheRunEndsCleanly()
+    {
+        await using var ferryd = await FerrydProcess.StartEchoAsync();
+
+        // One message every 20 s per connection, in a 1 s run: most connections have nothing
+        // to send before the run ends (the last not before 15 s, after the run's 11 s deadline).
+        // Their pending wait must end with the run, not fail it.
+        var result = await ToolRun.RunAsync(Binaries.Ferry,
+            ["bench", "127.0.0.1", ferryd.Port().ToString(), "--mode", "pingpong", "--conns", "4", "--rate", "0.2",
+             "--duration", "1", "--warmup", "0", "--json"], timeout: Generous);
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}; stderr: {result.Stderr}");
+        using JsonDocument report = JsonDocument.Parse(result.Stdout);
+        Assert.Equal(0, report.RootElement.GetProperty("errors").GetInt64());
+    }
+
+    [Fact]
     public async Task ChatModeAgainstAnEchoListenerSaysSoAndExitsOne()
     {
         await using var ferryd = await FerrydProcess.StartEchoAsync();

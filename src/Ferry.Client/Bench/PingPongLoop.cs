@@ -28,7 +28,9 @@ internal sealed class PingPongLoop(
                 else
                 {
                     long intended = schedule.TakeNext();
-                    await SendSchedule.WaitUntilAsync(intended, cancellationToken);
+                    await SendSchedule.WaitUntilAsync(intended, phase, cancellationToken);
+                    if (phase.Stopping)
+                        break;
                     start = Math.Min(intended, Stopwatch.GetTimestamp());
                 }
 

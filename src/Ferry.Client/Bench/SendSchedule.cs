@@ -52,21 +52,11 @@ internal sealed class SendSchedule
     /// than late; callers measure from the earlier of the intended and the actual send time,
     /// which never flatters the server. The rate holds because the schedule, not the wake-up,
     /// decides the next intended time.
-    /// </summary>
-    public static async ValueTask WaitUntilAsync(long intendedTimestamp, CancellationToken cancellationToken)
-    {
-        long remaining = intendedTimestamp - Stopwatch.GetTimestamp();
-        long millisecond = Stopwatch.Frequency / 1000;
-        long wholeMilliseconds = remaining / millisecond - 1;
-        if (wholeMilliseconds >= 1)
-            await Task.Delay(TimeSpan.FromMilliseconds(wholeMilliseconds), cancellationToken);
-    }
-
-    /// <summary>
-    /// As <see cref="WaitUntilAsync(long, CancellationToken)"/>, but returns early once the run
-    /// is stopping: a slow schedule (one message every few seconds) then neither holds the end
-    /// of the run back nor runs into the run's deadline. Waits longer than a slice are cut into
-    /// slices for that; a rate of 20/s or more waits once, as the plain overload does.
+    /// <para>
+    /// Returns early once the run is stopping: a slow schedule (one message every few seconds)
+    /// then neither holds the end of the run back nor runs into the run's deadline. Waits
+    /// longer than a slice are cut into slices for that; a rate of 20/s or more waits once.
+    /// </para>
     /// </summary>
     public static async ValueTask WaitUntilAsync(long intendedTimestamp, BenchPhase phase, CancellationToken cancellationToken)
     {
