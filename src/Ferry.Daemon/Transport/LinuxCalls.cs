@@ -19,7 +19,6 @@ internal static unsafe partial class LinuxCalls
     public const int ErrorTimedOut = 110;        // ETIMEDOUT
 
     public const int NoSignal = 0x4000;          // MSG_NOSIGNAL: EPIPE instead of SIGPIPE
-    public const int ShutdownBoth = 2;           // SHUT_RDWR
 
     public const int EpollCloseOnExec = 0x80000;
     public const int EpollAdd = 1;
@@ -37,9 +36,6 @@ internal static unsafe partial class LinuxCalls
 
     [LibraryImport(Libc, EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(SafeSocketHandle socket, byte* buffer, nint length, int flags);
-
-    [LibraryImport(Libc, EntryPoint = "shutdown", SetLastError = true)]
-    public static partial int Shutdown(SafeSocketHandle socket, int how);
 
     [LibraryImport(Libc, EntryPoint = "epoll_create1", SetLastError = true)]
     public static partial int EpollCreate(int flags);

@@ -14,12 +14,24 @@ internal sealed class ReadinessSignal : IValueTaskSource
 
     private ManualResetValueTaskSourceCore<bool> _core; // mutable struct: never copy, never readonly
     private int _state;
+    private int _completingThread;
 
     /// <summary>Completes when the next signal comes, or at once if one came since the last wait.</summary>
     public ValueTask WaitAsync()
     {
         if (Interlocked.CompareExchange(ref _state, Idle, Signalled) == Signalled)
             return ValueTask.CompletedTask;
+        // A waiter that found the last wait already complete (another thread's Signal) may get
+        // here while that SetResult is still finishing inside the core; resetting the core then
+        // would corrupt it. Wait for it: a few instructions. On the signalling thread itself (the
+        // continuation runs inline, inside SetResult) the core is already done with.
+        int completing = Volatile.Read(ref _completingThread);
+        if (completing != 0 && completing != Environment.CurrentManagedThreadId)
+        {
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _completingThread) != 0)
+                spin.SpinOnce();
+        }
         _core.Reset();
         if (Interlocked.CompareExchange(ref _state, Waiting, Idle) == Signalled)
         {
@@ -41,7 +53,15 @@ internal sealed class ReadinessSignal : IValueTaskSource
             {
                 if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
                 {
-                    _core.SetResult(true);
+                    Volatile.Write(ref _completingThread, Environment.CurrentManagedThreadId);
+                    try
+                    {
+                        _core.SetResult(true);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _completingThread, 0);
+                    }
                     return;
                 }
                 continue;
