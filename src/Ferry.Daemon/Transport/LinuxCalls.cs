@@ -34,6 +34,12 @@ internal static unsafe partial class LinuxCalls
     [LibraryImport(Libc, EntryPoint = "recv", SetLastError = true)]
     public static partial nint Receive(SafeSocketHandle socket, byte* buffer, nint length, int flags);
 
+    /// <summary><c>ioctl(FIONREAD)</c>: how many bytes the socket holds that no one has read yet.</summary>
+    [LibraryImport(Libc, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int ReadableBytes(SafeSocketHandle socket, nuint request, int* count);
+
+    public const nuint ReadableBytesRequest = 0x541B; // FIONREAD
+
     [LibraryImport(Libc, EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(SafeSocketHandle socket, byte* buffer, nint length, int flags);
 
