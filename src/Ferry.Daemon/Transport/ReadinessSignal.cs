@@ -8,73 +8,64 @@ namespace Ferry.Daemon.Transport;
 /// comes while nobody waits is kept, so the next wait returns at once and nothing is missed.
 /// The waiter resumes on the thread that signals (the epoll thread): no hop.
 /// </summary>
+/// <remarks>
+/// One field holds the whole state, changed only by compare-and-swap: null (nobody waits,
+/// nothing pending), <see cref="Pending"/> (signalled while nobody waited), or the waiter's
+/// continuation. There is no reset between waits, so a signal on one thread can never
+/// interleave with the next wait on another; the token is not needed and not checked. Not a
+/// general-purpose awaitable: one waiter at a time, and execution context is not flowed (the
+/// loops that wait run in no particular context).
+/// </remarks>
 internal sealed class ReadinessSignal : IValueTaskSource
 {
-    private const int Idle = 0, Signalled = 1, Waiting = 2;
+    private static readonly Action<object?> Pending = _ => { };
 
-    private ManualResetValueTaskSourceCore<bool> _core; // mutable struct: never copy, never readonly
-    private int _state;
-    private int _completingThread;
+    private Action<object?>? _next;
+    private object? _continuationState;
 
     /// <summary>Completes when the next signal comes, or at once if one came since the last wait.</summary>
-    public ValueTask WaitAsync()
-    {
-        if (Interlocked.CompareExchange(ref _state, Idle, Signalled) == Signalled)
-            return ValueTask.CompletedTask;
-        // A waiter that found the last wait already complete (another thread's Signal) may get
-        // here while that SetResult is still finishing inside the core; resetting the core then
-        // would corrupt it. Wait for it: a few instructions. On the signalling thread itself (the
-        // continuation runs inline, inside SetResult) the core is already done with.
-        int completing = Volatile.Read(ref _completingThread);
-        if (completing != 0 && completing != Environment.CurrentManagedThreadId)
-        {
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _completingThread) != 0)
-                spin.SpinOnce();
-        }
-        _core.Reset();
-        if (Interlocked.CompareExchange(ref _state, Waiting, Idle) == Signalled)
-        {
-            // Signalled between the two exchanges.
-            Volatile.Write(ref _state, Idle);
-            return ValueTask.CompletedTask;
-        }
-        return new ValueTask(this, _core.Version);
-    }
+    public ValueTask WaitAsync() =>
+        TryConsume() ? ValueTask.CompletedTask : new ValueTask(this, 0);
 
     public void Signal()
     {
         while (true)
         {
-            int state = Volatile.Read(ref _state);
-            if (state == Signalled)
+            Action<object?>? next = Volatile.Read(ref _next);
+            if (ReferenceEquals(next, Pending))
                 return;
-            if (state == Waiting)
+            if (next is null)
             {
-                if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
-                {
-                    Volatile.Write(ref _completingThread, Environment.CurrentManagedThreadId);
-                    try
-                    {
-                        _core.SetResult(true);
-                    }
-                    finally
-                    {
-                        Volatile.Write(ref _completingThread, 0);
-                    }
+                if (Interlocked.CompareExchange(ref _next, Pending, null) is null)
                     return;
-                }
                 continue;
             }
-            if (Interlocked.CompareExchange(ref _state, Signalled, Idle) == Idle)
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _next, null, next), next))
+            {
+                next(_continuationState);
                 return;
+            }
         }
     }
 
-    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
+    private bool TryConsume() =>
+        ReferenceEquals(Volatile.Read(ref _next), Pending)
+        && ReferenceEquals(Interlocked.CompareExchange(ref _next, null, Pending), Pending);
 
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) =>
+        ReferenceEquals(Volatile.Read(ref _next), Pending) ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Pending;
 
-    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
+    /// <summary>Takes the signal the wait completed with, if it is still pending (a wait that completed at once).</summary>
+    void IValueTaskSource.GetResult(short token) => TryConsume();
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        _continuationState = state;
+        if (Interlocked.CompareExchange(ref _next, continuation, null) is null)
+            return;
+        // A signal came between the wait and this registration: take it and resume the waiter,
+        // off this stack (it is inside the waiter's own await).
+        TryConsume();
+        ThreadPool.UnsafeQueueUserWorkItem(continuation, state, preferLocal: true);
+    }
 }
