@@ -16,7 +16,6 @@ internal static unsafe partial class LinuxCalls
     public const int ErrorWouldBlock = 11;       // EAGAIN
     public const int ErrorBrokenPipe = 32;       // EPIPE
     public const int ErrorConnectionReset = 104; // ECONNRESET
-    public const int ErrorTimedOut = 110;        // ETIMEDOUT
 
     public const int NoSignal = 0x4000;          // MSG_NOSIGNAL: EPIPE instead of SIGPIPE
 

@@ -170,7 +170,8 @@ internal sealed class SocketConnection : ConnectionContext
             {
                 await Readable.WaitAsync();
                 // Edge-triggered: read until the kernel has nothing more. A read that did not
-                // fill its buffer took everything there was; anything later is a new edge.
+                // fill its buffer took everything there was; after a full one, the kernel says
+                // how much is left. Anything that comes later is a new edge.
                 long unbroken = 0;
                 int waiting = 0;
                 while (true)
@@ -213,7 +214,6 @@ internal sealed class SocketConnection : ConnectionContext
                     FlushResult flush = await writer.FlushAsync();
                     if (flush.IsCompleted || flush.IsCanceled)
                         return; // the service stopped reading
-                    // A read that did not fill its buffer took everything there was.
                     waiting = received < requested ? 0 : ReadableBytes();
                     if (waiting == 0 && !_peerHungUp)
                         break;
