@@ -1,3 +1,4 @@
+using Ferry.Daemon.Hosting;
 using Ferry.Daemon.Services;
 using Ferry.Daemon.Transport;
 using Microsoft.Extensions.Logging;
@@ -36,6 +37,14 @@ internal sealed class ListenerSet : IAsyncDisposable
     /// <summary>Starts serving bound sockets with their services.</summary>
     public Task<IReadOnlyList<RunningListener>> StartAsync(IEnumerable<(BoundListener Listener, IConnectionService Service)> listeners)
     {
+        try
+        {
+            EpollLoop.StartAll();
+        }
+        catch (IOException ex)
+        {
+            throw new StartupException(ExitCodes.CannotListen, $"cannot start ferryd's connection threads: {ex.Message}");
+        }
         var started = new List<RunningListener>();
         foreach (var (listener, service) in listeners)
         {

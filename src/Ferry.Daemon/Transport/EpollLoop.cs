@@ -46,6 +46,12 @@ internal sealed unsafe class EpollLoop
     private static readonly Lazy<EpollLoop[]> s_shared = new(() =>
         Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(i => Create($"ferryd epoll {i}")).ToArray());
 
+    /// <summary>
+    /// Starts the loops now instead of at the first connection, so that failing to (no epoll
+    /// instance to be had) is a startup error rather than every connection refused.
+    /// </summary>
+    public static void StartAll() => _ = s_shared.Value;
+
     private static EpollLoop Create(string name)
     {
         int epoll = LinuxCalls.EpollCreate(LinuxCalls.EpollCloseOnExec);
