@@ -8,7 +8,7 @@ namespace Ferry.Daemon.Hosting;
 
 /// <summary>
 /// Runs ferryd: binds every listener (or adopts systemd's sockets), serves them through
-/// Kestrel's socket transport with our connection handlers (no HTTP anywhere), prints one
+/// ferryd's own epoll transport with our connection handlers (no HTTP anywhere), prints one
 /// "listening SERVICE ADDR:PORT" line per listener, and then waits for signals: TERM/INT
 /// stop gracefully within the deadline, HUP reloads the configuration, USR1 reopens logs.
 /// </summary>

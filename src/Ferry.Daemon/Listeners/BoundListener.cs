@@ -11,7 +11,7 @@ internal sealed class BoundListener(ListenerSpec spec, Socket socket)
 {
     public ListenerSpec Spec { get; } = spec;
 
-    /// <summary>Handed to Kestrel, which owns it from then on.</summary>
+    /// <summary>The listening socket; its <see cref="RunningListener"/> accepts on it and closes it when it stops.</summary>
     public Socket Socket { get; } = socket;
 
     public IPEndPoint EndPoint { get; } = (IPEndPoint)socket.LocalEndPoint!;

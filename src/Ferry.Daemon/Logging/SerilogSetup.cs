@@ -34,7 +34,7 @@ internal static class SerilogSetup
     {
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(LogLevelNames.ToSerilog(settings.MinimumLevel))
-            // Kestrel's own chatter (connection ids at Debug) would drown ours; keep its warnings.
+            // Framework chatter (hosting, at Debug and Info) would drown ours; keep its warnings.
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Warning);
 
