@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test (unit and integration) and ends with the line "N passed, N failed, N skipped".
 # As root it installs the external peers the tests drive (nc from netcat-openbsd, socat,
-# openssl, systemd-socket-activate from systemd) when missing.
-# FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip.
+# openssl, systemd-socket-activate from systemd) and the Native AOT toolchain (clang,
+# zlib1g-dev) when missing.
+# FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip, and
+# requires the Native AOT build (what ships) instead of falling back to the JIT one.
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -13,6 +15,8 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v systemd-socket-activate >/dev/null 2>&1 || missing+=(systemd)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v clang >/dev/null 2>&1 || missing+=(clang)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing test tools: ${missing[*]}"
@@ -22,6 +26,7 @@ if ((${#missing[@]})); then
   fi
 fi
 
+[ "${FERRY_REQUIRE_TOOLS:-0}" = 1 ] && export FERRY_BUILD=${FERRY_BUILD:-aot}
 ./build.sh || { echo "0 passed, 1 failed"; exit 1; }
 results=artifacts/test-results
 rm -rf "$results"; mkdir -p "$results"

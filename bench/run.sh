@@ -109,21 +109,34 @@ wait_for_port() {
   echo "server on port $1 did not start" >&2; return 1
 }
 
-# sample_cpu SERVER_PID CLIENT_PID: prints "SERVER% CLIENT%", the share of one core each used
-# during the middle of the measured window: whoever is at ~100% is the bottleneck.
+# sample_cpu SERVER_PID CLIENT_PID LAUNCHED: prints "SERVER% CLIENT%", the share of one core each
+# used during the middle of the measured window (LAUNCHED: when the client was started, in
+# epoch seconds): whoever is at ~100% is the bottleneck. "?" for a process that was gone before
+# the window closed.
 sample_cpu() {
-  local hz ticks0s ticks0c ticks1s ticks1c window
-  hz=$(getconf CLK_TCK)
-  window=$(python3 -c "print(max(0.5, $DURATION - 1))")
-  sleep "$(python3 -c "print($WARMUP + 0.5)")"
-  ticks0s=$(cpu_ticks "$1"); ticks0c=$(cpu_ticks "$2")
-  sleep "$window"
-  ticks1s=$(cpu_ticks "$1"); ticks1c=$(cpu_ticks "$2")
-  python3 -c "print(round(100*($ticks1s-$ticks0s)/$hz/$window), round(100*($ticks1c-$ticks0c)/$hz/$window))"
-}
+  python3 - "$1" "$2" "$3" "$WARMUP" "$DURATION" <<'PY'
+import os, sys, time
+server, client = int(sys.argv[1]), int(sys.argv[2])
+launched, warmup, duration = map(float, sys.argv[3:6])
+hz = os.sysconf("SC_CLK_TCK")
 
-# utime + stime of a process, in clock ticks (0 once it has exited).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+def ticks(pid):
+    """utime + stime in clock ticks, or None once the process has exited."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+window = max(0.5, duration - 1)
+time.sleep(max(0.0, launched + warmup + 0.5 - time.time()))
+before = [ticks(server), ticks(client)]
+time.sleep(window)
+after = [ticks(server), ticks(client)]
+print(*("?" if b is None or a is None else round(100 * (a - b) / hz / window) for b, a in zip(before, after)))
+PY
+}
 
 # bench NAME SCENARIO: one scenario against a freshly started server.
 bench() {
@@ -141,7 +154,7 @@ bench() {
   "${client_pin[@]}" env $CLIENT_ENV "$ferry" bench 127.0.0.1 "$server_port" "${args[@]}" $CLIENT_ARGS \
       --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json >"$report" 2>"$OUT/$name.$scenario.err" &
   client_pid=$!
-  sample_cpu "$server_pid" "$client_pid" >"$OUT/$name.$scenario.cpu"
+  sample_cpu "$server_pid" "$client_pid" "$(date +%s.%N)" >"$OUT/$name.$scenario.cpu"
   if ! wait "$client_pid"; then
     echo "  $name $scenario: ferry bench failed: $(tail -1 "$OUT/$name.$scenario.err")" >&2
   fi
