@@ -13,6 +13,7 @@ namespace Ferry.Daemon.Transport;
 internal static unsafe partial class LinuxCalls
 {
     public const int ErrorInterrupted = 4;       // EINTR
+    public const int ErrorBadDescriptor = 9;     // EBADF
     public const int ErrorWouldBlock = 11;       // EAGAIN
     public const int ErrorBrokenPipe = 32;       // EPIPE
     public const int ErrorConnectionReset = 104; // ECONNRESET

@@ -1,0 +1,375 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+
+namespace Ferry.Daemon.Transport;
+
+/// <summary>
+/// The input of a <see cref="SocketConnection"/>: a <see cref="PipeReader"/> that receives from
+/// the socket itself, when the service asks for more and epoll has said there is something to
+/// read. There is no pipe and no receive loop between the socket and the service: a message
+/// costs one <c>recv</c> and one resumption of the service, on the thread epoll woke.
+/// </summary>
+/// <remarks>
+/// Backpressure is the kernel's: a service that does not read leaves the data in the socket's
+/// receive buffer, TCP's window closes, and the client's send blocks. Received data the service
+/// has not consumed is held in pool blocks (at most <see cref="BufferLimitBytes"/>), and given back
+/// once consumed, so an idle connection holds none.
+/// <para>
+/// One reader at a time, as for any <see cref="PipeReader"/>; <see cref="CancelPendingRead"/> and
+/// the closing of the socket may come from any thread.
+/// </para>
+/// </remarks>
+internal sealed class SocketReader : PipeReader
+{
+    /// <summary>Receive this much at once at most.</summary>
+    public const int ReceiveSize = 64 * 1024;
+
+    /// <summary>
+    /// Unconsumed input at which receiving stops until the service consumes some: a service that
+    /// examines without consuming (a line longer than it allows) must not make ferryd buffer
+    /// without end.
+    /// </summary>
+    public const long BufferLimitBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Where a receive that follows an epoll edge lands before it is copied into a block, one per
+    /// thread. Why not straight into a block: the receive may find nothing (a stale edge), and
+    /// most messages are small; an idle connection then never holds a block. A receive that
+    /// follows a full one asks the kernel how much it holds (FIONREAD) and goes straight into
+    /// block memory, so bulk transfers are not copied twice.
+    /// </summary>
+    [ThreadStatic]
+    private static byte[]? s_scratch;
+
+    private static byte[] Scratch => s_scratch ??= GC.AllocateUninitializedArray<byte>(ReceiveSize, pinned: true);
+
+    private readonly SocketConnection _connection;
+    private readonly MemoryPool<byte> _pool;
+    private readonly bool _resumeOnThreadPool;
+
+    // Unconsumed input: segments from _head (from _headStart) to _tail (to its End).
+    private Segment? _head;
+    private int _headStart;
+    private Segment? _tail;
+    private Segment? _spare;
+    private bool _unexamined;
+
+    /// <summary>The socket had nothing more at the last receive: wait for epoll before the next.</summary>
+    private bool _drained;
+
+    /// <summary>What the kernel said it holds after a receive that filled its buffer.</summary>
+    private int _waiting;
+
+    private bool _peerFinished;
+    private Exception? _failure;
+    private bool _completed;
+    private volatile bool _cancelRequested;
+    private long _unbroken;
+
+    /// <param name="resumeOnThreadPool">
+    /// True for services that may block: after a wait, the service resumes on the thread pool
+    /// instead of the epoll thread that signalled.
+    /// </param>
+    public SocketReader(SocketConnection connection, MemoryPool<byte> pool, bool resumeOnThreadPool)
+    {
+        _connection = connection;
+        _pool = pool;
+        _resumeOnThreadPool = resumeOnThreadPool;
+    }
+
+    private long Buffered => _head is null ? 0 : _tail!.RunningIndex + _tail.End - (_head.RunningIndex + _headStart);
+
+    private ReadOnlySequence<byte> Buffer => _head is null
+        ? ReadOnlySequence<byte>.Empty
+        : new ReadOnlySequence<byte>(_head, _headStart, _tail!, _tail!.End);
+
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        if (TryReadBuffered(out ReadResult result))
+            return new ValueTask<ReadResult>(result);
+        return ReadFromSocketAsync(cancellationToken);
+    }
+
+    public override bool TryRead(out ReadResult result)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        if (TryReadBuffered(out result))
+            return true;
+        // Whatever the kernel already holds counts as buffered, as it would in a pipe filled eagerly.
+        if (!_drained && !_connection.IsSocketClosed && Buffered < BufferLimitBytes && ReceiveOnce() >= 0)
+        {
+            result = new ReadResult(Buffer, false, _peerFinished);
+            return true;
+        }
+        result = default;
+        return false;
+    }
+
+    /// <summary>Data the service has not examined, a cancellation, the end, or a failure to throw.</summary>
+    private bool TryReadBuffered(out ReadResult result)
+    {
+        if (_cancelRequested)
+        {
+            _cancelRequested = false;
+            result = new ReadResult(Buffer, isCanceled: true, isCompleted: false);
+            return true;
+        }
+        if (_failure is not null)
+            throw _failure;
+        if (_unexamined || _peerFinished)
+        {
+            result = new ReadResult(Buffer, isCanceled: false, isCompleted: _peerFinished);
+            return true;
+        }
+        result = default;
+        return false;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> ReadFromSocketAsync(CancellationToken cancellationToken)
+    {
+        CancellationTokenRegistration registration = default;
+        try
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (TryReadBuffered(out ReadResult result))
+                    return result;
+                if (_connection.IsSocketClosed)
+                    throw _failure = _connection.ReadFailure;
+                if (!_drained && Buffered < BufferLimitBytes)
+                {
+                    if (_unbroken >= SocketConnection.FairShareBytes)
+                    {
+                        // A client that streams as fast as loopback allows must not keep the epoll
+                        // thread, and every other connection on it, to itself.
+                        _unbroken = 0;
+                        await Task.Yield();
+                        continue;
+                    }
+                    if (ReceiveOnce() >= 0)
+                        return new ReadResult(Buffer, isCanceled: false, isCompleted: _peerFinished);
+                    continue; // drained
+                }
+                if (cancellationToken.CanBeCanceled && registration == default)
+                    registration = cancellationToken.UnsafeRegister(static reader => ((SocketReader)reader!)._connection.Readable.Signal(), this);
+                ValueTask readable = _connection.Readable.WaitAsync();
+                if (readable.IsCompleted)
+                    readable.GetAwaiter().GetResult();
+                else
+                {
+                    _unbroken = 0;
+                    await readable;
+                    if (_resumeOnThreadPool)
+                        await Task.Yield();
+                }
+                _drained = false;
+            }
+        }
+        finally
+        {
+            registration.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One <c>recv</c>: the number of bytes added (0 for the peer's FIN, which is remembered),
+    /// or -1 when the socket had nothing (and is now known to be drained). Throws, and
+    /// remembers, a failure of the connection.
+    /// </summary>
+    private int ReceiveOnce()
+    {
+        int requested, received, error;
+        if (_waiting > 0)
+        {
+            // The kernel said how much it holds: straight into block memory, no copy.
+            Memory<byte> memory = WritableTail(Math.Min(_waiting, ReceiveSize));
+            requested = Math.Min(memory.Length, ReceiveSize);
+            received = _connection.Receive(memory.Span[..requested], out error);
+            if (received > 0)
+                Appended(received);
+        }
+        else
+        {
+            // Fetched after every await: the reader may have moved to another thread.
+            byte[] scratch = Scratch;
+            requested = scratch.Length;
+            received = _connection.Receive(scratch, out error);
+            if (received > 0)
+                Append(scratch.AsSpan(0, received));
+        }
+
+        if (received < 0)
+        {
+            _waiting = 0;
+            if (error == LinuxCalls.ErrorWouldBlock)
+            {
+                _drained = true;
+                return -1;
+            }
+            if (_connection.IsSocketClosed)
+                throw _failure = _connection.ReadFailure;
+            throw _failure = LinuxCalls.Failure(error, "recv");
+        }
+        if (received == 0)
+        {
+            _peerFinished = true; // the peer's half is done; ours may go on
+            return 0;
+        }
+        _unbroken += received;
+        _unexamined = true;
+        // Edge-triggered: a receive that did not fill its buffer took everything there was,
+        // unless epoll saw the peer hang up (the FIN is returned only by the next receive).
+        // After a full one, the kernel says how much is left. Anything later is a new edge.
+        _waiting = received < requested ? 0 : _connection.ReadableBytes();
+        _drained = _waiting == 0 && !_connection.HasPeerHungUp;
+        return received;
+    }
+
+    /// <summary>Free space at the end of the input, at least <paramref name="atLeast"/> bytes (a new block if needed).</summary>
+    private Memory<byte> WritableTail(int atLeast)
+    {
+        if (_tail is null || _tail.Capacity - _tail.End < Math.Max(1, Math.Min(atLeast, _tail.Capacity / 2)))
+            AddSegment();
+        return _tail!.Block[_tail.End..];
+    }
+
+    private void Appended(int count)
+    {
+        _tail!.SetEnd(_tail.End + count);
+    }
+
+    private void Append(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            Memory<byte> space = WritableTail(data.Length);
+            int count = Math.Min(space.Length, data.Length);
+            data[..count].CopyTo(space.Span);
+            Appended(count);
+            data = data[count..];
+        }
+    }
+
+    private void AddSegment()
+    {
+        Segment segment = _spare ?? new Segment();
+        _spare = null;
+        segment.Take(_pool.Rent(), _tail is null ? 0 : _tail.RunningIndex + _tail.End);
+        if (_tail is null)
+        {
+            _head = segment;
+            _headStart = 0;
+        }
+        else
+            _tail.SetNext(segment);
+        _tail = segment;
+    }
+
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        if (_head is null)
+            return; // nothing was read, so nothing can be consumed or examined
+        if (consumed.GetObject() is Segment consumedSegment)
+        {
+            while (!ReferenceEquals(_head, consumedSegment))
+            {
+                Segment done = _head!;
+                _head = done.NextSegment ?? throw new InvalidOperationException("consumed is not in the buffer last read");
+                Release(done);
+            }
+            _headStart = consumed.GetInteger();
+        }
+        // Examined to the end: the next read waits for new data. Short of it: the next read
+        // returns what is there at once.
+        _unexamined = !(ReferenceEquals(examined.GetObject(), _tail) && examined.GetInteger() == _tail!.End);
+        if (Buffered == 0)
+        {
+            // Everything consumed: an idle connection holds no block.
+            ReleaseAll();
+            _unexamined = false;
+        }
+    }
+
+    private void Release(Segment segment)
+    {
+        segment.Return();
+        _spare ??= segment;
+    }
+
+    /// <summary>Gives every block back (a receive that found nothing may have left an empty one at the end).</summary>
+    private void ReleaseAll()
+    {
+        for (Segment? segment = _head; segment is not null;)
+        {
+            Segment? next = segment.NextSegment;
+            Release(segment);
+            segment = next;
+        }
+        _head = _tail = null;
+        _headStart = 0;
+    }
+
+    public override void CancelPendingRead()
+    {
+        _cancelRequested = true;
+        _connection.Readable.Signal();
+    }
+
+    public override void Complete(Exception? exception = null)
+    {
+        if (_completed)
+            return;
+        _completed = true;
+        ReleaseAll();
+        _spare = null;
+    }
+
+    /// <summary>One pool block of received data in the chain the service reads.</summary>
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        private IMemoryOwner<byte>? _owner;
+
+        public Memory<byte> Block { get; private set; }
+
+        public int Capacity => Block.Length;
+
+        /// <summary>Bytes received into this block.</summary>
+        public int End { get; private set; }
+
+        public Segment? NextSegment => (Segment?)Next;
+
+        public void Take(IMemoryOwner<byte> owner, long runningIndex)
+        {
+            _owner = owner;
+            Block = owner.Memory;
+            RunningIndex = runningIndex;
+            SetEnd(0);
+            Next = null;
+        }
+
+        public void SetEnd(int end)
+        {
+            End = end;
+            Memory = Block[..end];
+        }
+
+        public void SetNext(Segment next) => Next = next;
+
+        public void Return()
+        {
+            _owner?.Dispose();
+            _owner = null;
+            Block = default;
+            Memory = default;
+            Next = null;
+            End = 0;
+        }
+    }
+}
