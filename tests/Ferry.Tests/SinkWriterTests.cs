@@ -84,7 +84,9 @@ public sealed class SinkWriterTests
 
         for (int i = 5; i < 20; i++)
             await writer.AppendAsync(Record($"line-{i:D4}"), Token);
-        await InMemoryConnection.WaitUntilAsync(() => writer.Failure is not null, "the writer noticed the full disk", Token);
+        // The failure is published just before clients are told: wait for both.
+        await InMemoryConnection.WaitUntilAsync(() => { lock (told) return writer.Failure is not null && told.Count > 0; },
+            "the writer noticed the full disk and told its clients", Token);
         Assert.Equal("No space left on device", writer.Failure);
         lock (told)
             Assert.Equal(["! sink: cannot write its file (No space left on device); your lines are held and retried"], told);

@@ -5,6 +5,8 @@ using System.Net.Sockets;
 using Ferry.Daemon.Transport;
 using Microsoft.AspNetCore.Connections;
 
+using static Ferry.Tests.TransportTestKit;
+
 namespace Ferry.Tests;
 
 /// <summary>
@@ -16,13 +18,7 @@ namespace Ferry.Tests;
 /// </summary>
 public sealed class SocketConnectionTests
 {
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    /// <summary>Every wait is bounded, so a transport bug fails a test instead of hanging the run.</summary>
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-
-    /// <summary>SocketConnection's private input pause threshold: what a service that does not read may cost.</summary>
-    private const int InputPauseBytes = 1024 * 1024;
+    private static readonly TimeSpan Timeout = TransportTestKit.Timeout;
 
     [Fact]
     public async Task SmallSendsArriveInInputInOrder()
@@ -256,7 +252,7 @@ public sealed class SocketConnectionTests
 
         Assert.True(sent < Cap, $"the client sent {Cap} bytes to a service that reads nothing: input is unbounded");
         // The rest waits in the kernel's buffers; the pipe holds at most the threshold and the block that crossed it.
-        Assert.True(pool.Outstanding * (long)BlockPool.DefaultBlockSize <= InputPauseBytes + 2L * BlockPool.DefaultBlockSize,
+        Assert.True(pool.Outstanding * (long)BlockPool.DefaultBlockSize <= SocketReader.BufferLimitBytes + 2L * BlockPool.DefaultBlockSize,
             $"the unread input holds {pool.Outstanding} blocks");
 
         long checkedBytes = 0;
@@ -323,19 +319,6 @@ public sealed class SocketConnectionTests
         }
     }
 
-    private static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count)
-    {
-        var received = new byte[count];
-        for (int total = 0; total < count;)
-        {
-            int n = await socket.ReceiveAsync(received.AsMemory(total), SocketFlags.None, Token).AsTask().WaitAsync(Timeout, Token);
-            if (n == 0)
-                throw new EndOfStreamException($"the connection ended after {total} of {count} bytes");
-            total += n;
-        }
-        return received;
-    }
-
     private static async Task<byte[]> ReceiveToEndAsync(Socket socket)
     {
         var received = new MemoryStream();
@@ -346,108 +329,6 @@ public sealed class SocketConnectionTests
             if (n == 0)
                 return received.ToArray();
             received.Write(buffer, 0, n);
-        }
-    }
-
-    /// <summary>
-    /// For what the transport's own threads settle on after the service has seen the data:
-    /// polled, bounded, never a measure of how fast.
-    /// </summary>
-    private static async Task<bool> EventuallyAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                return false;
-            await Task.Delay(10, Token);
-        }
-        return true;
-    }
-
-    /// <summary>A client socket and the SocketConnection over the socket the server accepted from it.</summary>
-    private sealed class LoopbackPair : IAsyncDisposable
-    {
-        private LoopbackPair(Socket client, SocketConnection connection)
-        {
-            Client = client;
-            Connection = connection;
-        }
-
-        public Socket Client { get; }
-
-        public SocketConnection Connection { get; }
-
-        public PipeReader Input => Connection.Transport.Input;
-
-        public PipeWriter Output => Connection.Transport.Output;
-
-        public static async Task<LoopbackPair> OpenAsync(MemoryPool<byte> pool)
-        {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen();
-            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await client.ConnectAsync(listener.LocalEndPoint!, Token).AsTask().WaitAsync(Timeout, Token);
-                Socket accepted = await listener.AcceptAsync(Token).AsTask().WaitAsync(Timeout, Token);
-                var connection = new SocketConnection(accepted, EpollLoop.Next(), pool, PipeScheduler.ThreadPool);
-                connection.Start();
-                return new LoopbackPair(client, connection);
-            }
-            catch
-            {
-                client.Dispose();
-                throw;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                await Connection.DisposeAsync().AsTask().WaitAsync(Timeout);
-            }
-            finally
-            {
-                // Also what unblocks a send loop stuck on a client that stopped reading.
-                Client.Dispose();
-            }
-        }
-    }
-
-    /// <summary>Counts the blocks handed out and not yet given back: what the connection holds.</summary>
-    private sealed class CountingPool(MemoryPool<byte> blocks) : MemoryPool<byte>
-    {
-        private int _outstanding;
-
-        public int Outstanding => Volatile.Read(ref _outstanding);
-
-        public override int MaxBufferSize => blocks.MaxBufferSize;
-
-        public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
-        {
-            IMemoryOwner<byte> block = blocks.Rent(minBufferSize);
-            Interlocked.Increment(ref _outstanding);
-            return new CountedBlock(this, block);
-        }
-
-        protected override void Dispose(bool disposing) => blocks.Dispose();
-
-        private sealed class CountedBlock(CountingPool pool, IMemoryOwner<byte> block) : IMemoryOwner<byte>
-        {
-            private int _returned;
-
-            public Memory<byte> Memory => block.Memory;
-
-            public void Dispose()
-            {
-                if (Interlocked.Exchange(ref _returned, 1) == 1)
-                    return;
-                Interlocked.Decrement(ref pool._outstanding);
-                block.Dispose();
-            }
         }
     }
 }

@@ -48,7 +48,8 @@ internal sealed class ReadinessSignal : IValueTaskSource
         }
     }
 
-    private bool TryConsume() =>
+    /// <summary>Takes a signal that came while nobody waited, if there is one, without waiting.</summary>
+    public bool TryConsume() =>
         ReferenceEquals(Volatile.Read(ref _next), Pending)
         && ReferenceEquals(Interlocked.CompareExchange(ref _next, null, Pending), Pending);
 

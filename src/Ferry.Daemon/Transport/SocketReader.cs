@@ -97,7 +97,10 @@ internal sealed class SocketReader : PipeReader
         ObjectDisposedException.ThrowIf(_completed, this);
         if (TryReadBuffered(out result))
             return true;
-        // Whatever the kernel already holds counts as buffered, as it would in a pipe filled eagerly.
+        // Whatever the kernel already holds counts as buffered, as it would in a pipe filled
+        // eagerly: a drained socket has more only if epoll has signalled since.
+        if (_drained && _connection.Readable.TryConsume())
+            _drained = false;
         if (!_drained && !_connection.IsSocketClosed && Buffered < BufferLimitBytes && ReceiveOnce() >= 0)
         {
             result = new ReadResult(Buffer, false, _peerFinished);
