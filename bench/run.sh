@@ -8,6 +8,7 @@
 #   FERRYD_ARGS="--log-level warning" bench/run.sh    (an experiment: ferryd options)
 #   CLIENT_ARGS="--engine async" bench/run.sh         (the load generator's old engine)
 #   PLOT=1 bench/run.sh                               (also draws latency percentiles to a PNG)
+#   FERRYD=/tmp/jit/ferryd SKIP_BUILD=1 bench/run.sh  (another ferryd build, e.g. FERRY_BUILD=jit's)
 #
 # Knobs (environment): DURATION, WARMUP, SCENARIOS (pingpong bulk connect idle chat), IDLE_CONNS, CHAT_MEMBERS,
 # CONNECT_LOOPS, SERVERS (ferryd c), FERRYD_ENV, FERRYD_ARGS, CLIENT_ENV, CLIENT_ARGS, EXTRA_SERVERS=1 (also socat and ncat when installed),
@@ -32,7 +33,7 @@ OUT=${OUT:-$root/artifacts/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 
 ferry=$root/artifacts/bin/ferry
-ferryd=$root/artifacts/bin/ferryd
+ferryd=${FERRYD:-$root/artifacts/bin/ferryd}
 cserver=$root/artifacts/bench/echo-epoll
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -168,7 +169,8 @@ if [ "$EXTRA_SERVERS" = 1 ]; then
   command -v ncat >/dev/null && servers+=(ncat)
 fi
 
-echo "ferry bench: ${servers[*]}; scenarios: $SCENARIOS; ${DURATION}s + ${WARMUP}s warm-up each; $pinning" >&2
+build=$([ -e "$(dirname "$ferryd")/ferryd.dll" ] && echo "JIT" || echo "Native AOT")
+echo "ferry bench: ${servers[*]}; scenarios: $SCENARIOS; ${DURATION}s + ${WARMUP}s warm-up each; $pinning; ferryd: $build build" >&2
 if [ -n "$FERRYD_ENV" ]; then echo "ferryd environment: $FERRYD_ENV" >&2; fi
 for scenario in $SCENARIOS; do
   for name in "${servers[@]}"; do

@@ -138,6 +138,7 @@ internal sealed class SocketReader : PipeReader
         {
             while (true)
             {
+                ObjectDisposedException.ThrowIf(_completed, this);
                 cancellationToken.ThrowIfCancellationRequested();
                 if (TryReadBuffered(out ReadResult result))
                     return result;
@@ -332,6 +333,8 @@ internal sealed class SocketReader : PipeReader
         _completed = true;
         ReleaseAll();
         _spare = null;
+        // A read still waiting (completing the reader under it breaks the contract) ends instead of lingering.
+        _connection.Readable.Signal();
     }
 
     /// <summary>One pool block of received data in the chain the service reads.</summary>
