@@ -4,13 +4,14 @@
 #
 #   bench/run.sh                       every scenario, 5 s each after 1 s of warm-up
 #   DURATION=2 SCENARIOS="pingpong bulk" bench/run.sh
+#   ROUNDS=5 bench/run.sh              each scenario 5 times, servers alternating: medians, and each round's ratio
 #   FERRYD_ENV="DOTNET_gcServer=1" bench/run.sh      (an experiment: env for ferryd only)
 #   FERRYD_ARGS="--log-level warning" bench/run.sh    (an experiment: ferryd options)
 #   CLIENT_ARGS="--engine async" bench/run.sh         (the load generator's old engine)
 #   PLOT=1 bench/run.sh                               (also draws latency percentiles to a PNG)
 #   FERRYD=/tmp/jit/ferryd SKIP_BUILD=1 bench/run.sh  (another ferryd build, e.g. FERRY_BUILD=jit's)
 #
-# Knobs (environment): DURATION, WARMUP, SCENARIOS (pingpong bulk connect idle chat), IDLE_CONNS, CHAT_MEMBERS,
+# Knobs (environment): DURATION, WARMUP, ROUNDS, SCENARIOS (pingpong bulk connect idle chat), IDLE_CONNS, CHAT_MEMBERS,
 # CONNECT_LOOPS, SERVERS (ferryd c), FERRYD_ENV, FERRYD_ARGS, CLIENT_ENV, CLIENT_ARGS, EXTRA_SERVERS=1 (also socat and ncat when installed),
 # SKIP_BUILD=1, OUT (directory for the JSON reports).
 # Every server it starts is stopped by PID on exit; each scenario is bounded by DURATION.
@@ -19,6 +20,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-1}
 WARMUP=${WARMUP:-1}
 SCENARIOS=${SCENARIOS:-"pingpong bulk connect idle chat"}
 CHAT_MEMBERS=${CHAT_MEMBERS:-50}
@@ -139,9 +141,10 @@ print(*("?" if b is None or a is None else round(100 * (a - b) / hz / window) fo
 PY
 }
 
-# bench NAME SCENARIO: one scenario against a freshly started server.
+# bench NAME SCENARIO ROUND: one scenario against a freshly started server.
 bench() {
-  local name=$1 scenario=$2 args
+  local name=$1 scenario=$2 suffix args
+  suffix=$([ "$3" = 1 ] && echo "" || echo ".r$3")
   case $scenario in
     pingpong) args=(--mode pingpong --conns 100 --size 64) ;;
     bulk) args=(--mode bulk --conns 1 --size 65536) ;;
@@ -150,17 +153,17 @@ bench() {
     chat) args=(--mode chat --conns "$CHAT_MEMBERS" --size 64) ;;
   esac
   start_server "$name" "$([ "$scenario" = chat ] && echo chat || echo echo)"
-  local report=$OUT/$name.$scenario.json client_pid
+  local report=$OUT/$name.$scenario$suffix.json client_pid
   # shellcheck disable=SC2086
   "${client_pin[@]}" env $CLIENT_ENV "$ferry" bench 127.0.0.1 "$server_port" "${args[@]}" $CLIENT_ARGS \
-      --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json >"$report" 2>"$OUT/$name.$scenario.err" &
+      --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json >"$report" 2>"$OUT/$name.$scenario$suffix.err" &
   client_pid=$!
-  sample_cpu "$server_pid" "$client_pid" "$(date +%s.%N)" >"$OUT/$name.$scenario.cpu"
+  sample_cpu "$server_pid" "$client_pid" "$(date +%s.%N)" >"$OUT/$name.$scenario$suffix.cpu"
   if ! wait "$client_pid"; then
-    echo "  $name $scenario: ferry bench failed: $(tail -1 "$OUT/$name.$scenario.err")" >&2
+    echo "  $name $scenario: ferry bench failed: $(tail -1 "$OUT/$name.$scenario$suffix.err")" >&2
   fi
   stop_server
-  echo "  $name $scenario done" >&2
+  echo "  $name $scenario${suffix:+ (round ${3})} done" >&2
 }
 
 read -r -a servers <<<"${SERVERS:-ferryd c}"
@@ -170,19 +173,24 @@ if [ "$EXTRA_SERVERS" = 1 ]; then
 fi
 
 build=$([ -e "$(dirname "$ferryd")/ferryd.dll" ] && echo "JIT" || echo "Native AOT")
-echo "ferry bench: ${servers[*]}; scenarios: $SCENARIOS; ${DURATION}s + ${WARMUP}s warm-up each; $pinning; ferryd: $build build" >&2
+echo "ferry bench: ${servers[*]}; scenarios: $SCENARIOS; ${DURATION}s + ${WARMUP}s warm-up each, $ROUNDS round(s); $pinning; ferryd: $build build" >&2
 if [ -n "$FERRYD_ENV" ]; then echo "ferryd environment: $FERRYD_ENV" >&2; fi
-for scenario in $SCENARIOS; do
-  for name in "${servers[@]}"; do
-    # Fork-per-connection servers would start thousands of processes for the idle run.
-    if [ "$scenario" = idle ] && [ "$name" != ferryd ] && [ "$name" != c ]; then continue; fi
-    # Only ferryd has a chat service; the others are echo servers.
-    if [ "$scenario" = chat ] && [ "$name" != ferryd ]; then continue; fi
-    bench "$name" "$scenario"
+# Rounds alternate the servers, so a noisy minute on the machine hits both rather than one.
+for round in $(seq "$ROUNDS"); do
+  for scenario in $SCENARIOS; do
+    # Idle memory does not vary between runs: once is enough.
+    if [ "$scenario" = idle ] && [ "$round" != 1 ]; then continue; fi
+    for name in "${servers[@]}"; do
+      # Fork-per-connection servers would start thousands of processes for the idle run.
+      if [ "$scenario" = idle ] && [ "$name" != ferryd ] && [ "$name" != c ]; then continue; fi
+      # Only ferryd has a chat service; the others are echo servers.
+      if [ "$scenario" = chat ] && [ "$name" != ferryd ]; then continue; fi
+      bench "$name" "$scenario" "$round"
+    done
   done
 done
 
-python3 "$root/bench/table.py" "$OUT" "${servers[@]}"
+ROUNDS=$ROUNDS python3 "$root/bench/table.py" "$OUT" "${servers[@]}"
 echo "JSON reports: $OUT" >&2
 # PLOT=1: a PNG of the latency percentiles per server and scenario (bench/plot, ScottPlot; never
 # part of the shipped binaries).

@@ -43,6 +43,9 @@ internal sealed class SocketWriter : PipeWriter
     private TaskCompletionSource<FlushResult>? _flushWaiter;
     private long _unbroken;
 
+    /// <summary>A send that failed other than by the peer's reset: a bug or the system's, thrown to the service.</summary>
+    private Exception? _unexpected;
+
     public SocketWriter(SocketConnection connection, MemoryPool<byte> pool)
     {
         _connection = connection;
@@ -51,9 +54,6 @@ internal sealed class SocketWriter : PipeWriter
 
     /// <summary>Completes once the output is over: all of it sent and the socket closed, or the socket closed under it.</summary>
     public Task Ended => _ended.Task;
-
-    /// <summary>A send that failed other than by the peer's reset: a bug or the system's, thrown to the service.</summary>
-    private Exception? _unexpected;
 
     public override bool CanGetUnflushedBytes => true;
 
