@@ -29,7 +29,7 @@ public sealed class DiscardServiceTests
     [Fact]
     public async Task KeepsReadingWithoutAnyoneReadingOutput()
     {
-        // Far more than a pipe's pause threshold: only completes if discard keeps consuming.
+        // Far more than any input buffer limit: only completes if discard keeps consuming.
         using var connection = new InMemoryConnection();
         var run = connection.Run(new DiscardService());
         var chunk = new byte[64 * 1024];

@@ -43,7 +43,7 @@ public sealed class SocketConnectionTests
         await using var pair = await LoopbackPair.OpenAsync(new BlockPool());
         byte[] payload = RandomBytes(5 * 1024 * 1024, seed: 1);
 
-        // One send: it only completes as the service reads, past the pipe's pause threshold.
+        // One send: it only completes as the service reads, past the reader's buffer limit.
         Task sending = pair.Client.SendAsync(payload, SocketFlags.None, Token).AsTask();
         byte[] received = await ReadExactlyAsync(pair.Input, payload.Length);
         await sending.WaitAsync(Timeout, Token);
@@ -56,7 +56,7 @@ public sealed class SocketConnectionTests
     {
         await using var pair = await LoopbackPair.OpenAsync(new BlockPool());
         byte[] greeting = "hello, client\n"u8.ToArray();
-        // Far more than the output pause threshold and the socket buffers: the send loop must
+        // Far more than the output pause threshold and the socket buffers: the writer must
         // wait for the socket to become writable again, many times.
         byte[] bulk = RandomBytes(5 * 1024 * 1024, seed: 2);
 
@@ -130,7 +130,7 @@ public sealed class SocketConnectionTests
         await using var pair = await LoopbackPair.OpenAsync(new BlockPool());
         byte[] flushed = "flushed first\n"u8.ToArray();
         // Far more than the socket buffers take while the client is not reading: when dispose
-        // is called most of it is still in the pipe, and the send loop has to wait for the client.
+        // is called most of it is still unsent, and the writer's drain has to wait for the client.
         byte[] unflushed = RandomBytes(16 * 1024 * 1024, seed: 4);
 
         await pair.Output.WriteAsync(flushed, Token);
@@ -187,7 +187,7 @@ public sealed class SocketConnectionTests
         using var pool = new CountingPool(new BlockPool());
         await using var pair = await LoopbackPair.OpenAsync(pool);
 
-        // Connected, nothing sent: the receive loop waits for data before it asks for a buffer.
+        // Connected, nothing sent: the reader waits for data before it asks for a buffer.
         await Task.Delay(100, Token);
         Assert.Equal(0, pool.Outstanding);
 
@@ -222,9 +222,9 @@ public sealed class SocketConnectionTests
     }
 
     /// <summary>
-    /// A service that does not read must stop the client, not buffer without end: the receive
-    /// loop pauses at the input threshold, the kernel buffers fill, and the client's send would
-    /// block. When the service reads again, everything sent arrives, in order.
+    /// A service that does not read must stop the client, not buffer without end: nothing is
+    /// received for it, the kernel buffers fill, and the client's send would block. When the
+    /// service reads again, everything sent arrives, in order.
     /// </summary>
     [Fact]
     public async Task AServiceThatDoesNotReadStopsTheClientAndLosesNothing()
@@ -251,7 +251,7 @@ public sealed class SocketConnectionTests
         }
 
         Assert.True(sent < Cap, $"the client sent {Cap} bytes to a service that reads nothing: input is unbounded");
-        // The rest waits in the kernel's buffers; the pipe holds at most the threshold and the block that crossed it.
+        // The rest waits in the kernel's buffers; the reader holds at most its limit and the block that crossed it.
         Assert.True(pool.Outstanding * (long)BlockPool.DefaultBlockSize <= SocketReader.BufferLimitBytes + 2L * BlockPool.DefaultBlockSize,
             $"the unread input holds {pool.Outstanding} blocks");
 

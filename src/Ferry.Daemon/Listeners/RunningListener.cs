@@ -15,8 +15,8 @@ namespace Ferry.Daemon.Listeners;
 /// <summary>
 /// One listener at work: an accept loop on the bound socket that applies the listener's
 /// policy to each peer before anything is allocated for it, wraps admitted sockets in a
-/// <see cref="SocketConnection"/> (pipes, pooled buffers, one send and one receive loop per
-/// connection) and hands them to the handler; a once-a-second sweep for timeouts; and the set of
+/// <see cref="SocketConnection"/> (a reader and a writer that call recv and send themselves,
+/// pooled buffers) and hands them to the handler; a once-a-second sweep for timeouts; and the set of
 /// live connections so it can be stopped on its own (reload removes it) or with the whole
 /// server, in stages: stop accepting, ask connections to finish, abort what is left at the
 /// deadline.

@@ -4,8 +4,8 @@ namespace Ferry.Daemon.Services;
 
 /// <summary>
 /// RFC 864 chargen: sends the rotating pattern until the peer goes away, discarding what it
-/// receives. Paced by the reader: each FlushAsync waits while the connection's output pipe
-/// is above its pause threshold, so a slow reader costs bounded memory (one pipe's worth).
+/// receives. Paced by the reader: each FlushAsync waits while the connection's unsent output
+/// is above its pause threshold, so a slow reader costs bounded memory (about 64 KiB).
 /// </summary>
 internal sealed class ChargenService : IConnectionService
 {

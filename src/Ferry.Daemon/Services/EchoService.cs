@@ -5,8 +5,8 @@ namespace Ferry.Daemon.Services;
 
 /// <summary>
 /// RFC 862 echo: every byte received is sent back. Backpressure is per connection: when
-/// this peer stops reading, FlushAsync waits on its own output pipe and this loop stops
-/// reading from it, so no other connection is delayed and memory stays bounded.
+/// this peer stops reading, FlushAsync waits on its own connection's unsent output and this
+/// loop stops reading from it, so no other connection is delayed and memory stays bounded.
 /// </summary>
 internal sealed class EchoService : IConnectionService
 {

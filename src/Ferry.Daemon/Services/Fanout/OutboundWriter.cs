@@ -17,7 +17,7 @@ internal enum WriterEnd
 
 /// <summary>
 /// The one writer loop of a connection: drains its <see cref="OutboundQueue"/> into the
-/// connection's output pipe. Waiting on a slow client's flush happens here and only here,
+/// connection's output. Waiting on a slow client's flush happens here and only here,
 /// so it delays no one else.
 /// </summary>
 internal static class OutboundWriter
@@ -74,7 +74,7 @@ internal static class OutboundWriter
             return;
         try
         {
-            // Written past the pipe's pause threshold on purpose: it is one short line, and the
+            // Written past the output's pause threshold on purpose: it is one short line, and the
             // flush below only decides whether we wait for it to leave.
             connection.Output.Write(farewell(queue.CutReason ?? "cut off"));
             using var grace = new CancellationTokenSource(FarewellGrace);
