@@ -30,6 +30,10 @@ if [ -z "$kind" ]; then
   if [ -n "$rid" ] && can_link_native; then kind=aot; else kind=jit; fi
 fi
 
+if [ "$kind" = aot ] && { [ -z "$rid" ] || ! can_link_native; }; then
+  echo "the Native AOT build needs clang and zlib1g-dev on x86-64 or arm64 (apt-get install clang zlib1g-dev), or FERRY_BUILD=jit" >&2
+  exit 1
+fi
 case $kind in
   aot) options=(-r "$rid" -p:PublishAot=true) ;;
   jit) options=(-p:UseAppHost=true) ;;
