@@ -152,46 +152,34 @@ internal sealed class SocketConnection : ConnectionContext
     public unsafe int Receive(Span<byte> buffer, out int error)
     {
         fixed (byte* start = buffer)
-        {
-            try
-            {
-                while (true)
-                {
-                    nint received = LinuxCalls.Receive(Handle, start, buffer.Length, 0);
-                    error = received < 0 ? LinuxCalls.LastError : 0;
-                    if (received >= 0 || error != LinuxCalls.ErrorInterrupted)
-                        return (int)received;
-                }
-            }
-            catch (ObjectDisposedException)
-            {
-                // Closed by another thread: callers look at IsSocketClosed.
-                error = LinuxCalls.ErrorBadDescriptor;
-                return -1;
-            }
-        }
+            return Transfer(&LinuxCalls.Receive, start, buffer.Length, 0, out error);
     }
 
     /// <summary>A non-blocking <c>send</c>: bytes sent, or -1 and the errno.</summary>
     public unsafe int Send(ReadOnlySpan<byte> data, out int error)
     {
         fixed (byte* start = data)
+            return Transfer(&LinuxCalls.Send, start, data.Length, LinuxCalls.NoSignal, out error);
+    }
+
+    /// <summary><c>recv</c> or <c>send</c>, retried when a signal interrupts it.</summary>
+    private unsafe int Transfer(delegate*<SafeSocketHandle, byte*, nint, int, nint> call, byte* start, int length, int flags, out int error)
+    {
+        try
         {
-            try
+            while (true)
             {
-                while (true)
-                {
-                    nint sent = LinuxCalls.Send(Handle, start, data.Length, LinuxCalls.NoSignal);
-                    error = sent < 0 ? LinuxCalls.LastError : 0;
-                    if (sent >= 0 || error != LinuxCalls.ErrorInterrupted)
-                        return (int)sent;
-                }
+                nint transferred = call(Handle, start, length, flags);
+                error = transferred < 0 ? LinuxCalls.LastError : 0;
+                if (transferred >= 0 || error != LinuxCalls.ErrorInterrupted)
+                    return (int)transferred;
             }
-            catch (ObjectDisposedException)
-            {
-                error = LinuxCalls.ErrorBadDescriptor;
-                return -1;
-            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed by another thread: callers look at IsSocketClosed.
+            error = LinuxCalls.ErrorBadDescriptor;
+            return -1;
         }
     }
 

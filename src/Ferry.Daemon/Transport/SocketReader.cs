@@ -160,13 +160,11 @@ internal sealed class SocketReader : PipeReader
                 }
                 if (cancellationToken.CanBeCanceled && registration == default)
                     registration = cancellationToken.UnsafeRegister(static reader => ((SocketReader)reader!)._connection.Readable.Signal(), this);
-                ValueTask readable = _connection.Readable.WaitAsync();
-                if (readable.IsCompleted)
-                    readable.GetAwaiter().GetResult();
-                else
+                // An edge that came since the last receive needs no wait (and is no break in the stream).
+                if (!_connection.Readable.TryConsume())
                 {
                     _unbroken = 0;
-                    await readable;
+                    await _connection.Readable.WaitAsync();
                     if (_resumeOnThreadPool)
                         await Task.Yield();
                 }

@@ -142,8 +142,14 @@ internal sealed class SocketWriter : PipeWriter
             if (send)
                 _sending = true;
         }
-        if (send && SendPending() == Progress.WouldBlock)
-            _ = DrainAsync();
+        if (send)
+        {
+            Progress progress = SendPending();
+            if (progress == Progress.AllSent)
+                return Flushed(); // the common case: nothing left to wait for
+            if (progress == Progress.WouldBlock)
+                _ = DrainAsync();
+        }
 
         lock (_gate)
         {
@@ -159,6 +165,12 @@ internal sealed class SocketWriter : PipeWriter
                 return new ValueTask<FlushResult>(WaitForDrainAsync(_flushWaiter.Task, cancellationToken));
             }
         }
+        return Flushed();
+    }
+
+    /// <summary>A flush that need not wait, unless this connection has had the thread long enough.</summary>
+    private ValueTask<FlushResult> Flushed()
+    {
         if (_unbroken >= SocketConnection.FairShareBytes)
         {
             // A service that writes as fast as loopback takes must not keep the epoll thread to itself.
@@ -185,12 +197,23 @@ internal sealed class SocketWriter : PipeWriter
     /// </summary>
     private Progress SendPending()
     {
+        Segment? segment = null; // the one the last send was from: its bytes are accounted under the next lock
+        int sent = 0;
         while (true)
         {
-            Segment? segment = null;
             int start = 0, end = 0;
+            bool ended = false;
             lock (_gate)
             {
+                if (segment is not null)
+                {
+                    _headSent += sent;
+                    _unsent -= sent;
+                    _unbroken += sent;
+                    if (_flushWaiter is not null && _unsent <= ResumeBytes)
+                        CompleteFlushWaiter(new FlushResult(isCanceled: false, isCompleted: false));
+                    segment = null;
+                }
                 if (_connection.IsSocketClosed || _unexpected is not null)
                 {
                     _sending = false;
@@ -209,23 +232,25 @@ internal sealed class SocketWriter : PipeWriter
                         return Progress.AllSent;
                     }
                     ReleaseAll();
+                    ended = true;
                 }
                 else
                 {
-                    segment = _head!;
-                    start = _headSent;
-                    end = segment.Committed;
-                    if (start == end)
+                    Segment head = _head!;
+                    if (_headSent == head.Committed)
                     {
                         // This one is sent; a fully sent block that is not the tail goes back.
-                        _head = segment.Next!;
+                        _head = head.Next!;
                         _headSent = 0;
-                        Release(segment);
+                        Release(head);
                         continue;
                     }
+                    segment = head;
+                    start = _headSent;
+                    end = head.Committed;
                 }
             }
-            if (segment is null)
+            if (ended)
             {
                 // All sent and the output is complete: FIN and close, outside the lock (closing wakes the loops).
                 _connection.CloseSocket();
@@ -234,24 +259,16 @@ internal sealed class SocketWriter : PipeWriter
             }
 
             // Outside the lock: the service may write on into the tail meanwhile (past Committed).
-            int sent = _connection.Send(segment.Block.Span[start..end], out int error);
+            sent = _connection.Send(segment!.Block.Span[start..end], out int error);
             if (sent >= 0)
-            {
-                lock (_gate)
-                {
-                    _headSent += sent;
-                    _unsent -= sent;
-                    _unbroken += sent;
-                    if (_flushWaiter is not null && _unsent <= ResumeBytes)
-                        CompleteFlushWaiter(new FlushResult(isCanceled: false, isCompleted: false));
-                }
-            }
-            else if (error == LinuxCalls.ErrorWouldBlock)
+                continue;
+            segment = null;
+            if (error == LinuxCalls.ErrorWouldBlock)
             {
                 _unbroken = 0;
                 return Progress.WouldBlock;
             }
-            else if (!_connection.IsSocketClosed)
+            if (!_connection.IsSocketClosed)
             {
                 Exception failure = LinuxCalls.Failure(error, "send");
                 if (failure is Microsoft.AspNetCore.Connections.ConnectionResetException reset)
