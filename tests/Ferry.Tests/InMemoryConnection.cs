@@ -19,7 +19,9 @@ internal sealed class InMemoryConnection : IDisposable
     {
         ToServer = new Pipe(toServer ?? PipeOptions.Default);
         ToClient = new Pipe(toClient ?? PipeOptions.Default);
-        Connection = new ServiceConnection(new DuplexPipe(ToServer.Reader, ToClient.Writer), Stats, _stopping.Token, receivedLines);
+        Stats = new ServiceTraffic(receivedLines);
+        Connection = new ServiceConnection(new DuplexPipe(ToServer.Reader, Stats.CountOutput(ToClient.Writer)), _stopping.Token,
+            observer: Stats);
     }
 
     public Pipe ToServer { get; }
@@ -32,13 +34,13 @@ internal sealed class InMemoryConnection : IDisposable
     /// <summary>What the client reads: the service's output.</summary>
     public PipeReader ClientReader => ToClient.Reader;
 
-    public ConnectionStats Stats { get; } = new();
+    public ServiceTraffic Stats { get; }
 
     public ServiceConnection Connection { get; }
 
     public void Stop() => _stopping.Cancel();
 
-    public Task<CloseReason> Run(IConnectionService service) => service.RunAsync(Connection).AsTask();
+    public Task<CloseReason> Run(IConnectionService service) => Connection.ServeWithAsync(service).AsTask();
 
     /// <summary>Reads exactly <paramref name="count"/> bytes from the service's output.</summary>
     public async Task<byte[]> ReadExactlyAsync(int count, CancellationToken cancellationToken)

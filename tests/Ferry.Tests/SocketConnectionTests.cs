@@ -273,6 +273,50 @@ public sealed class SocketConnectionTests
         Assert.True(pair.Client.Poll(Timeout, SelectMode.SelectWrite), "the client stays blocked after the service read everything");
     }
 
+    [Fact]
+    public async Task TheByteCountsAreWhatCrossedTheSocket()
+    {
+        await using var pair = await LoopbackPair.OpenAsync(new BlockPool());
+        byte[] request = RandomBytes(100_000, seed: 11);
+        await pair.Client.SendAsync(request, SocketFlags.None, Token);
+        AssertSameBytes(request, await ReadExactlyAsync(pair.Input, request.Length));
+        Assert.Equal(request.Length, pair.Connection.BytesReceived);
+
+        byte[] reply = RandomBytes(300_000, seed: 12);
+        Task<FlushResult> flushing = pair.Output.WriteAsync(reply, Token).AsTask();
+        AssertSameBytes(reply, await ReceiveExactlyAsync(pair.Client, reply.Length));
+        await flushing.WaitAsync(Timeout, Token);
+        Assert.True(await EventuallyAsync(() => pair.Connection.BytesSent == reply.Length),
+            $"sent {pair.Connection.BytesSent} of {reply.Length} bytes");
+    }
+
+    [Fact]
+    public async Task AResetFoundBySendingIsWhatTheNextReadThrows()
+    {
+        await using var pair = await LoopbackPair.OpenAsync(new BlockPool());
+        pair.Client.LingerState = new LingerOption(true, 0);
+        pair.Client.Close();
+
+        // Keep writing until a send meets the reset: the writer closes the connection for it.
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!(await pair.Output.WriteAsync(new byte[4096], Token).AsTask().WaitAsync(Timeout, Token)).IsCompleted)
+            Assert.True(DateTime.UtcNow < deadline, "no flush ever said the output was over after the peer's reset");
+
+        await Assert.ThrowsAsync<ConnectionResetException>(() => pair.Input.ReadAsync(Token).AsTask().WaitAsync(Timeout, Token));
+    }
+
+    [Fact]
+    public async Task TheFirstReasonToCloseIsTheOneReadsReport()
+    {
+        await using var pair = await LoopbackPair.OpenAsync(new BlockPool());
+        pair.Connection.Abort(new ConnectionAbortedException("first"));
+        pair.Connection.Abort(new ConnectionAbortedException("second"));
+
+        var thrown = await Assert.ThrowsAsync<ConnectionAbortedException>(() => pair.Input.ReadAsync(Token).AsTask().WaitAsync(Timeout, Token));
+        Assert.Equal("first", thrown.Message);
+        Assert.True(pair.Connection.IsClosed);
+    }
+
     private static byte[] RandomBytes(int length, int seed)
     {
         var bytes = new byte[length];

@@ -1,6 +1,6 @@
 namespace Ferry.Daemon.Connections;
 
-/// <summary>Why a connection ended; logged once, when it closes.</summary>
+/// <summary>Why a connection ended; decided once (<see cref="ConnectionEnding"/>) and logged once, when it closes.</summary>
 internal enum CloseReason
 {
     /// <summary>The peer closed its side (read returned end of stream).</summary>

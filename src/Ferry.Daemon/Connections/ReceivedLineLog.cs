@@ -5,11 +5,11 @@ namespace Ferry.Daemon.Connections;
 
 /// <summary>
 /// Debug logging of what a client sends, line by line as the seed printed it
-/// ("client 127.0.0.1:51234 says: hello"), for byte services that do not frame lines
-/// themselves. Keeps at most <see cref="PeerText.DefaultMaxBytes"/> bytes of the current
+/// ("client 127.0.0.1:51234 says: hello"), whatever the service: it sees the bytes through
+/// <see cref="ObservedInput"/>, below the service. Keeps at most <see cref="PeerText.DefaultMaxBytes"/> bytes of the current
 /// line, so a client that never sends '\n' costs bounded memory; the rest is only counted.
 /// </summary>
-internal sealed class ReceivedLineLog(Action<string> writeLine)
+internal sealed class ReceivedLineLog(Action<string> writeLine) : IInputObserver
 {
     private readonly byte[] _line = new byte[PeerText.DefaultMaxBytes];
     private int _kept;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Ferry.Daemon.Services;
+using Ferry.Daemon.Tls;
 
 namespace Ferry.Daemon.Listeners;
 
@@ -16,15 +17,6 @@ internal sealed record ListenerPolicy
     public const double DefaultConnectionRate = 100;
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(300);
     public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
-
-    /// <summary>Where a silent client is an attack rather than a user thinking: sink's clients are programs.</summary>
-    public static readonly TimeSpan DefaultSinkFirstByteTimeout = TimeSpan.FromSeconds(30);
-
-    /// <summary>Amplifiers (chargen; later exec): loopback only unless allow= says otherwise.</summary>
-    private static readonly HashSet<string> LoopbackByDefault = new(StringComparer.Ordinal) { "chargen", "exec" };
-
-    /// <summary>Services whose clients read "! " lines, so a refusal can say why without corrupting a byte stream.</summary>
-    private static readonly HashSet<string> LineServices = new(StringComparer.Ordinal) { "chat", "sink" };
 
     /// <summary>Listener-level keys; <see cref="ServiceContext.AllowOnly"/> leaves them to us.</summary>
     public static readonly IReadOnlySet<string> Keys = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
@@ -81,10 +73,11 @@ internal sealed record ListenerPolicy
     /// <summary>Parses the listener-level keys of <paramref name="spec"/>; throws <see cref="ServiceOptionException"/>.</summary>
     public static ListenerPolicy From(ListenerSpec spec)
     {
+        var traits = ServiceCatalog.Find(spec.Service).Traits;
         var reader = new OptionReader(spec);
         double rate = reader.Number("connectionRate", DefaultConnectionRate, minimum: 0, maximum: 1_000_000);
         var allow = reader.Ranges("allow");
-        bool loopbackDefault = allow is null && LoopbackByDefault.Contains(spec.Service);
+        bool loopbackDefault = allow is null && traits.Amplifier;
         var policy = new ListenerPolicy
         {
             MaxConnections = (int)reader.Number("maxConnections", DefaultMaxConnections, 0, int.MaxValue, whole: true),
@@ -92,13 +85,13 @@ internal sealed record ListenerPolicy
             ConnectionRate = rate,
             ConnectionBurst = (int)reader.Number("connectionBurst", Math.Max(1, Math.Ceiling(2 * rate)), 1, int.MaxValue, whole: true),
             IdleTimeout = reader.Seconds("idleTimeout", DefaultIdleTimeout, allowZero: true),
-            FirstByteTimeout = reader.Seconds("firstByteTimeout", spec.Service == "sink" ? DefaultSinkFirstByteTimeout : TimeSpan.Zero, allowZero: true),
+            FirstByteTimeout = reader.Seconds("firstByteTimeout", traits.FirstByteTimeout, allowZero: true),
             HandshakeTimeout = reader.Seconds("handshakeTimeout", DefaultHandshakeTimeout, allowZero: false),
             Allow = loopbackDefault ? AddressRanges.Loopback : allow,
             AllowIsLoopbackDefault = loopbackDefault,
             Deny = reader.Ranges("deny") ?? AddressRanges.None,
             Exempt = reader.Ranges("exempt") ?? AddressRanges.Loopback,
-            TellsRefusals = LineServices.Contains(spec.Service),
+            TellsRefusals = traits.LineOriented,
             Tls = reader.Tls(),
         };
         return policy;

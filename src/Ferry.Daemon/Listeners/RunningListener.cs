@@ -1,11 +1,9 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
+using Ferry.Daemon.Connections;
 using Ferry.Daemon.Services;
 using Ferry.Daemon.Transport;
 using Microsoft.Extensions.Logging;
@@ -13,13 +11,13 @@ using Microsoft.Extensions.Logging;
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
-/// One listener at work: an accept loop on the bound socket that applies the listener's
-/// policy to each peer before anything is allocated for it, wraps admitted sockets in a
-/// <see cref="SocketConnection"/> (a reader and a writer that call recv and send themselves,
-/// pooled buffers) and hands them to the handler; a once-a-second sweep for timeouts; and the set of
-/// live connections so it can be stopped on its own (reload removes it) or with the whole
-/// server, in stages: stop accepting, ask connections to finish, abort what is left at the
-/// deadline.
+/// One listener at work: an accept loop on the bound socket that lets <see cref="Admission"/>
+/// judge each peer before anything is allocated for it, wraps admitted sockets in a
+/// <see cref="SocketConnection"/> and hands them to the <see cref="ConnectionHandler"/>; a
+/// once-a-second sweep for timeouts; and the listener's open connections
+/// (<see cref="ConnectionSet"/>), so it can be stopped on its own (reload removes it) or with
+/// the whole server, in stages: stop accepting, ask connections to finish, abort what is left
+/// at the deadline.
 /// </summary>
 /// <remarks>
 /// Accepting here rather than through Kestrel's IConnectionListener: Kestrel's accept loop
@@ -30,19 +28,18 @@ internal sealed partial class RunningListener
 {
     private readonly MemoryPool<byte> _pool;
     private readonly PipeScheduler _serviceScheduler;
-    private readonly ListenerConnectionHandler _handler;
+    private readonly ConnectionHandler _handler;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<ConnectionContext, TrackedConnection> _connections = new();
+    private readonly ConnectionSet _connections = new();
     private readonly SourceLimits _sources;
+    private readonly Admission _admission;
     private readonly RefusalLog _refusals;
     private readonly DescriptorShortage _shortage;
     private readonly ConnectionSweep _sweep;
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly CancellationTokenSource _stopSweeping = new();
     private readonly long? _descriptorLimit = DescriptorLimit.Current();
-    private readonly long _refuseFromDescriptor;
-    private int _open;
     private Task _accepting = Task.CompletedTask;
     private Task _sweeping = Task.CompletedTask;
 
@@ -54,15 +51,15 @@ internal sealed partial class RunningListener
         Policy = listener.Spec.Policy ?? ListenerPolicy.From(listener.Spec);
         _pool = pool;
         // TLS handshakes are CPU work a socket thread must not do for everyone else.
-        _serviceScheduler = service.NeverBlocks && Policy.Tls is null ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
+        _serviceScheduler = ServiceCatalog.Find(listener.Service).Traits.NeverBlocks && Policy.Tls is null ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _refuseFromDescriptor = _descriptorLimit is long limit ? limit - DescriptorLimit.Reserve(limit) : long.MaxValue;
-        _handler = new ListenerConnectionHandler(listener, service, Policy, _time, logger);
+        _handler = new ConnectionHandler(listener.Name, service, Policy.Tls, Policy.HandshakeTimeout, _time, logger);
         _sources = new SourceLimits(Policy, _time);
+        _admission = new Admission(Policy, listener.Service, _sources, _descriptorLimit);
         _refusals = new RefusalLog(listener.Name, logger, _time);
         _shortage = new DescriptorShortage(listener.Name, logger, _time);
-        _sweep = new ConnectionSweep(Policy, _time);
+        _sweep = new ConnectionSweep(Policy.IdleTimeout, Policy.FirstByteTimeout, _time);
     }
 
     public BoundListener Listener { get; }
@@ -117,7 +114,6 @@ internal sealed partial class RunningListener
         }
     }
 
-    /// <summary>Applies the policy in the order cheapest and most final first; no byte of the peer's is read.</summary>
     private void Admit(Socket socket)
     {
         IPEndPoint peer;
@@ -136,38 +132,19 @@ internal sealed partial class RunningListener
             : peer.ToString();
 
         long descriptor = (long)socket.Handle;
-        if (descriptor >= _refuseFromDescriptor)
+        var verdict = _admission.Decide(peer.Address, descriptor, Listener.Counters.Active);
+        if (verdict.Refusal is { } refusal)
         {
-            _shortage.Refused(descriptor, _descriptorLimit ?? 0);
-            Refuse(socket, peerText, RefusalReason.OutOfDescriptors,
-                $"out of file descriptors (descriptor {descriptor}, limit {_descriptorLimit}, {DescriptorLimit.Reserve(_descriptorLimit ?? 0)} kept in reserve)");
+            if (refusal == RefusalReason.OutOfDescriptors)
+                _shortage.Refused(descriptor, _descriptorLimit ?? 0);
+            else
+                _shortage.Accepted();
+            Refuse(socket, peerText, refusal, verdict.Detail);
             return;
         }
         _shortage.Accepted();
 
-        var address = peer.Address;
-        if (!Policy.Admits(address))
-        {
-            Refuse(socket, peerText, RefusalReason.NotAllowed, Policy.AllowIsLoopbackDefault
-                ? $"not allowed: {Listener.Service} serves loopback peers only unless allow= is set"
-                : "not allowed by the listener's allow/deny lists");
-            return;
-        }
-        if (Policy.MaxConnections > 0 && Volatile.Read(ref _open) >= Policy.MaxConnections)
-        {
-            Refuse(socket, peerText, RefusalReason.ListenerFull, $"too many connections (maxConnections {Policy.MaxConnections})");
-            return;
-        }
-        IPAddress? source = Policy.Exempt.Contains(address) ? null : SourceLimits.SourceOf(address);
-        if (source is not null && _sources.TryOpen(source) is { } limited)
-        {
-            Refuse(socket, peerText, limited, limited == RefusalReason.SourceFull
-                ? $"too many connections from {source} (maxConnectionsPerIp {Policy.MaxConnectionsPerIp})"
-                : $"too many new connections from {source} (connectionRate {Policy.ConnectionRate}/s, burst {Policy.ConnectionBurst})");
-            return;
-        }
-
-        Interlocked.Increment(ref _open);
+        Listener.Counters.Opened();
         SocketConnection context;
         try
         {
@@ -178,13 +155,12 @@ internal sealed partial class RunningListener
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
         {
-            Released(source);
+            Released(verdict.Source);
             socket.Dispose();
             return;
         }
-        var connection = new TrackedConnection(context, peerText, source, _time.GetTimestamp());
-        context.Features.Set<IConnectionLifetimeNotificationFeature>(connection.Lifetime);
-        _connections[context] = connection;
+        var connection = new TrackedConnection(context, peerText, verdict.Source, _time.GetTimestamp());
+        _connections.Add(connection);
         connection.Served = ServeAsync(connection);
     }
 
@@ -212,7 +188,7 @@ internal sealed partial class RunningListener
     {
         if (source is not null)
             _sources.Close(source);
-        Interlocked.Decrement(ref _open);
+        Listener.Counters.Closed();
     }
 
     private async Task ServeAsync(TrackedConnection connection)
@@ -225,9 +201,7 @@ internal sealed partial class RunningListener
         }
         finally
         {
-            // Completes the transport: whatever the service wrote is sent before the close.
-            await connection.Context.DisposeAsync();
-            _connections.TryRemove(connection.Context, out _);
+            _connections.Remove(connection);
             Released(connection.Source);
             connection.Lifetime.Dispose();
         }
@@ -240,7 +214,7 @@ internal sealed partial class RunningListener
         {
             while (await timer.WaitForNextTickAsync(_stopSweeping.Token))
             {
-                _sweep.Run(_connections.Values);
+                _sweep.Run(_connections.Open);
                 _sources.Prune();
                 _refusals.Tick();
             }
@@ -286,23 +260,7 @@ internal sealed partial class RunningListener
     }
 
     /// <summary>Asks every open connection to finish; aborts those still open at the deadline.</summary>
-    public async Task CloseConnectionsAsync(CancellationToken deadline)
-    {
-        foreach (var connection in _connections.Values)
-            connection.Lifetime.RequestClose();
-        var served = _connections.Values.Select(c => c.Served).ToArray();
-        try
-        {
-            await Task.WhenAll(served).WaitAsync(deadline);
-            return;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        foreach (var context in _connections.Keys)
-            context.Abort(new ConnectionAbortedException("shutdown deadline passed"));
-        await Task.WhenAll(served);
-    }
+    public Task CloseConnectionsAsync(CancellationToken deadline) => _connections.CloseAllAsync(deadline);
 
     [LoggerMessage(EventId = 16, Level = LogLevel.Debug, Message = "accept on {Listener} failed: {Error}; next")]
     private static partial void AcceptFailed(ILogger logger, string listener, string error);

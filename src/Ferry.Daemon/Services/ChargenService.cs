@@ -9,9 +9,6 @@ namespace Ferry.Daemon.Services;
 /// </summary>
 internal sealed class ChargenService : IConnectionService
 {
-    /// <summary>Only non-blocking pipe and queue operations.</summary>
-    public bool NeverBlocks => true;
-
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         var draining = DiscardInputAsync(connection);
@@ -23,7 +20,6 @@ internal sealed class ChargenService : IConnectionService
                 var flush = await connection.Output.WriteAsync(cycle, connection.Stopping);
                 if (flush.IsCompleted)
                     return CloseReason.PeerReset;
-                connection.Stats.Sent(cycle.Length);
             }
         }
         finally
@@ -43,7 +39,6 @@ internal sealed class ChargenService : IConnectionService
             while (true)
             {
                 var read = await input.ReadAsync();
-                connection.Stats.Received(read.Buffer.Length);
                 input.AdvanceTo(read.Buffer.End);
                 if (read.IsCompleted || read.IsCanceled)
                     return;

@@ -13,18 +13,12 @@ internal sealed class DaytimeService(TimeProvider time) : IConnectionService
 {
     public const string Format = "ddd, dd MMM yyyy HH:mm:ss zzz";
 
-    /// <summary>Only non-blocking pipe and queue operations.</summary>
-    public bool NeverBlocks => true;
-
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         string line = time.GetLocalNow().ToString(Format, CultureInfo.InvariantCulture) + "\r\n";
         int written = Encoding.ASCII.GetBytes(line, connection.Output.GetSpan(line.Length));
         connection.Output.Advance(written);
         var flush = await connection.Output.FlushAsync(connection.Stopping);
-        if (flush.IsCompleted)
-            return CloseReason.PeerReset;
-        connection.Stats.Sent(written);
-        return CloseReason.ServiceDone;
+        return flush.IsCompleted ? CloseReason.PeerReset : CloseReason.ServiceDone;
     }
 }

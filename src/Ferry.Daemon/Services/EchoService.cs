@@ -10,41 +10,24 @@ namespace Ferry.Daemon.Services;
 /// </summary>
 internal sealed class EchoService : IConnectionService
 {
-    /// <summary>Only non-blocking pipe and queue operations.</summary>
-    public bool NeverBlocks => true;
-
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         var input = connection.Input;
         var output = connection.Output;
-        try
+        while (true)
         {
-            while (true)
-            {
-                var read = await input.ReadAsync(connection.Stopping);
-                var buffer = read.Buffer;
-                // Taken now: after AdvanceTo the buffer's segments go back to the pool.
-                long length = buffer.Length;
-                foreach (var segment in buffer)
-                    output.Write(segment.Span);
-                connection.ReceivedLines?.Observe(buffer);
-                connection.Stats.Received(length);
-                input.AdvanceTo(buffer.End);
+            var read = await input.ReadAsync(connection.Stopping);
+            var buffer = read.Buffer;
+            // Asked now: after AdvanceTo the buffer's blocks go back to the pool.
+            bool received = !buffer.IsEmpty;
+            foreach (var segment in buffer)
+                output.Write(segment.Span);
+            input.AdvanceTo(buffer.End);
 
-                if (length > 0)
-                {
-                    var flush = await output.FlushAsync(connection.Stopping);
-                    if (flush.IsCompleted)
-                        return CloseReason.PeerReset;
-                    connection.Stats.Sent(length);
-                }
-                if (read.IsCompleted)
-                    return CloseReason.PeerClosed;
-            }
-        }
-        finally
-        {
-            connection.ReceivedLines?.Flush();
+            if (received && (await output.FlushAsync(connection.Stopping)).IsCompleted)
+                return CloseReason.PeerReset;
+            if (read.IsCompleted)
+                return CloseReason.PeerClosed;
         }
     }
 }

@@ -3,39 +3,57 @@ using Ferry.Daemon.Connections;
 
 namespace Ferry.Daemon.Services;
 
-/// <summary>What a service sees of one connection: its pipes, its counters, and its signals.</summary>
-internal sealed class ServiceConnection(
-    IDuplexPipe transport,
-    ConnectionStats stats,
-    CancellationToken stopping,
-    ReceivedLineLog? receivedLines = null,
-    string peer = "unknown",
-    Action? abort = null)
+/// <summary>
+/// What a service sees of one connection: its pipes and its signals. Nothing to count and nothing
+/// to log: bytes are counted by the layer under the pipes, and an observer (the Debug "client
+/// says" log) sees the input through <see cref="ObservedInput"/>.
+/// </summary>
+internal sealed class ServiceConnection
 {
-    private readonly Action _abort = abort ?? (() =>
+    private readonly Action _abort;
+    private readonly IInputObserver? _observer;
+
+    public ServiceConnection(IDuplexPipe pipes, CancellationToken stopping, string peer = "unknown", Action? abort = null,
+        IInputObserver? observer = null)
     {
-        transport.Input.Complete();
-        transport.Output.Complete();
-    });
+        _observer = observer;
+        Input = observer is null ? pipes.Input : new ObservedInput(pipes.Input, observer);
+        Output = pipes.Output;
+        Stopping = stopping;
+        Peer = peer;
+        _abort = abort ?? (() =>
+        {
+            pipes.Input.Complete();
+            pipes.Output.Complete();
+        });
+    }
 
-    public PipeReader Input { get; } = transport.Input;
+    public PipeReader Input { get; }
 
-    public PipeWriter Output { get; } = transport.Output;
-
-    public ConnectionStats Stats { get; } = stats;
+    public PipeWriter Output { get; }
 
     /// <summary>Cancelled when ferryd asks this connection to close gracefully (shutdown).</summary>
-    public CancellationToken Stopping { get; } = stopping;
-
-    /// <summary>Set only when Debug logging is on: each received line is logged through it.</summary>
-    public ReceivedLineLog? ReceivedLines { get; } = receivedLines;
+    public CancellationToken Stopping { get; }
 
     /// <summary>The client's address as "ADDR:PORT", for prefixes and log lines.</summary>
-    public string Peer { get; } = peer;
+    public string Peer { get; }
 
     /// <summary>
-    /// Drops the connection at once (RST), for a client cut off as a slow consumer: a graceful
-    /// close would wait for a send the client is not reading.
+    /// Drops the connection at once, for a client cut off as a slow consumer: a graceful close
+    /// would wait for a send the client is not reading.
     /// </summary>
     public void Abort() => _abort();
+
+    /// <summary>Runs <paramref name="service"/> on this connection; then the observer sees the end of the input.</summary>
+    public async ValueTask<CloseReason> ServeWithAsync(IConnectionService service)
+    {
+        try
+        {
+            return await service.RunAsync(this);
+        }
+        finally
+        {
+            _observer?.Flush();
+        }
+    }
 }

@@ -133,13 +133,11 @@ internal sealed unsafe class EpollLoop
                 var connection = slots[slot];
                 if (connection is null || connection.Generation != (uint)(data >> 32))
                     continue;
-                // Both directions may be reported at once; each loop of the connection runs here, inline.
+                // Both directions may be reported at once; whoever waits on either resumes here, inline.
                 if ((mask & WritableEvents) != 0)
-                    connection.Writable.Signal();
-                if ((mask & HungUpEvents) != 0)
-                    connection.PeerHungUp();
+                    connection.Writer.OnWritable();
                 if ((mask & ReadableEvents) != 0)
-                    connection.Readable.Signal();
+                    connection.Reader.OnReadable(hungUp: (mask & HungUpEvents) != 0);
             }
         }
     }

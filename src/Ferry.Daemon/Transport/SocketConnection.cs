@@ -13,49 +13,38 @@ namespace Ferry.Daemon.Transport;
 /// on the service's own thread with plain non-blocking calls, woken by an <see cref="EpollLoop"/>.
 /// </summary>
 /// <remarks>
+/// Ownership: the connection owns the socket and whether it is closed (and why); it tells the
+/// reader and the writer when it closes, never the other way round. The reader owns what it has
+/// received and how its input ended; the writer owns what is unsent and the send path.
+/// <para>
 /// Why ferryd has its own transport instead of Kestrel's (bench/RESULTS.md has the numbers):
 /// Kestrel's receives at most one 4 KiB block per <c>recv</c>, which held bulk echo at 0.45×
 /// of a C epoll server; the runtime's sockets try every read before waiting for it, one
 /// <c>recv</c> that fails with EAGAIN per message in a ping-pong; and every send went through a
-/// queue to another thread. Here a receive takes up to 64 KiB, the socket is
-/// read only after epoll said it is readable, and a service's <c>FlushAsync</c> sends on the
-/// service's own thread.
-/// <para>
-/// Memory: an idle connection holds no buffer; a block is rented when data arrives (or the
-/// service writes) and given back once the service has consumed it (or it is sent).
+/// queue to another thread. Here a receive takes up to 64 KiB, the socket is read only after
+/// epoll said it is readable, and a service's <c>FlushAsync</c> sends on the service's own thread.
 /// </para>
 /// <para>
 /// Ending, as Kestrel's transport does it, which the services rely on: when the service
 /// completes its output (or the connection is disposed) what is left is sent, then the socket
-/// is shut down both ways and closed; a peer's FIN completes the input while
-/// output can go on (half-close); a reset completes the input with
-/// <see cref="ConnectionResetException"/>; <see cref="Abort"/> closes the socket at once and
-/// the service's next read throws <see cref="ConnectionAbortedException"/>.
+/// is shut down both ways and closed; a peer's FIN completes the input while output can go on
+/// (half-close); a reset completes the input with <see cref="ConnectionResetException"/>;
+/// <see cref="Abort"/> closes the socket at once and the service's next read throws
+/// <see cref="ConnectionAbortedException"/>.
 /// </para>
 /// </remarks>
-internal sealed class SocketConnection : ConnectionContext
+internal sealed class SocketConnection : ConnectionContext, IByteCounts
 {
-    /// <summary>
-    /// Bytes a connection moves without ever waiting before it steps off the thread it runs on
-    /// (to the thread pool): a client that streams as fast as loopback allows must not keep the
-    /// epoll thread, and every other connection on it, to itself.
-    /// </summary>
-    public const long FairShareBytes = 1024 * 1024;
-
     private static long s_lastId;
     private static int s_lastGeneration;
 
     private readonly Socket _socket;
     private readonly EpollLoop _loop;
-    private readonly SocketReader _reader;
-    private readonly SocketWriter _writer;
     private IFeatureCollection? _features;
     private IDictionary<object, object?>? _items;
     private EndPoint? _localEndPoint;
-    private volatile ConnectionAbortedException? _abortReason;
-    private volatile Exception? _resetFailure;
-    private int _socketClosed;
-    private volatile bool _peerHungUp;
+    private Exception? _closedBecause;
+    private int _closed;
 
     /// <param name="socket">An accepted, connected socket; this connection owns it from now on.</param>
     /// <param name="loop">The epoll thread that reports this socket's readiness.</param>
@@ -73,12 +62,16 @@ internal sealed class SocketConnection : ConnectionContext
         Generation = (uint)Interlocked.Increment(ref s_lastGeneration);
         ConnectionId = Interlocked.Increment(ref s_lastId).ToString("x");
         RemoteEndPoint = socket.RemoteEndPoint;
-        _reader = new SocketReader(this, pool, resumeOnThreadPool: serviceScheduler != PipeScheduler.Inline);
-        _writer = new SocketWriter(this, pool);
-        Transport = new DuplexPipe(_reader, _writer);
+        Reader = new SocketReader(this, pool, resumeOnThreadPool: serviceScheduler != PipeScheduler.Inline);
+        Writer = new SocketWriter(this, pool);
+        Transport = new DuplexPipe(Reader, Writer);
     }
 
     public SafeSocketHandle Handle { get; }
+
+    public SocketReader Reader { get; }
+
+    public SocketWriter Writer { get; }
 
     /// <summary>Tells this connection's epoll events from those of an earlier one in the same slot.</summary>
     public uint Generation { get; }
@@ -86,18 +79,11 @@ internal sealed class SocketConnection : ConnectionContext
     /// <summary>Where <see cref="EpollLoop"/> keeps this connection.</summary>
     public int Slot { get; set; }
 
-    public ReadinessSignal Readable { get; } = new();
+    /// <summary>Bytes received from the peer so far (what the kernel gave us, whether consumed or not).</summary>
+    public long BytesReceived => Reader.BytesReceived;
 
-    public ReadinessSignal Writable { get; } = new();
-
-    /// <summary>
-    /// Epoll saw the peer's FIN (or a reset or error). The FIN is not in the data: a read that
-    /// returned the last bytes does not say it came too, only the next read returns 0. So
-    /// from now on the reader reads until the kernel says EOF or EAGAIN.
-    /// </summary>
-    public void PeerHungUp() => _peerHungUp = true;
-
-    public bool HasPeerHungUp => _peerHungUp;
+    /// <summary>Bytes handed to the kernel for the peer so far.</summary>
+    public long BytesSent => Writer.BytesSent;
 
     public override string ConnectionId { get; set; }
 
@@ -125,14 +111,11 @@ internal sealed class SocketConnection : ConnectionContext
         _loop.Register(this);
     }
 
-    public bool IsSocketClosed => Volatile.Read(ref _socketClosed) == 1;
+    public bool IsClosed => Volatile.Read(ref _closed) == 1;
 
-    /// <summary>What reading a closed connection throws: why it was closed.</summary>
-    public Exception ReadFailure =>
-        _abortReason ?? _resetFailure ?? new ConnectionAbortedException("the connection was closed");
-
-    /// <summary>A send found the peer gone: reads from now on say so.</summary>
-    public void PeerReset(Exception reset) => _resetFailure ??= reset;
+    /// <summary>Why the socket was closed: what reading it throws from then on.</summary>
+    public Exception ClosedBecause =>
+        Volatile.Read(ref _closedBecause) ?? new ConnectionAbortedException("the connection was closed");
 
     /// <summary>Bytes received by the kernel and not read yet; 0 when it cannot say.</summary>
     public unsafe int ReadableBytes()
@@ -177,20 +160,22 @@ internal sealed class SocketConnection : ConnectionContext
         }
         catch (ObjectDisposedException)
         {
-            // Closed by another thread: callers look at IsSocketClosed.
+            // Closed by another thread: callers look at IsClosed.
             error = LinuxCalls.ErrorBadDescriptor;
             return -1;
         }
     }
 
     /// <summary>
-    /// FIN after the last byte sent (as far as the peer still reads), then the descriptor is
-    /// released; a waiting read and a waiting drain are woken to see it. Closing removes the
-    /// socket from the epoll set. Never called under the writer's lock.
+    /// Closes the socket (FIN after what was sent, as far as the peer still reads) and tells the
+    /// reader and the writer, which wake whoever waits on them to see it. The first reason given
+    /// is the one reads report; null: a graceful end. Closing removes the socket from the epoll set.
     /// </summary>
-    public void CloseSocket()
+    public void Close(Exception? reason)
     {
-        if (Interlocked.Exchange(ref _socketClosed, 1) == 1)
+        if (reason is not null)
+            Interlocked.CompareExchange(ref _closedBecause, reason, null);
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
             return;
         try
         {
@@ -203,23 +188,18 @@ internal sealed class SocketConnection : ConnectionContext
             // Already reset by the peer.
         }
         _socket.Dispose();
-        Readable.Signal();
-        Writable.Signal();
-        _writer.SocketClosed();
+        Reader.OnClosed();
+        Writer.OnClosed();
     }
 
-    public override void Abort(ConnectionAbortedException abortReason)
-    {
-        _abortReason ??= abortReason;
-        CloseSocket();
-    }
+    public override void Abort(ConnectionAbortedException abortReason) => Close(abortReason);
 
     /// <summary>Sends what the service wrote, closes the socket, and forgets the connection.</summary>
     public override async ValueTask DisposeAsync()
     {
-        _reader.Complete();
-        _writer.Complete();
-        await _writer.Ended;
+        Reader.Complete();
+        Writer.Complete();
+        await Writer.Ended;
         _loop.Unregister(this);
     }
 

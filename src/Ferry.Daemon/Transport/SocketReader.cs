@@ -61,6 +61,14 @@ internal sealed class SocketReader : PipeReader
     /// <summary>What the kernel said it holds after a receive that filled its buffer.</summary>
     private int _waiting;
 
+    /// <summary>
+    /// Epoll saw the peer's FIN (or a reset or error). The FIN is not in the data: a read that
+    /// returned the last bytes does not say it came too, only the next read returns 0. So from
+    /// then on the reader reads until the kernel says EOF or EAGAIN.
+    /// </summary>
+    private volatile bool _peerHungUp;
+
+    private long _received;
     private bool _peerFinished;
     private Exception? _failure;
     private bool _completed;
@@ -77,6 +85,23 @@ internal sealed class SocketReader : PipeReader
         _pool = pool;
         _resumeOnThreadPool = resumeOnThreadPool;
     }
+
+    /// <summary>"Readable now", from the epoll thread (or a close, or a cancellation) to the waiting read.</summary>
+    public ReadinessSignal Readable { get; } = new();
+
+    /// <summary>Bytes received from the socket so far; read by other threads for the timeouts and the close line.</summary>
+    public long BytesReceived => Volatile.Read(ref _received);
+
+    /// <summary>Epoll says the socket may be read; <paramref name="hungUp"/>: the peer hung up too (FIN, reset, error).</summary>
+    public void OnReadable(bool hungUp)
+    {
+        if (hungUp)
+            _peerHungUp = true;
+        Readable.Signal();
+    }
+
+    /// <summary>The connection closed the socket: a waiting read wakes and reports why.</summary>
+    public void OnClosed() => Readable.Signal();
 
     private long Buffered => _head is null ? 0 : _tail!.RunningIndex + _tail.End - (_head.RunningIndex + _headStart);
 
@@ -99,9 +124,9 @@ internal sealed class SocketReader : PipeReader
             return true;
         // Whatever the kernel already holds counts as buffered, as it would in a pipe filled
         // eagerly: a drained socket has more only if epoll has signalled since.
-        if (_drained && _connection.Readable.TryConsume())
+        if (_drained && Readable.TryConsume())
             _drained = false;
-        if (!_drained && !_connection.IsSocketClosed && Buffered < BufferLimitBytes && ReceiveOnce() >= 0)
+        if (!_drained && !_connection.IsClosed && Buffered < BufferLimitBytes && ReceiveOnce() >= 0)
         {
             result = new ReadResult(Buffer, false, _peerFinished);
             return true;
@@ -142,11 +167,11 @@ internal sealed class SocketReader : PipeReader
                 cancellationToken.ThrowIfCancellationRequested();
                 if (TryReadBuffered(out ReadResult result))
                     return result;
-                if (_connection.IsSocketClosed)
-                    throw _failure = _connection.ReadFailure;
+                if (_connection.IsClosed)
+                    throw _failure = _connection.ClosedBecause;
                 if (!_drained && Buffered < BufferLimitBytes)
                 {
-                    if (_unbroken >= SocketConnection.FairShareBytes)
+                    if (_unbroken >= FairShare.Bytes)
                     {
                         // A client that streams as fast as loopback allows must not keep the epoll
                         // thread, and every other connection on it, to itself.
@@ -159,12 +184,12 @@ internal sealed class SocketReader : PipeReader
                     continue; // drained
                 }
                 if (cancellationToken.CanBeCanceled && registration == default)
-                    registration = cancellationToken.UnsafeRegister(static reader => ((SocketReader)reader!)._connection.Readable.Signal(), this);
+                    registration = cancellationToken.UnsafeRegister(static reader => ((SocketReader)reader!).Readable.Signal(), this);
                 // An edge that came since the last receive needs no wait (and is no break in the stream).
-                if (!_connection.Readable.TryConsume())
+                if (!Readable.TryConsume())
                 {
                     _unbroken = 0;
-                    await _connection.Readable.WaitAsync();
+                    await Readable.WaitAsync();
                     if (_resumeOnThreadPool)
                         await Task.Yield();
                 }
@@ -212,8 +237,8 @@ internal sealed class SocketReader : PipeReader
                 _drained = true;
                 return -1;
             }
-            if (_connection.IsSocketClosed)
-                throw _failure = _connection.ReadFailure;
+            if (_connection.IsClosed)
+                throw _failure = _connection.ClosedBecause;
             throw _failure = LinuxCalls.Failure(error, "recv");
         }
         if (received == 0)
@@ -222,12 +247,13 @@ internal sealed class SocketReader : PipeReader
             return 0;
         }
         _unbroken += received;
+        Volatile.Write(ref _received, _received + received);
         _unexamined = true;
         // Edge-triggered: a receive that did not fill its buffer took everything there was,
         // unless epoll saw the peer hang up (the FIN is returned only by the next receive).
         // After a full one, the kernel says how much is left. Anything later is a new edge.
         _waiting = received < requested ? 0 : _connection.ReadableBytes();
-        _drained = _waiting == 0 && !_connection.HasPeerHungUp;
+        _drained = _waiting == 0 && !_peerHungUp;
         return received;
     }
 
@@ -321,7 +347,7 @@ internal sealed class SocketReader : PipeReader
     public override void CancelPendingRead()
     {
         _cancelRequested = true;
-        _connection.Readable.Signal();
+        Readable.Signal();
     }
 
     public override void Complete(Exception? exception = null)
@@ -332,7 +358,7 @@ internal sealed class SocketReader : PipeReader
         ReleaseAll();
         _spare = null;
         // A read still waiting (completing the reader under it breaks the contract) ends instead of lingering.
-        _connection.Readable.Signal();
+        Readable.Signal();
     }
 
     /// <summary>One pool block of received data in the chain the service reads.</summary>

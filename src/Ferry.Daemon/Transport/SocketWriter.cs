@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
 
 namespace Ferry.Daemon.Transport;
 
@@ -11,10 +12,11 @@ namespace Ferry.Daemon.Transport;
 /// <see cref="PauseBytes"/> (backpressure, per connection).
 /// </summary>
 /// <remarks>
-/// One writer at a time, as for any <see cref="PipeWriter"/>; the drain runs on the epoll thread.
-/// The two share the chain of blocks under one lock, and only the one that holds "sending" calls
-/// <c>send</c>. Ending, as Kestrel's transport does it: <see cref="Complete"/> sends what is left,
-/// then the connection shuts the socket down both ways and closes it.
+/// One writer at a time, as for any <see cref="PipeWriter"/>. The chain of blocks is shared by the
+/// service (writing at the back) and whoever sends (from the front) under one lock. The send path
+/// has one owner at a time: the flushing service, or the drain once the socket has refused more;
+/// only the owner calls <c>send</c> (<see cref="SendPending"/>). Ending, as Kestrel's transport
+/// does it: <see cref="Complete"/> sends what is left, then the connection is closed (FIN).
 /// </remarks>
 internal sealed class SocketWriter : PipeWriter
 {
@@ -34,10 +36,13 @@ internal sealed class SocketWriter : PipeWriter
     private Segment? _spare;
     private int _written;
     private long _unsent;
+    private long _sent;
 
     /// <summary>The service holds memory from GetMemory/GetSpan that it has not flushed: the tail is its.</summary>
     private bool _lent;
-    private bool _sending;
+
+    /// <summary>Someone owns the send path (see the remarks); taken and given back under the lock.</summary>
+    private bool _sendOwned;
     private bool _completed;
     private bool _cancelFlush;
     private TaskCompletionSource<FlushResult>? _flushWaiter;
@@ -52,12 +57,24 @@ internal sealed class SocketWriter : PipeWriter
         _pool = pool;
     }
 
+    /// <summary>"Writable now", from the epoll thread (or the close) to the drain.</summary>
+    public ReadinessSignal Writable { get; } = new();
+
     /// <summary>Completes once the output is over: all of it sent and the socket closed, or the socket closed under it.</summary>
     public Task Ended => _ended.Task;
+
+    /// <summary>Bytes the kernel has taken for the peer; read by other threads for the timeouts and the close line.</summary>
+    public long BytesSent => Volatile.Read(ref _sent);
 
     public override bool CanGetUnflushedBytes => true;
 
     public override long UnflushedBytes => _tail is null ? 0 : _written - _tail.Committed;
+
+    /// <summary>Epoll says the socket may be written.</summary>
+    public void OnWritable() => Writable.Signal();
+
+    /// <summary>The connection closed the socket: a waiting drain wakes, sees it and ends the output.</summary>
+    public void OnClosed() => Writable.Signal();
 
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
@@ -92,7 +109,7 @@ internal sealed class SocketWriter : PipeWriter
         Segment segment = _spare ?? new Segment();
         _spare = null;
         segment.Take(owner);
-        if (_tail is null || (_tail.Committed == _headSent && ReferenceEquals(_head, _tail) && !_sending))
+        if (_tail is null || (_tail.Committed == _headSent && ReferenceEquals(_head, _tail) && !_sendOwned))
         {
             // Nothing unsent: start a fresh chain.
             if (_tail is not null)
@@ -117,7 +134,7 @@ internal sealed class SocketWriter : PipeWriter
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        bool send;
+        bool owner;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
@@ -129,20 +146,19 @@ internal sealed class SocketWriter : PipeWriter
                 _cancelFlush = false;
                 return new ValueTask<FlushResult>(new FlushResult(isCanceled: true, isCompleted: false));
             }
-            if (_connection.IsSocketClosed)
+            if (_connection.IsClosed)
             {
                 // Nobody will send it: drop what was written.
-                if (!_sending)
+                if (!_sendOwned)
                     ReleaseAll();
                 return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true));
             }
             if (_tail is not null)
                 Commit();
-            send = !_sending && _unsent > 0;
-            if (send)
-                _sending = true;
+            owner = !_sendOwned && _unsent > 0;
+            _sendOwned |= owner;
         }
-        if (send)
+        if (owner)
         {
             Progress progress = SendPending();
             if (progress == Progress.AllSent)
@@ -155,7 +171,7 @@ internal sealed class SocketWriter : PipeWriter
         {
             if (_unexpected is not null)
                 throw _unexpected;
-            if (_connection.IsSocketClosed)
+            if (_connection.IsClosed)
                 return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true));
             if (_unsent > PauseBytes)
             {
@@ -171,9 +187,8 @@ internal sealed class SocketWriter : PipeWriter
     /// <summary>A flush that need not wait, unless this connection has had the thread long enough.</summary>
     private ValueTask<FlushResult> Flushed()
     {
-        if (_unbroken >= SocketConnection.FairShareBytes)
+        if (_unbroken >= FairShare.Bytes)
         {
-            // A service that writes as fast as loopback takes must not keep the epoll thread to itself.
             _unbroken = 0;
             return YieldAsync();
         }
@@ -191,100 +206,128 @@ internal sealed class SocketWriter : PipeWriter
 
     private enum Progress { AllSent, WouldBlock, Closed }
 
+    /// <summary>What the owner of the send path does next, decided under the lock.</summary>
+    private enum Step { Send, Idle, Finished, Closed }
+
     /// <summary>
-    /// Sends until nothing is unsent, the socket would block, or it is closed. Only the holder
-    /// of <see cref="_sending"/> calls it; it keeps <see cref="_sending"/> only on WouldBlock.
+    /// Sends until nothing is unsent, the socket would block, or it is closed. Only the owner of
+    /// the send path calls it; it keeps the ownership only when it returns
+    /// <see cref="Progress.WouldBlock"/> (the drain then carries on).
     /// </summary>
     private Progress SendPending()
     {
-        Segment? segment = null; // the one the last send was from: its bytes are accounted under the next lock
         int sent = 0;
         while (true)
         {
-            int start = 0, end = 0;
-            bool ended = false;
+            Step step;
+            Memory<byte> chunk;
             lock (_gate)
             {
-                if (segment is not null)
-                {
-                    _headSent += sent;
-                    _unsent -= sent;
-                    _unbroken += sent;
-                    if (_flushWaiter is not null && _unsent <= ResumeBytes)
-                        CompleteFlushWaiter(new FlushResult(isCanceled: false, isCompleted: false));
-                    segment = null;
-                }
-                if (_connection.IsSocketClosed || _unexpected is not null)
-                {
-                    _sending = false;
-                    EndAfterClose();
-                    return Progress.Closed;
-                }
-                if (_unsent == 0)
-                {
-                    _sending = false;
-                    if (!_completed)
-                    {
-                        // Idle: no block stays with the connection unless the service is writing into it.
-                        if (!_lent && _tail is not null && _tail.Committed == _written)
-                            ReleaseAll();
-                        CompleteFlushWaiter(new FlushResult(isCanceled: false, isCompleted: false));
-                        return Progress.AllSent;
-                    }
-                    ReleaseAll();
-                    ended = true;
-                }
-                else
-                {
-                    Segment head = _head!;
-                    if (_headSent == head.Committed)
-                    {
-                        // This one is sent; a fully sent block that is not the tail goes back.
-                        _head = head.Next!;
-                        _headSent = 0;
-                        Release(head);
-                        continue;
-                    }
-                    segment = head;
-                    start = _headSent;
-                    end = head.Committed;
-                }
+                // The last send is accounted for under the same lock that picks the next.
+                if (sent > 0)
+                    Account(sent);
+                step = NextStep(out chunk);
             }
-            if (ended)
+            switch (step)
             {
-                // All sent and the output is complete: FIN and close, outside the lock (closing wakes the loops).
-                _connection.CloseSocket();
-                _ended.TrySetResult();
-                return Progress.Closed;
+                case Step.Idle:
+                    return Progress.AllSent;
+                case Step.Closed:
+                    return Progress.Closed;
+                case Step.Finished:
+                    // All sent and the output is complete: FIN and close, outside the lock.
+                    _connection.Close(null);
+                    _ended.TrySetResult();
+                    return Progress.Closed;
             }
 
             // Outside the lock: the service may write on into the tail meanwhile (past Committed).
-            sent = _connection.Send(segment!.Block.Span[start..end], out int error);
+            sent = _connection.Send(chunk.Span, out int error);
             if (sent >= 0)
                 continue;
-            segment = null;
+            sent = 0;
             if (error == LinuxCalls.ErrorWouldBlock)
             {
                 _unbroken = 0;
                 return Progress.WouldBlock;
             }
-            if (!_connection.IsSocketClosed)
-            {
-                Exception failure = LinuxCalls.Failure(error, "send");
-                if (failure is Microsoft.AspNetCore.Connections.ConnectionResetException reset)
-                    _connection.PeerReset(reset); // the service's next flush says the output is complete
-                else
-                    _unexpected = failure;
-                _connection.CloseSocket();
-            }
+            Failed(error);
         }
     }
 
-    /// <summary>Sends the backlog whenever epoll says the socket is writable again.</summary>
+    /// <summary>Bytes the kernel took: off the front of the chain; a waiting flush may resume. Under the lock.</summary>
+    private void Account(int sent)
+    {
+        _headSent += sent;
+        _unsent -= sent;
+        _unbroken += sent;
+        Volatile.Write(ref _sent, _sent + sent);
+        if (_flushWaiter is not null && _unsent <= ResumeBytes)
+            CompleteFlushWaiter(new FlushResult(isCanceled: false, isCompleted: false));
+    }
+
+    /// <summary>
+    /// The next chunk to send, or why there is none; gives up the send path unless the answer is
+    /// <see cref="Step.Send"/>. Under the lock.
+    /// </summary>
+    private Step NextStep(out Memory<byte> chunk)
+    {
+        chunk = default;
+        if (_connection.IsClosed || _unexpected is not null)
+        {
+            _sendOwned = false;
+            EndAfterClose();
+            return Step.Closed;
+        }
+        while (_unsent > 0)
+        {
+            Segment head = _head!;
+            if (_headSent < head.Committed)
+            {
+                chunk = head.Block[_headSent..head.Committed];
+                return Step.Send;
+            }
+            // This one is sent; a fully sent block that is not the tail goes back.
+            _head = head.Next!;
+            _headSent = 0;
+            Release(head);
+        }
+        _sendOwned = false;
+        if (_completed)
+        {
+            ReleaseAll();
+            return Step.Finished;
+        }
+        // Idle: no block stays with the connection unless the service is writing into it.
+        if (!_lent && _tail is not null && _tail.Committed == _written)
+            ReleaseAll();
+        CompleteFlushWaiter(new FlushResult(isCanceled: false, isCompleted: false));
+        return Step.Idle;
+    }
+
+    /// <summary>
+    /// A send failed: a reset ends the connection with that reason (the service's next flush says
+    /// the output is complete, its next read throws the reset); anything else is also thrown to
+    /// the service by its next flush.
+    /// </summary>
+    private void Failed(int error)
+    {
+        if (_connection.IsClosed)
+            return;
+        Exception failure = LinuxCalls.Failure(error, "send");
+        if (failure is not ConnectionResetException)
+        {
+            lock (_gate)
+                _unexpected = failure;
+        }
+        _connection.Close(failure);
+    }
+
+    /// <summary>Sends the backlog whenever epoll says the socket is writable again, or until it is closed.</summary>
     private async Task DrainAsync()
     {
         do
-            await _connection.Writable.WaitAsync();
+            await Writable.WaitAsync();
         while (SendPending() == Progress.WouldBlock);
     }
 
@@ -334,7 +377,6 @@ internal sealed class SocketWriter : PipeWriter
     /// <summary>No more output: what was written is sent, then the socket is shut down and closed.</summary>
     public override void Complete(Exception? exception = null)
     {
-        bool send;
         lock (_gate)
         {
             if (_completed)
@@ -343,25 +385,12 @@ internal sealed class SocketWriter : PipeWriter
             _lent = false;
             if (_tail is not null)
                 Commit();
-            if (_sending)
+            if (_sendOwned)
                 return; // the drain ends it
-            _sending = send = true;
+            _sendOwned = true;
         }
-        if (send && SendPending() == Progress.WouldBlock)
+        if (SendPending() == Progress.WouldBlock)
             _ = DrainAsync();
-    }
-
-    /// <summary>
-    /// The socket was closed by someone else (an abort): the drain, if one waits, sees it; without
-    /// one, a completed output ends here.
-    /// </summary>
-    public void SocketClosed()
-    {
-        lock (_gate)
-        {
-            if (!_sending)
-                EndAfterClose();
-        }
     }
 
     /// <summary>Back to the pool; the segment object is kept for the next block (no allocation per message).</summary>

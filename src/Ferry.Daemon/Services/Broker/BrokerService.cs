@@ -35,9 +35,6 @@ internal sealed class BrokerService : IConnectionService, IAsyncDisposable
         return new BrokerService(OutboundLimits.From(context, OutboundLimits.BulkDefault), context.Time, context.Loggers.CreateLogger("ferryd.broker"));
     }
 
-    /// <summary>Only non-blocking pipe and queue operations.</summary>
-    public bool NeverBlocks => true;
-
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         // No farewell line: the stream is raw bytes, and text of ours would corrupt it.
@@ -80,17 +77,11 @@ internal sealed class BrokerService : IConnectionService, IAsyncDisposable
             if (!buffer.IsEmpty)
             {
                 // One copy per read, shared by every recipient's queue.
-                byte[] chunk = buffer.ToArray();
-                connection.Stats.Received(chunk.Length);
-                connection.ReceivedLines?.Observe(buffer);
-                _delivery.Publish(Room, chunk, queue);
+                _delivery.Publish(Room, buffer.ToArray(), queue);
             }
             input.AdvanceTo(buffer.End);
             if (read.IsCompleted)
-            {
-                connection.ReceivedLines?.Flush();
                 return CloseReason.PeerClosed;
-            }
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using Ferry.Daemon.Connections;
 using Ferry.Daemon.Services.Fanout;
 using Ferry.Protocol;
@@ -29,9 +27,6 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
         _watch = new SlowConsumerWatch(options.Limits, time);
     }
 
-    /// <summary>Only non-blocking pipe and queue operations.</summary>
-    public bool NeverBlocks => true;
-
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         var member = new FanoutMember(_options.Limits, _time, _watch, connection, ChatCommands.Farewell);
@@ -58,16 +53,14 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
 
     private async Task<CloseReason> ReadLinesAsync(ServiceConnection connection, ChatClient client)
     {
-        var input = connection.Input;
-        var framer = new LineFramer(_options.Lines.MaxLine);
+        var lines = new LineReader(connection.Input, _options.Lines, client.Queue, _logger, "chat", connection.Peer);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(connection.Stopping, client.Queue.CutToken);
-        long leftOver = 0;
         while (true)
         {
-            ReadResult read;
+            LineEvent next;
             try
             {
-                read = await input.ReadAsync(stop.Token);
+                next = await lines.NextAsync(stop.Token);
             }
             catch (OperationCanceledException) when (client.Queue.IsCut)
             {
@@ -78,42 +71,17 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
                 client.Tell("* server shutting down");
                 return CloseReason.Shutdown;
             }
-
-            var buffer = read.Buffer;
-            connection.Stats.Received(buffer.Length - leftOver);
-            connection.ReceivedLines?.Observe(buffer.Slice(leftOver));
-            while (true)
+            switch (next)
             {
-                var result = framer.TryReadLine(ref buffer, out var line);
-                if (result == LineReadResult.NeedMoreData)
-                    break;
-                if (result == LineReadResult.LineTooLong)
-                {
-                    client.Queue.TryEnqueue(_options.Lines.TooLongReply());
-                    bool close = _options.Lines.Overlong == OverlongLinePolicy.Close;
-                    ServiceLog.LineTooLong(_logger, "chat", connection.Peer, _options.Lines.MaxLine, close ? "closing" : "discarded");
-                    if (close)
-                        return CloseReason.LineTooLong;
-                    continue;
-                }
-                if (!ChatCommands.Handle(_hub, client, LineText.ToDisplayText(line)))
+                case LineEvent.Line when !ChatCommands.Handle(_hub, client, LineText.ToDisplayText(lines.Line)):
                     return CloseReason.ClientQuit;
+                case LineEvent.TooLong:
+                    return CloseReason.LineTooLong;
+                case LineEvent.End:
+                    return CloseReason.PeerClosed;
             }
-
-            if (read.IsCompleted)
-            {
-                // An unterminated last line at end of stream counts as a line: "echo -n hi | nc" says hi.
-                if (!buffer.IsEmpty && !framer.IsDiscarding)
-                    ChatCommands.Handle(_hub, client, LineText.ToDisplayText(TrimCarriageReturn(buffer)));
-                return CloseReason.PeerClosed;
-            }
-            leftOver = buffer.Length;
-            input.AdvanceTo(buffer.Start, buffer.End);
         }
     }
-
-    private static ReadOnlySequence<byte> TrimCarriageReturn(ReadOnlySequence<byte> tail) =>
-        tail.Length > 0 && tail.Slice(tail.Length - 1).FirstSpan[0] == (byte)'\r' ? tail.Slice(0, tail.Length - 1) : tail;
 
     public ValueTask DisposeAsync()
     {

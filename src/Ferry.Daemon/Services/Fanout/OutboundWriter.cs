@@ -46,7 +46,6 @@ internal static class OutboundWriter
                 }
                 var flush = await output.FlushAsync(cut);
                 queue.Delivered(batch);
-                connection.Stats.Sent(batch);
                 if (flush.IsCompleted)
                     return WriterEnd.TransportGone;
                 if (flush.IsCanceled)

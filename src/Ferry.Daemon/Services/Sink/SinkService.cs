@@ -44,8 +44,6 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
         _writer = new SinkWriter(file, options.Prefix, options.Fsync, time, logger, TellEveryone, retryDelay);
     }
 
-    public SinkWriter Writer => _writer;
-
     public static SinkService Create(ServiceContext context)
     {
         var options = SinkOptions.From(context);
@@ -95,80 +93,59 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
 
     private async Task<CloseReason> ReadLinesAsync(ServiceConnection connection, OutboundQueue replies)
     {
-        var input = connection.Input;
-        var framer = new LineFramer(_options.Lines.MaxLine);
-        long leftOver = 0;
+        var lines = new LineReader(connection.Input, _options.Lines, replies, _logger, "sink", connection.Peer);
         CancellationTokenSource? quiet = null;
         // Not a cancelled read: at shutdown we switch to draining, we do not stop reading.
-        using var onStopping = connection.Stopping.Register(input.CancelPendingRead);
+        using var onStopping = connection.Stopping.Register(connection.Input.CancelPendingRead);
         try
         {
             while (true)
             {
-                ReadResult read;
+                LineEvent next;
                 try
                 {
-                    read = await input.ReadAsync(quiet?.Token ?? CancellationToken.None);
+                    next = await lines.NextAsync(quiet?.Token ?? CancellationToken.None);
                 }
                 catch (OperationCanceledException) when (quiet is { IsCancellationRequested: true })
                 {
                     // The timer may have beaten bytes that did arrive (a busy machine runs our
                     // continuation late): only a pipe with nothing new in it is really quiet.
-                    bool buffered = input.TryRead(out read);
-                    if (!buffered || (read.Buffer.Length <= leftOver && !read.IsCompleted))
+                    if (!lines.TryReadMore())
                     {
-                        if (buffered)
-                            input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-                        if (leftOver > 0 && !framer.IsDiscarding)
-                            ServiceLog.SinkPartialDropped(_logger, connection.Peer, leftOver, "server shutdown");
+                        if (lines.Unfinished > 0)
+                            ServiceLog.SinkPartialDropped(_logger, connection.Peer, lines.Unfinished, "server shutdown");
                         return CloseReason.Shutdown;
                     }
                     quiet.Dispose();
                     quiet = new CancellationTokenSource();
+                    quiet.CancelAfter(QuietPeriod);
+                    continue;
                 }
 
-                var buffer = read.Buffer;
-                connection.Stats.Received(buffer.Length - leftOver);
-                connection.ReceivedLines?.Observe(buffer.Slice(leftOver));
-                while (true)
+                switch (next)
                 {
-                    var result = framer.TryReadLine(ref buffer, out var line);
-                    if (result == LineReadResult.NeedMoreData)
+                    case LineEvent.Line:
+                        // Documented rule: an unterminated last line at a clean end of stream is kept,
+                        // written with the '\n' it lacked; one cut by a reset or shutdown is dropped.
+                        await _writer.AppendAsync(new SinkRecord(lines.Line.ToArray(), connection.Peer, _time.GetUtcNow()));
                         break;
-                    if (result == LineReadResult.Line)
-                    {
-                        await _writer.AppendAsync(new SinkRecord(line.ToArray(), connection.Peer, _time.GetUtcNow()));
-                        continue;
-                    }
-                    replies.TryEnqueue(_options.Lines.TooLongReply());
-                    bool close = _options.Lines.Overlong == OverlongLinePolicy.Close;
-                    ServiceLog.LineTooLong(_logger, "sink", connection.Peer, _options.Lines.MaxLine, close ? "closing" : "discarded");
-                    if (close)
+                    case LineEvent.TooLong:
                         return CloseReason.LineTooLong;
+                    case LineEvent.End:
+                        // Stay until this client's lines are in the file, so a client that half-closed
+                        // (nc -N) is still told if they cannot be written, and a close means "written".
+                        try
+                        {
+                            await _writer.WrittenAsync(connection.Stopping);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            return CloseReason.Shutdown;
+                        }
+                        return CloseReason.PeerClosed;
                 }
 
-                if (read.IsCompleted)
-                {
-                    // Documented rule: an unterminated last line at a clean end of stream is kept,
-                    // written with the '\n' it lacked; one cut by a reset or shutdown is dropped.
-                    if (!buffer.IsEmpty && !framer.IsDiscarding)
-                        await _writer.AppendAsync(new SinkRecord(TrimCarriageReturn(buffer).ToArray(), connection.Peer, _time.GetUtcNow()));
-                    // Stay until this client's lines are in the file, so a client that half-closed
-                    // (nc -N) is still told if they cannot be written, and a close means "written".
-                    try
-                    {
-                        await _writer.WrittenAsync(connection.Stopping);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return CloseReason.Shutdown;
-                    }
-                    return CloseReason.PeerClosed;
-                }
-                leftOver = buffer.Length;
-                input.AdvanceTo(buffer.Start, buffer.End);
-
-                if (quiet is null && (read.IsCanceled || connection.Stopping.IsCancellationRequested))
+                if (quiet is null && connection.Stopping.IsCancellationRequested)
                     quiet = new CancellationTokenSource();
                 quiet?.CancelAfter(QuietPeriod);
             }
@@ -178,9 +155,6 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
             quiet?.Dispose();
         }
     }
-
-    private static ReadOnlySequence<byte> TrimCarriageReturn(ReadOnlySequence<byte> tail) =>
-        tail.Slice(tail.Length - 1).FirstSpan[0] == (byte)'\r' ? tail.Slice(0, tail.Length - 1) : tail;
 
     private void TellEveryone(string text)
     {

@@ -2,29 +2,34 @@ using System.IO.Pipelines;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Ferry.Daemon.Transport;
 
-namespace Ferry.Daemon.Listeners;
+namespace Ferry.Daemon.Tls;
 
 /// <summary>
 /// A server-side TLS session over a connection's transport, offered to the service as an
-/// ordinary pair of pipes so services do not know TLS is there.
+/// ordinary pair of pipes so services do not know TLS is there; it counts the decrypted bytes.
 /// </summary>
-internal sealed class TlsSession : IDuplexPipe, IAsyncDisposable
+internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
 {
     private readonly SslStream _tls;
+    private readonly CountingStream _decrypted;
 
     private TlsSession(SslStream tls)
     {
         _tls = tls;
-        Input = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
-        Output = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));
+        _decrypted = new CountingStream(tls);
+        Input = PipeReader.Create(_decrypted, new StreamPipeReaderOptions(leaveOpen: true));
+        Output = PipeWriter.Create(_decrypted, new StreamPipeWriterOptions(leaveOpen: true));
     }
 
     public PipeReader Input { get; }
 
     public PipeWriter Output { get; }
 
-    public string Protocol => _tls.SslProtocol.ToString();
+    public long BytesReceived => _decrypted.BytesRead;
+
+    public long BytesSent => _decrypted.BytesWritten;
 
     /// <summary>
     /// Runs the handshake within <paramref name="timeout"/>. Returns the session, or the

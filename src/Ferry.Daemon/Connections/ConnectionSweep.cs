@@ -1,15 +1,13 @@
-using Ferry.Daemon.Connections;
-
-namespace Ferry.Daemon.Listeners;
+namespace Ferry.Daemon.Connections;
 
 /// <summary>
-/// Once a second, per listener: close connections idle past idleTimeout (no byte either
-/// way, judged from the byte counters the services keep) or silent past firstByteTimeout,
-/// forget per-source entries that no longer matter, and end the refusal log's window.
+/// Once a second, per listener (zero timeouts are off): close connections idle past idleTimeout (no byte either
+/// way across the socket, judged from the transport's byte counts) or silent past
+/// firstByteTimeout (nothing the service could read since it started).
 /// A sweep instead of a timer per connection: nothing is done per byte or per read, and
 /// timeouts are exact to about a second, which is all they need to be.
 /// </summary>
-internal sealed class ConnectionSweep(ListenerPolicy policy, TimeProvider time)
+internal sealed class ConnectionSweep(TimeSpan idleTimeout, TimeSpan firstByteTimeout, TimeProvider time)
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
@@ -20,20 +18,19 @@ internal sealed class ConnectionSweep(ListenerPolicy policy, TimeProvider time)
         {
             if (connection.Expired is not null)
                 continue;
-            long bytesIn = connection.Stats.BytesIn;
-            long total = bytesIn + connection.Stats.BytesOut;
+            long total = connection.Wire.BytesReceived + connection.Wire.BytesSent;
             if (total != connection.LastBytes)
             {
                 connection.LastBytes = total;
                 connection.LastActivity = now;
                 continue;
             }
-            if (policy.FirstByteTimeout > TimeSpan.Zero && bytesIn == 0 && connection.ServiceStartedAt != 0
-                && time.GetElapsedTime(connection.ServiceStartedAt, now) >= policy.FirstByteTimeout)
+            if (firstByteTimeout > TimeSpan.Zero && connection.Traffic.BytesReceived == 0 && connection.ServiceStartedAt != 0
+                && time.GetElapsedTime(connection.ServiceStartedAt, now) >= firstByteTimeout)
             {
                 connection.Expire(CloseReason.FirstByteTimeout, "no first byte in time");
             }
-            else if (policy.IdleTimeout > TimeSpan.Zero && time.GetElapsedTime(connection.LastActivity, now) >= policy.IdleTimeout)
+            else if (idleTimeout > TimeSpan.Zero && time.GetElapsedTime(connection.LastActivity, now) >= idleTimeout)
             {
                 connection.Expire(CloseReason.IdleTimeout, "idle timeout");
             }

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Ferry.Daemon.Services;
 
-namespace Ferry.Daemon.Listeners;
+namespace Ferry.Daemon.Tls;
 
 /// <summary>The PEM files a TLS listener was configured with (absolute paths).</summary>
 internal sealed record TlsFiles(string Certificate, string? Key, string? ClientCa);

@@ -1,23 +1,22 @@
 using System.Net;
-using Ferry.Daemon.Connections;
+using Ferry.Daemon.Transport;
 using Microsoft.AspNetCore.Connections;
 
-namespace Ferry.Daemon.Listeners;
+namespace Ferry.Daemon.Connections;
 
 /// <summary>
-/// One open connection as its listener keeps it: the context, its close request, its byte
-/// counters (which the service updates anyway) and what the once-a-second sweep last saw of
-/// them, so idle and first-byte timeouts cost nothing per byte.
+/// One open connection as its listener keeps it: the transport, its close request, the byte
+/// counts of its layers, and what the once-a-second sweep last saw of them, so idle and
+/// first-byte timeouts cost nothing per byte.
 /// </summary>
-internal sealed class TrackedConnection(ConnectionContext context, string peer, IPAddress? source, long acceptedAt)
+internal sealed class TrackedConnection(SocketConnection context, string peer, IPAddress? source, long acceptedAt)
 {
     private int _expired = -1;
+    private IByteCounts _traffic = context;
 
-    public ConnectionContext Context { get; } = context;
+    public SocketConnection Context { get; } = context;
 
     public ConnectionLifetime Lifetime { get; } = new();
-
-    public ConnectionStats Stats { get; } = new();
 
     public string Peer { get; } = peer;
 
@@ -25,6 +24,19 @@ internal sealed class TrackedConnection(ConnectionContext context, string peer, 
     public IPAddress? Source { get; } = source;
 
     public Task Served { get; set; } = Task.CompletedTask;
+
+    /// <summary>What crossed the socket: the idle timeout's measure (a TLS handshake is activity too).</summary>
+    public IByteCounts Wire => Context;
+
+    /// <summary>
+    /// What the service's pipes carried: the socket's bytes, or the decrypted stream's on a TLS
+    /// listener. The close line's and the first-byte timeout's measure.
+    /// </summary>
+    public IByteCounts Traffic
+    {
+        get => Volatile.Read(ref _traffic);
+        set => Volatile.Write(ref _traffic, value);
+    }
 
     /// <summary>Set when the service starts (after a TLS handshake); the first-byte clock starts then.</summary>
     public long ServiceStartedAt { get; private set; }

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Ferry.Daemon.Logging;
+using Ferry.Daemon.Services;
+using Ferry.Daemon.Tls;
+using Ferry.Daemon.Transport;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Daemon.Connections;
+
+/// <summary>
+/// Serves one admitted connection of a listener, from its first log line to its last: runs the
+/// TLS handshake when the listener has TLS, runs the listener's service on the (plain or
+/// decrypted) pipes, ends the transport (what the service wrote is sent, then FIN), and logs
+/// the one <see cref="CloseReason"/> that <see cref="ConnectionEnding"/> decides.
+/// </summary>
+internal sealed partial class ConnectionHandler(string listener, IConnectionService service, ListenerTls? tls,
+    TimeSpan handshakeTimeout, TimeProvider time, ILogger logger)
+{
+    public async Task ServeAsync(TrackedConnection connection)
+    {
+        var context = connection.Context;
+        // Fired when the listener or the server stops: the service should finish what it has
+        // in flight and return, before the shutdown deadline aborts the transport.
+        var stopping = connection.Lifetime.CloseRequested;
+        string peer = connection.Peer;
+        long started = Stopwatch.GetTimestamp();
+        Log.ConnectionOpened(logger, peer, listener, context.ConnectionId);
+        CloseReason? returned = null;
+        Exception? thrown = null;
+        TlsSession? session = null;
+        try
+        {
+            IDuplexPipe pipes = context.Transport;
+            if (tls is not null)
+            {
+                // The service's bytes are the decrypted ones; none until the session exists.
+                connection.Traffic = IByteCounts.None;
+                (session, string failure) = await TlsSession.AcceptAsync(context.Transport, tls.Current, handshakeTimeout, stopping);
+                if (session is null)
+                {
+                    HandshakeFailed(logger, peer, listener, failure);
+                    returned = CloseReason.TlsHandshakeFailed;
+                    return;
+                }
+                pipes = session;
+                connection.Traffic = session;
+            }
+            connection.ServiceStarted(time.GetTimestamp());
+            var observer = logger.IsEnabled(LogLevel.Debug) ? new ReceivedLineLog(text => Log.ClientSays(logger, peer, text)) : null;
+            var serving = new ServiceConnection(pipes, stopping, peer,
+                () => context.Abort(new ConnectionAbortedException("cut off by the service")), observer);
+            returned = await serving.ServeWithAsync(service);
+        }
+        catch (Exception ex)
+        {
+            thrown = ex;
+        }
+        finally
+        {
+            if (session is not null)
+                await session.DisposeAsync();
+            // Whatever the service wrote is sent before the close, and counted.
+            await context.DisposeAsync();
+            var reason = ConnectionEnding.Decide(returned, thrown, stopping.IsCancellationRequested, connection.Expired);
+            if (ConnectionEnding.IsUnexpected(reason, thrown))
+                Log.ConnectionFailed(logger, thrown!, peer, listener, context.ConnectionId);
+            Log.ConnectionClosed(logger, peer, listener, context.ConnectionId, reason.Describe(),
+                connection.Traffic.BytesReceived, connection.Traffic.BytesSent, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Warning, Message = "TLS handshake with {Peer} on {Listener} failed: {Reason}")]
+    private static partial void HandshakeFailed(ILogger logger, string peer, string listener, string reason);
+}

@@ -1,0 +1,39 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Connections;
+
+namespace Ferry.Daemon.Connections;
+
+/// <summary>
+/// The open connections of one listener, so they can be swept for timeouts, listed, and closed
+/// in stages when the listener stops: asked to finish first, aborted at the deadline.
+/// </summary>
+internal sealed class ConnectionSet
+{
+    private readonly ConcurrentDictionary<TrackedConnection, byte> _open = new();
+
+    public ICollection<TrackedConnection> Open => _open.Keys;
+
+    public void Add(TrackedConnection connection) => _open.TryAdd(connection, 0);
+
+    public void Remove(TrackedConnection connection) => _open.TryRemove(connection, out _);
+
+    /// <summary>Asks every open connection to finish; aborts those still open at the deadline.</summary>
+    public async Task CloseAllAsync(CancellationToken deadline)
+    {
+        var open = _open.Keys.ToArray();
+        foreach (var connection in open)
+            connection.Lifetime.RequestClose();
+        var served = open.Select(c => c.Served).ToArray();
+        try
+        {
+            await Task.WhenAll(served).WaitAsync(deadline);
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        foreach (var connection in _open.Keys)
+            connection.Context.Abort(new ConnectionAbortedException("shutdown deadline passed"));
+        await Task.WhenAll(served);
+    }
+}

@@ -1,0 +1,41 @@
+using System.Net;
+
+namespace Ferry.Daemon.Listeners;
+
+/// <summary>
+/// Whether a listener admits one accepted peer, decided from the peer's address, the socket's
+/// descriptor number and the listener's open count, before a byte of the peer's is read or
+/// anything is allocated for it. The rules run cheapest and most final first: descriptor reserve,
+/// allow/deny, the listener's cap, then the per-source cap and rate (the one rule that keeps
+/// state: admitting counts the connection against its source, see <see cref="SourceLimits"/>).
+/// </summary>
+internal sealed class Admission(ListenerPolicy policy, string service, SourceLimits sources, long? descriptorLimit)
+{
+    private readonly long _refuseFromDescriptor =
+        descriptorLimit is long limit ? limit - DescriptorLimit.Reserve(limit) : long.MaxValue;
+
+    public AdmissionVerdict Decide(IPAddress peer, long descriptor, long open)
+    {
+        if (descriptor >= _refuseFromDescriptor)
+        {
+            return AdmissionVerdict.Refuse(RefusalReason.OutOfDescriptors,
+                $"out of file descriptors (descriptor {descriptor}, limit {descriptorLimit}, {DescriptorLimit.Reserve(descriptorLimit ?? 0)} kept in reserve)");
+        }
+        if (!policy.Admits(peer))
+        {
+            return AdmissionVerdict.Refuse(RefusalReason.NotAllowed, policy.AllowIsLoopbackDefault
+                ? $"not allowed: {service} serves loopback peers only unless allow= is set"
+                : "not allowed by the listener's allow/deny lists");
+        }
+        if (policy.MaxConnections > 0 && open >= policy.MaxConnections)
+            return AdmissionVerdict.Refuse(RefusalReason.ListenerFull, $"too many connections (maxConnections {policy.MaxConnections})");
+        IPAddress? source = policy.Exempt.Contains(peer) ? null : SourceLimits.SourceOf(peer);
+        if (source is not null && sources.TryOpen(source) is { } limited)
+        {
+            return AdmissionVerdict.Refuse(limited, limited == RefusalReason.SourceFull
+                ? $"too many connections from {source} (maxConnectionsPerIp {policy.MaxConnectionsPerIp})"
+                : $"too many new connections from {source} (connectionRate {policy.ConnectionRate}/s, burst {policy.ConnectionBurst})");
+        }
+        return AdmissionVerdict.Admit(source);
+    }
+}

@@ -1,0 +1,25 @@
+namespace Ferry.Daemon.Services;
+
+/// <summary>
+/// What ferryd needs to know about a service besides its protocol, declared with the service
+/// in <see cref="ServiceCatalog"/> so nothing elsewhere tests a service's name.
+/// </summary>
+internal sealed record ServiceTraits
+{
+    /// <summary>
+    /// The service never blocks a thread (no file I/O, no waits) and does little work per read.
+    /// The transport then runs it on the thread that received the data, which saves a thread hop
+    /// per message; a service that could block must say false, or every connection sharing that
+    /// socket thread would stall with it.
+    /// </summary>
+    public bool NeverBlocks { get; init; }
+
+    /// <summary>Its clients read "! " lines, so a refused client can be told why without corrupting a byte stream.</summary>
+    public bool LineOriented { get; init; }
+
+    /// <summary>It answers far more than it is sent (chargen): loopback peers only unless allow= says otherwise.</summary>
+    public bool Amplifier { get; init; }
+
+    /// <summary>The listener's firstByteTimeout unless set; zero: none.</summary>
+    public TimeSpan FirstByteTimeout { get; init; }
+}
