@@ -12,7 +12,7 @@ public sealed class AdmissionTests
     private static Admission For(string listener, ManualClock? clock = null, long? descriptorLimit = 1024)
     {
         Assert.True(ListenerSpec.TryParse(listener, out var spec, out string error), error);
-        var policy = ListenerPolicy.From(spec!);
+        var policy = ListenerSettings.From(spec!).Policy;
         return new Admission(policy, spec!.Service, new SourceLimits(policy, clock ?? new ManualClock()), descriptorLimit);
     }
 
@@ -65,7 +65,7 @@ public sealed class AdmissionTests
     {
         var clock = new ManualClock();
         Assert.True(ListenerSpec.TryParse("7=echo,maxConnectionsPerIp=2", out var spec, out _));
-        var policy = ListenerPolicy.From(spec!);
+        var policy = ListenerSettings.From(spec!).Policy;
         var sources = new SourceLimits(policy, clock);
         var admission = new Admission(policy, "echo", sources, 1024);
         var first = admission.Decide(Stranger, 10, 0);

@@ -10,7 +10,7 @@ public sealed class ListenerPolicyTests
     private static ListenerPolicy Parse(string listener)
     {
         Assert.True(ListenerSpec.TryParse(listener, out var spec, out string error), error);
-        return ListenerPolicy.From(spec!);
+        return ListenerSettings.From(spec!).Policy;
     }
 
     [Fact]
@@ -123,8 +123,8 @@ public sealed class ListenerPolicyTests
     public void ServicesIgnoreListenerKeysButStillRejectUnknownOnes()
     {
         Assert.True(ListenerSpec.TryParse("7=echo,maxConnections=5,allow=127.0.0.1,idleTimeout=0", out var spec, out _));
-        ServiceCatalog.Create(new ServiceContext(spec!, TimeProvider.System, NullLoggerFactory.Instance));
+        ServiceCatalog.Create(new ServiceContext(ListenerSettings.From(spec!), TimeProvider.System, NullLoggerFactory.Instance));
         Assert.True(ListenerSpec.TryParse("7=echo,maxConnection=5", out var typo, out _));
-        Assert.Throws<ServiceOptionException>(() => ServiceCatalog.Create(new ServiceContext(typo!, TimeProvider.System, NullLoggerFactory.Instance)));
+        Assert.Throws<ServiceOptionException>(() => ListenerSettings.From(typo!));
     }
 }

@@ -8,15 +8,16 @@ internal static class ConfigCheck
 {
     public static async Task<int> RunAsync(ServerSettings settings, TextWriter stdout)
     {
-        foreach (var spec in settings.Listeners)
+        foreach (var listener in settings.Listeners)
         {
-            // Creating the service validates its options, exactly as a real start does.
-            var service = ServiceCatalog.Create(new ServiceContext(spec, TimeProvider.System, NullLoggerFactory.Instance));
+            // Every key was checked when the settings were read; creating the service also opens
+            // what it needs (a sink's file), exactly as a real start does.
+            var service = ServiceCatalog.Create(new ServiceContext(listener, TimeProvider.System, NullLoggerFactory.Instance));
             if (service is IAsyncDisposable disposable)
                 await disposable.DisposeAsync();
         }
         stdout.WriteLine($"config ok{(settings.ConfigFile is null ? "" : ": " + settings.ConfigFile)}");
-        foreach (var spec in settings.Listeners)
+        foreach (var spec in settings.Listeners.Select(l => l.Spec))
         {
             string options = string.Concat(spec.Options.Select(o => $",{o.Key}={o.Value}"));
             stdout.WriteLine($"listener {spec.Name ?? "-"} {spec.FormatAddress()}={spec.Service}{options}");

@@ -58,11 +58,11 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
             return Rejected(generation, ex.Message);
         }
 
-        var keep = _current.Listeners.Where(old => next.Listeners.Any(n => n.Identity == old.Identity)).ToList();
+        var keep = _current.Listeners.Where(old => next.Listeners.Any(n => n.Spec.Identity == old.Spec.Identity)).ToList();
         var removed = _current.Listeners.Except(keep).ToList();
-        var added = next.Listeners.Where(n => !keep.Any(k => k.Identity == n.Identity)).ToList();
+        var added = next.Listeners.Where(n => !keep.Any(k => k.Spec.Identity == n.Spec.Identity)).ToList();
 
-        IReadOnlyList<(ListenerSpec Spec, IConnectionService Service)> newServices;
+        IReadOnlyList<(ListenerSettings Listener, IConnectionService Service)> newServices;
         try
         {
             newServices = added.Select(spec => (spec, ServiceCatalog.Create(new ServiceContext(spec, TimeProvider.System, _loggers)))).ToList();
@@ -86,11 +86,11 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
 
         foreach (var (spec, service) in newServices)
             _services.Add(spec, service);
-        var started = await _listeners.StartAsync(bound.Select(b => (b, _services[b.Spec])));
+        var started = await _listeners.StartAsync(bound.Select(b => (b, _services[b.Settings])));
         foreach (var listener in started)
             Logging.Log.Listening(_logger, listener.Listener.Service, listener.Listener.EndPoint.ToString());
 
-        var stopping = _listeners.Running.Where(r => removed.Any(spec => ReferenceEquals(spec, r.Listener.Spec))).ToList();
+        var stopping = _listeners.Running.Where(r => removed.Any(spec => ReferenceEquals(spec, r.Listener.Settings))).ToList();
         await _listeners.StopAsync(stopping, _current.ShutdownTimeout);
         foreach (var spec in removed)
             await _services.RemoveAsync(spec);
@@ -100,7 +100,7 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         // established keep the session they have.
         foreach (var old in keep)
         {
-            if (old.Policy?.Tls is { } tls && next.Listeners.First(n => n.Identity == old.Identity).Policy?.Tls is { } reread
+            if (old.Policy.Tls is { } tls && next.Listeners.First(n => n.Spec.Identity == old.Spec.Identity).Policy.Tls is { } reread
                 && tls.Adopt(reread))
                 CertificateReloaded(_logger, old.ToString(), tls.Current.Describe());
         }

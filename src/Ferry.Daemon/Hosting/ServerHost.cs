@@ -31,7 +31,7 @@ internal static class ServerHost
         }
 
         await using var listeners = new ListenerSet(loggers);
-        await listeners.StartAsync(bound.Select(b => (b, services[b.Spec])));
+        await listeners.StartAsync(bound.Select(b => (b, services[b.Settings])));
         using var systemd = new SystemdNotifier();
         await using var logReopener = new LogReopener(logOutput, logger);
         await using var reloader = new ConfigReloader(settings, services, listeners, loggers, systemd);

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Ferry.Daemon.Listeners;
 using Ferry.Daemon.Logging;
 using Ferry.Daemon.Services;
 
@@ -63,41 +62,15 @@ internal sealed class ServerOptions
         command.Options.Add(_pidFile);
     }
 
-    /// <summary>Merges the parsed options with the config file and environment.</summary>
-    public ServerSettings ToSettings(ParseResult result, string? port = null)
-    {
-        var listeners = new List<ListenerSpec>();
-        if (port is not null)
-        {
-            if (port.StartsWith('-'))
-                throw new UsageException($"unknown option '{port}'");
-            if (!ListenerSpec.TryParsePort(port, out int number))
-                throw new UsageException($"PORT '{port}' is not a number from 0 to 65535");
-            listeners.Add(new ListenerSpec(null, number, ListenerSpec.DefaultService));
-        }
-        foreach (string text in result.GetValue(_listen) ?? [])
-        {
-            if (!ListenerSpec.TryParse(text, out var spec, out string error))
-                throw new UsageException(error);
-            listeners.Add(spec!);
-        }
-        // Values typed on the command line are usage errors (exit 2), not config errors.
-        string? level = result.GetValue(_logLevel);
-        if (level is not null && !LogLevelNames.TryParse(level, out _))
-            throw new UsageException($"unknown log level '{level}' (use {string.Join(", ", LogLevelNames.All)})");
-        string? shutdownTimeout = result.GetValue(_shutdownTimeout);
-        if (shutdownTimeout is not null && !SettingsLoader.TryParseShutdownTimeout(shutdownTimeout, out _))
-            throw new UsageException($"--shutdown-timeout '{shutdownTimeout}': {SettingsLoader.ShutdownTimeoutRule}");
-        if (result.GetValue(_logFile) is not null && result.GetValue(_logDir) is not null)
-            throw new UsageException("--log-file and --log-dir exclude each other");
-
-        return SettingsLoader.Load(new SettingsLoader.CommandLineValues(
+    /// <summary>What was typed, for <see cref="SettingsLoader"/>, which merges and checks everything in one step.</summary>
+    public ServerSettings ToSettings(ParseResult result, string? port = null) =>
+        SettingsLoader.Load(new SettingsLoader.CommandLineValues(
             result.GetValue(_config),
-            listeners,
-            level,
+            port,
+            result.GetValue(_listen) ?? [],
+            result.GetValue(_logLevel),
             result.GetValue(_logFile),
             result.GetValue(_logDir),
-            shutdownTimeout,
+            result.GetValue(_shutdownTimeout),
             result.GetValue(_pidFile)));
-    }
 }

@@ -3,14 +3,12 @@ using Ferry.Daemon.Logging;
 
 namespace Ferry.Daemon.Hosting;
 
-/// <summary>Everything a ferryd run needs, merged from the config file, environment and command line.</summary>
+/// <summary>Everything a ferryd run needs, merged and validated by <see cref="SettingsLoader"/>.</summary>
 internal sealed record ServerSettings(
-    IReadOnlyList<ListenerSpec> Listeners,
+    IReadOnlyList<ListenerSettings> Listeners,
     LogSettings Logging,
     TimeSpan ShutdownTimeout)
 {
-    public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(5);
-
     /// <summary>Null: the default for the user (<see cref="PidFile.DefaultPath"/>).</summary>
     public string? PidFile { get; init; }
 

@@ -1,95 +1,135 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Ferry.Daemon.Listeners;
 using Ferry.Daemon.Logging;
+using Ferry.Daemon.Services;
+using Ferry.Protocol;
 using Microsoft.Extensions.Configuration;
 
 namespace Ferry.Daemon.Hosting;
 
 /// <summary>
-/// Merges settings in the usual .NET order: the JSON config file, then FERRY_* environment
-/// variables (FERRY_Logging__Level=debug), then command-line options. Listeners given on the
-/// command line replace the file's listeners rather than adding to them, so a quick
-/// "ferryd --config f.json --listen 0" never also binds the file's ports.
-/// Every key is documented in docs/configuration.md.
+/// The one step from the JSON config file, FERRY_* environment variables (FERRY_Logging__Level=debug)
+/// and command-line options, in that order of precedence, to immutable, validated
+/// <see cref="ServerSettings"/>. Every value is checked here and nowhere else: a bad one typed on
+/// the command line is a usage error (exit 2), one from the file or the environment a config
+/// error (exit 6) naming its key. Listeners given on the command line replace the file's rather
+/// than adding to them, so a quick "ferryd --config f.json --listen 0" never also binds the
+/// file's ports. Every key is documented in docs/configuration.md.
 /// </summary>
-internal static class SettingsLoader
+internal static partial class SettingsLoader
 {
     public const string EnvironmentPrefix = "FERRY_";
 
-    /// <summary>What the command line said; nulls mean "not given".</summary>
+    public const string ShutdownTimeoutRule = "not a number of seconds from 0 to 3600";
+
+    /// <summary>What the command line said, as typed; nulls mean "not given". Kept for reloads.</summary>
     public sealed record CommandLineValues(
         string? ConfigFile,
-        IReadOnlyList<ListenerSpec> Listeners,
+        string? Port,
+        IReadOnlyList<string> Listen,
         string? LogLevel,
         string? LogFile,
         string? LogDirectory,
         string? ShutdownTimeout,
-        string? PidFile);
+        string? PidFile)
+    {
+        /// <summary>
+        /// Where relative paths typed on the command line start: the directory ferryd was started
+        /// in, remembered for reloads, which a daemon does after its chdir("/").
+        /// </summary>
+        public string? WorkingDirectory { get; init; }
+    }
 
     public static ServerSettings Load(CommandLineValues given)
     {
-        // Absolute from here on: the values are kept for reloads, which a daemon does after
-        // its chdir("/"), and must still name the same files then.
         given = given with
         {
+            WorkingDirectory = given.WorkingDirectory ?? Directory.GetCurrentDirectory(),
             ConfigFile = Absolute(given.ConfigFile),
-            LogFile = Absolute(given.LogFile),
-            LogDirectory = Absolute(given.LogDirectory),
-            PidFile = Absolute(given.PidFile),
-            Listeners = [.. given.Listeners.Select(spec => WithAbsolutePaths(spec, Directory.GetCurrentDirectory()))],
         };
         var configuration = Build(given);
-        string baseDirectory = given.ConfigFile is null
-            ? Directory.GetCurrentDirectory()
-            : Path.GetDirectoryName(given.ConfigFile)!;
+        string fileDirectory = given.ConfigFile is null ? given.WorkingDirectory! : Path.GetDirectoryName(given.ConfigFile)!;
 
-        bool fromCommandLine = given.Listeners.Count > 0;
-        var listeners = WithPolicies(fromCommandLine ? given.Listeners : ReadListeners(configuration, baseDirectory), fromCommandLine);
+        bool listenersTyped = given.Port is not null || given.Listen.Count > 0;
+        var listeners = listenersTyped ? TypedListeners(given) : FileListeners(configuration, fileDirectory);
         if (listeners.Count == 0)
-            throw new UsageException(given.ConfigFile is null
-                ? "nothing to serve: give a PORT or at least one --listen"
-                : $"nothing to serve: {given.ConfigFile} has no Listeners and no --listen was given");
+        {
+            if (given.ConfigFile is null)
+                throw new UsageException("nothing to serve: give a PORT or at least one --listen");
+            throw new ConfigException($"config file {given.ConfigFile} has no Listeners (and no --listen was given): nothing to serve");
+        }
 
-        string levelText = configuration["Logging:Level"] ?? "info";
+        var value = new ValueSource(configuration, given.WorkingDirectory!, fileDirectory);
+        string levelText = value.Text("Logging:Level", given.LogLevel) ?? "info";
         if (!LogLevelNames.TryParse(levelText, out var level))
-            throw Invalid("Logging:Level", levelText, $"unknown log level (use {string.Join(", ", LogLevelNames.All)})");
+        {
+            throw given.LogLevel is not null
+                ? new UsageException($"unknown log level '{levelText}' (use {string.Join(", ", LogLevelNames.All)})")
+                : Invalid("Logging:Level", levelText, $"unknown log level (use {string.Join(", ", LogLevelNames.All)})");
+        }
 
-        string? logFile = Resolve(baseDirectory, configuration["Logging:File"]);
-        string? logDir = Resolve(baseDirectory, configuration["Logging:Directory"]);
+        if (given.LogFile is not null && given.LogDirectory is not null)
+            throw new UsageException("--log-file and --log-dir exclude each other");
+        // A target typed on the command line replaces the file's, whichever kind it is.
+        string? logFile = given.LogDirectory is null ? value.Path("Logging:File", given.LogFile) : null;
+        string? logDir = given.LogFile is null ? value.Path("Logging:Directory", given.LogDirectory) : null;
         var logging = (logFile, logDir) switch
         {
-            (not null, not null) => throw new UsageException("--log-file and --log-dir (Logging:File and Logging:Directory) exclude each other"),
+            (not null, not null) => throw new ConfigException("config keys Logging:File and Logging:Directory exclude each other"),
             (not null, null) => new LogSettings(level, LogTargetKind.File, logFile),
             (null, not null) => new LogSettings(level, LogTargetKind.FilePerLevel, logDir),
             _ => LogSettings.ConsoleAt(level),
         };
 
-        string timeoutText = configuration["ShutdownTimeout"] ?? "5";
+        string timeoutText = value.Text("ShutdownTimeout", given.ShutdownTimeout) ?? "5";
         if (!TryParseShutdownTimeout(timeoutText, out var shutdownTimeout))
-            throw Invalid("ShutdownTimeout", timeoutText, ShutdownTimeoutRule);
+        {
+            throw given.ShutdownTimeout is not null
+                ? new UsageException($"--shutdown-timeout '{timeoutText}': {ShutdownTimeoutRule}")
+                : Invalid("ShutdownTimeout", timeoutText, ShutdownTimeoutRule);
+        }
 
         return new ServerSettings(listeners, logging, shutdownTimeout)
         {
-            PidFile = Resolve(baseDirectory, configuration["PidFile"]),
+            PidFile = value.Path("PidFile", given.PidFile),
             ConfigFile = given.ConfigFile,
             Source = given,
         };
+    }
+
+    public static bool TryParseShutdownTimeout(string text, out TimeSpan timeout)
+    {
+        bool valid = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+            && !double.IsNaN(seconds) && seconds is >= 0 and <= 3600;
+        timeout = valid ? TimeSpan.FromSeconds(seconds) : default;
+        return valid;
+    }
+
+    /// <summary>Top-level values: from the command line (relative to the working directory) or the file and environment.</summary>
+    private sealed class ValueSource(IConfiguration configuration, string workingDirectory, string fileDirectory)
+    {
+        public string? Text(string key, string? typed) => typed ?? configuration[key];
+
+        public string? Path(string key, string? typed)
+        {
+            if (typed is not null)
+                return System.IO.Path.GetFullPath(typed, workingDirectory);
+            string? written = configuration[key];
+            return string.IsNullOrWhiteSpace(written) ? null : System.IO.Path.GetFullPath(written, fileDirectory);
+        }
     }
 
     private static IConfigurationRoot Build(CommandLineValues given)
     {
         var builder = new ConfigurationBuilder();
         if (given.ConfigFile is not null)
-            builder.AddJsonFile(given.ConfigFile, optional: false, reloadOnChange: false);
-        builder.AddEnvironmentVariables(EnvironmentPrefix);
-        builder.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Logging:Level"] = given.LogLevel,
-            ["Logging:File"] = given.LogFile,
-            ["Logging:Directory"] = given.LogDirectory,
-            ["ShutdownTimeout"] = given.ShutdownTimeout,
-            ["PidFile"] = given.PidFile,
-        }.Where(pair => pair.Value is not null));
+            if (Directory.Exists(given.ConfigFile))
+                throw new ConfigException($"cannot read config file {given.ConfigFile}: it is a directory");
+            builder.AddJsonFile(given.ConfigFile, optional: false, reloadOnChange: false);
+        }
+        builder.AddEnvironmentVariables(EnvironmentPrefix);
         try
         {
             return builder.Build();
@@ -102,6 +142,12 @@ internal static class SettingsLoader
         {
             throw new ConfigException($"cannot read config file {given.ConfigFile}: permission denied");
         }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException
+            && DuplicateKey().Match(ex.GetBaseException().Message) is { Success: true } duplicate)
+        {
+            throw new ConfigException($"config file {given.ConfigFile}: key {duplicate.Groups[1].Value} is given twice "
+                + "(keys are case-insensitive: \"e\" and \"E\" are the same key)");
+        }
         catch (Exception ex) when (ex is InvalidDataException or FormatException or System.Text.Json.JsonException)
         {
             // The JSON parser's message names the line and position of the mistake.
@@ -110,15 +156,51 @@ internal static class SettingsLoader
         }
     }
 
-    /// <summary>
-    /// Listeners:NAME:{Endpoint, Service, Options:{...}}; the name is the section key.
-    /// Any other key of the listener object is an option too, so listener-level keys can be
-    /// written where they belong ("MaxConnections": 100, "Allow": ["10.0.0.0/8"]). A JSON array
-    /// becomes the ';'-separated list the command line uses.
-    /// </summary>
-    private static List<ListenerSpec> ReadListeners(IConfiguration configuration, string baseDirectory)
+    [GeneratedRegex("duplicate key '([^']*)'", RegexOptions.IgnoreCase)]
+    private static partial Regex DuplicateKey();
+
+    /// <summary>PORT and --listen: parsed, paths made absolute, every key checked; a mistake is a usage error.</summary>
+    private static List<ListenerSettings> TypedListeners(CommandLineValues given)
     {
-        var listeners = new List<ListenerSpec>();
+        var specs = new List<ListenerSpec>();
+        if (given.Port is { } port)
+        {
+            if (port.StartsWith('-'))
+                throw new UsageException($"unknown option '{port}'");
+            if (!PortNumber.TryParse(port, minimum: 0, out int number))
+                throw new UsageException($"PORT '{port}' is not a number from 0 to {PortNumber.Max}");
+            specs.Add(new ListenerSpec(null, number, ListenerSpec.DefaultService));
+        }
+        foreach (string text in given.Listen)
+        {
+            if (!ListenerSpec.TryParse(text, out var spec, out string error))
+                throw new UsageException(error);
+            specs.Add(spec!);
+        }
+        var listeners = new List<ListenerSettings>();
+        foreach (var spec in specs)
+        {
+            try
+            {
+                listeners.Add(ListenerSettings.From(WithAbsolutePaths(spec, given.WorkingDirectory!)));
+            }
+            catch (ServiceOptionException ex)
+            {
+                throw new UsageException(ex.Message);
+            }
+        }
+        return listeners;
+    }
+
+    /// <summary>
+    /// Listeners:NAME:{Endpoint, Service, Options:{...}}; the name is the section key. Any other
+    /// key of the listener object is an option too, so listener-level keys can be written where
+    /// they belong ("MaxConnections": 100, "Allow": ["10.0.0.0/8"]). A JSON array becomes the
+    /// ';'-separated list the command line uses; an object where a value belongs is a mistake.
+    /// </summary>
+    private static List<ListenerSettings> FileListeners(IConfiguration configuration, string baseDirectory)
+    {
+        var listeners = new List<ListenerSettings>();
         foreach (var section in configuration.GetSection("Listeners").GetChildren())
         {
             string key = $"Listeners:{section.Key}";
@@ -134,76 +216,54 @@ internal static class SettingsLoader
                 .Concat(section.GetSection("Options").GetChildren().Select(c => (Path: $"{key}:Options:{c.Key}", Option: c)));
             foreach (var (path, option) in written)
             {
-                if (!options.TryAdd(option.Key, ValueOf(option)))
-                    throw Invalid(path, ValueOf(option), $"{option.Key} is given twice (in the listener and under its Options)");
+                string text = ValueOf(path, option);
+                if (!options.TryAdd(option.Key, text))
+                    throw Invalid(path, text, $"{option.Key} is given twice (in the listener and under its Options)");
             }
-            listeners.Add(WithAbsolutePaths(spec! with { Name = section.Key, Options = options }, baseDirectory));
+            try
+            {
+                listeners.Add(ListenerSettings.From(WithAbsolutePaths(spec! with { Name = section.Key, Options = options }, baseDirectory)));
+            }
+            catch (ServiceOptionException ex)
+            {
+                throw new ConfigException($"config key {key}: {ex.Message}");
+            }
         }
         return listeners;
     }
 
-    private static string ValueOf(IConfigurationSection option) =>
-        option.Value ?? string.Join(';', option.GetChildren().Select(item => item.Value ?? ""));
+    /// <summary>A value, or a list (JSON array) joined with ';'; an object has no meaning as an option.</summary>
+    private static string ValueOf(string path, IConfigurationSection option)
+    {
+        if (option.Value is { } value)
+            return value;
+        var items = option.GetChildren().ToList();
+        bool isList = items.Select((item, index) => item.Key == index.ToString(CultureInfo.InvariantCulture) && item.Value is not null).All(ok => ok);
+        if (!isList)
+            throw Invalid(path, "{...}", "expected a value or a list of values, not an object");
+        return string.Join(';', items.Select(item => item.Value));
+    }
 
     /// <summary>
-    /// File options (cert, key, clientCa) made absolute: relative to the config file's
-    /// directory, or to the current one on the command line; a daemon reloads after its
-    /// chdir("/") and must read the same files.
+    /// File options (cert, key, clientCa, a sink's path...) made absolute: relative to the config
+    /// file's directory, or to the working directory on the command line; a daemon reloads after
+    /// its chdir("/") and must read the same files.
     /// </summary>
     private static ListenerSpec WithAbsolutePaths(ListenerSpec spec, string baseDirectory)
     {
-        if (!spec.Options.Keys.Any(ListenerPolicy.PathKeys.Contains))
+        if (!ServiceCatalog.IsKnown(spec.Service))
+            return spec;
+        var serviceKeys = ServiceCatalog.Find(spec.Service).PathKeys;
+        bool IsPath(string key) => ListenerPolicy.PathKeys.Contains(key) || serviceKeys.Contains(key);
+        if (!spec.Options.Keys.Any(IsPath))
             return spec;
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in spec.Options)
-        {
-            options[key] = ListenerPolicy.PathKeys.Contains(key) && !string.IsNullOrWhiteSpace(value)
-                ? Path.GetFullPath(value.Trim(), baseDirectory)
-                : value;
-        }
+            options[key] = IsPath(key) && !string.IsNullOrWhiteSpace(value) ? Path.GetFullPath(value.Trim(), baseDirectory) : value;
         return spec with { Options = options };
     }
 
-    /// <summary>
-    /// Parses each listener's limits and TLS settings (reading its certificate files): the
-    /// one place a bad listener-level value is caught, named as a usage error for the command
-    /// line and as a config error for the file.
-    /// </summary>
-    private static List<ListenerSpec> WithPolicies(IEnumerable<ListenerSpec> specs, bool fromCommandLine)
-    {
-        var result = new List<ListenerSpec>();
-        foreach (var resolved in specs)
-        {
-            try
-            {
-                result.Add(resolved with { Policy = ListenerPolicy.From(resolved) });
-            }
-            catch (Services.ServiceOptionException ex) when (fromCommandLine)
-            {
-                throw new UsageException(ex.Message);
-            }
-            catch (Services.ServiceOptionException ex)
-            {
-                throw new ConfigException($"config key Listeners:{resolved.Name}: {ex.Message}");
-            }
-        }
-        return result;
-    }
-
-    public const string ShutdownTimeoutRule = "not a number of seconds from 0 to 3600";
-
-    public static bool TryParseShutdownTimeout(string text, out TimeSpan timeout)
-    {
-        bool valid = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
-            && !double.IsNaN(seconds) && seconds is >= 0 and <= 3600;
-        timeout = valid ? TimeSpan.FromSeconds(seconds) : default;
-        return valid;
-    }
-
     private static string? Absolute(string? path) => path is null ? null : Path.GetFullPath(path);
-
-    private static string? Resolve(string baseDirectory, string? path) =>
-        string.IsNullOrWhiteSpace(path) ? null : Path.GetFullPath(path, baseDirectory);
 
     private static ConfigException Invalid(string key, string value, string problem) =>
         new($"config key {key} = '{value}': {problem}");

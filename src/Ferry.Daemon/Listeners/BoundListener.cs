@@ -4,12 +4,14 @@ using System.Net.Sockets;
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
-/// A listener whose socket is bound and listening: the spec it came from, the real
+/// A listener whose socket is bound and listening: the settings it came from, the real
 /// endpoint (port 0 resolved) and the counters its connections update.
 /// </summary>
-internal sealed class BoundListener(ListenerSpec spec, Socket socket)
+internal sealed class BoundListener(ListenerSettings settings, Socket socket)
 {
-    public ListenerSpec Spec { get; } = spec;
+    public ListenerSettings Settings { get; } = settings;
+
+    public ListenerSpec Spec => Settings.Spec;
 
     /// <summary>The listening socket; its <see cref="RunningListener"/> accepts on it and closes it when it stops.</summary>
     public Socket Socket { get; } = socket;

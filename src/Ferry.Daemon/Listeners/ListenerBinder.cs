@@ -15,18 +15,18 @@ internal static class ListenerBinder
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
 
-    public static async Task<IReadOnlyList<BoundListener>> BindAllAsync(IEnumerable<ListenerSpec> specs,
+    public static async Task<IReadOnlyList<BoundListener>> BindAllAsync(IEnumerable<ListenerSettings> listeners,
         SocketActivation inherited, CancellationToken cancellation)
     {
         var bound = new List<BoundListener>();
         try
         {
-            foreach (var spec in specs)
+            foreach (var listener in listeners)
             {
-                if (inherited.Take(spec) is { } socket)
-                    bound.Add(new BoundListener(spec, socket));
+                if (inherited.Take(listener.Spec) is { } socket)
+                    bound.Add(new BoundListener(listener, socket));
                 else
-                    bound.AddRange(await BindAsync(spec, cancellation));
+                    bound.AddRange(await BindAsync(listener, cancellation));
             }
             return bound;
         }
@@ -38,10 +38,11 @@ internal static class ListenerBinder
         }
     }
 
-    private static async Task<IReadOnlyList<BoundListener>> BindAsync(ListenerSpec spec, CancellationToken cancellation)
+    private static async Task<IReadOnlyList<BoundListener>> BindAsync(ListenerSettings listener, CancellationToken cancellation)
     {
+        var spec = listener.Spec;
         if (spec.Host is null)
-            return [new BoundListener(spec, BindEveryInterface(spec))];
+            return [new BoundListener(listener, BindEveryInterface(spec))];
 
         var addresses = await ResolveAsync(spec, cancellation);
         var bound = new List<BoundListener>();
@@ -51,7 +52,7 @@ internal static class ListenerBinder
             // A host name may resolve to several addresses (localhost: 127.0.0.1 and ::1);
             // like nginx, listen on each, all on the port the first one got.
             var socket = Bind(spec, new IPEndPoint(address, port));
-            bound.Add(new BoundListener(spec, socket));
+            bound.Add(new BoundListener(listener, socket));
             port = ((IPEndPoint)socket.LocalEndPoint!).Port;
         }
         return bound;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using Ferry.Daemon.Services;
 using Ferry.Daemon.Tls;
@@ -6,9 +5,9 @@ using Ferry.Daemon.Tls;
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
-/// A listener's limits and security settings, parsed from its listener-level keys (the
-/// ones in <see cref="Keys"/>; everything else is the service's). The one place these keys
-/// are read; docs/security.md describes each and the threat it answers.
+/// A listener's limits and security settings, read from its listener-level keys (everything
+/// else written for the listener is its service's). The one place these keys are read;
+/// docs/security.md describes each and the threat it answers.
 /// </summary>
 internal sealed record ListenerPolicy
 {
@@ -18,17 +17,8 @@ internal sealed record ListenerPolicy
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(300);
     public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Listener-level keys; <see cref="ServiceContext.AllowOnly"/> leaves them to us.</summary>
-    public static readonly IReadOnlySet<string> Keys = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
-        "maxConnections", "maxConnectionsPerIp", "connectionRate", "connectionBurst", "idleTimeout", "firstByteTimeout",
-        "handshakeTimeout", "allow", "deny", "exempt", "tls", "cert", "key", "clientCa",
-    };
-
-    /// <summary>Keys whose values are file names, made absolute where they were written.</summary>
+    /// <summary>Listener-level keys whose values are file names, made absolute where they were written.</summary>
     public static readonly IReadOnlySet<string> PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "cert", "key", "clientCa" };
-
-    public static bool IsListenerKey(string key) => Keys.Contains(key);
 
     /// <summary>Open connections on this listening socket; 0: no limit.</summary>
     public int MaxConnections { get; init; } = DefaultMaxConnections;
@@ -70,20 +60,18 @@ internal sealed record ListenerPolicy
     /// <summary>Is this peer let in by allow/deny? Deny wins; with an allow list, only its ranges.</summary>
     public bool Admits(IPAddress peer) => !Deny.Contains(peer) && (Allow is null || Allow.Contains(peer));
 
-    /// <summary>Parses the listener-level keys of <paramref name="spec"/>; throws <see cref="ServiceOptionException"/>.</summary>
-    public static ListenerPolicy From(ListenerSpec spec)
+    /// <summary>Reads the listener-level keys; throws <see cref="ServiceOptionException"/> naming the key.</summary>
+    public static ListenerPolicy From(OptionReader reader, ServiceTraits traits)
     {
-        var traits = ServiceCatalog.Find(spec.Service).Traits;
-        var reader = new OptionReader(spec);
         double rate = reader.Number("connectionRate", DefaultConnectionRate, minimum: 0, maximum: 1_000_000);
         var allow = reader.Ranges("allow");
         bool loopbackDefault = allow is null && traits.Amplifier;
-        var policy = new ListenerPolicy
+        return new ListenerPolicy
         {
-            MaxConnections = (int)reader.Number("maxConnections", DefaultMaxConnections, 0, int.MaxValue, whole: true),
-            MaxConnectionsPerIp = (int)reader.Number("maxConnectionsPerIp", DefaultMaxConnectionsPerIp, 0, int.MaxValue, whole: true),
+            MaxConnections = (int)reader.Integer("maxConnections", DefaultMaxConnections, 0, int.MaxValue),
+            MaxConnectionsPerIp = (int)reader.Integer("maxConnectionsPerIp", DefaultMaxConnectionsPerIp, 0, int.MaxValue),
             ConnectionRate = rate,
-            ConnectionBurst = (int)reader.Number("connectionBurst", Math.Max(1, Math.Ceiling(2 * rate)), 1, int.MaxValue, whole: true),
+            ConnectionBurst = (int)reader.Integer("connectionBurst", (long)Math.Max(1, Math.Ceiling(2 * rate)), 1, int.MaxValue),
             IdleTimeout = reader.Seconds("idleTimeout", DefaultIdleTimeout, allowZero: true),
             FirstByteTimeout = reader.Seconds("firstByteTimeout", traits.FirstByteTimeout, allowZero: true),
             HandshakeTimeout = reader.Seconds("handshakeTimeout", DefaultHandshakeTimeout, allowZero: false),
@@ -92,85 +80,36 @@ internal sealed record ListenerPolicy
             Deny = reader.Ranges("deny") ?? AddressRanges.None,
             Exempt = reader.Ranges("exempt") ?? AddressRanges.Loopback,
             TellsRefusals = traits.LineOriented,
-            Tls = reader.Tls(),
+            Tls = ReadTls(reader),
         };
-        return policy;
     }
 
-    /// <summary>Reads one spec's listener keys, naming the listener and key in every error.</summary>
-    private sealed class OptionReader(ListenerSpec spec)
+    private static ListenerTls? ReadTls(OptionReader reader)
     {
-        private string? Text(string key) => spec.Options.TryGetValue(key, out string? value) ? value.Trim() : null;
-
-        private ServiceOptionException Bad(string key, string value, string rule) =>
-            new($"listener {spec}: {key}={value}: {rule}");
-
-        public double Number(string key, double fallback, double minimum, double maximum, bool whole = false)
+        string? cert = NullIfEmpty(reader.Text("cert"));
+        bool on = reader.Switch("tls", fallback: cert is not null);
+        string? key = NullIfEmpty(reader.Text("key"));
+        string? clientCa = NullIfEmpty(reader.Text("clientCa"));
+        if (!on)
         {
-            string? text = Text(key);
-            if (text is null)
-                return fallback;
-            bool valid = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
-                && double.IsFinite(value) && value >= minimum && value <= maximum && (!whole || value == Math.Floor(value));
-            if (!valid)
-                throw Bad(key, text, whole ? $"not a whole number from {minimum} to {maximum}" : $"not a number from {minimum} to {maximum}");
-            return value;
-        }
-
-        public TimeSpan Seconds(string key, TimeSpan fallback, bool allowZero)
-        {
-            string? text = Text(key);
-            if (text is null)
-                return fallback;
-            bool valid = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
-                && double.IsFinite(seconds) && seconds <= 86_400 && (allowZero ? seconds >= 0 : seconds > 0);
-            if (!valid)
-                throw Bad(key, text, allowZero ? "not a number of seconds from 0 (off) to 86400" : "not a number of seconds above 0, at most 86400");
-            return TimeSpan.FromSeconds(seconds);
-        }
-
-        public AddressRanges? Ranges(string key)
-        {
-            string? text = Text(key);
-            if (text is null)
-                return null;
-            if (!AddressRanges.TryParse(text, out var ranges, out string error))
-                throw Bad(key, text, error);
-            return ranges;
-        }
-
-        public ListenerTls? Tls()
-        {
-            string? mode = Text("tls");
-            string? cert = Text("cert");
-            bool on = mode?.ToLowerInvariant() switch
+            foreach (string tlsKey in new[] { "cert", "key", "clientCa", "handshakeTimeout" })
             {
-                null => cert is not null,
-                "on" or "true" or "yes" or "1" => true,
-                "off" or "false" or "no" or "0" => false,
-                _ => throw Bad("tls", mode, "use on or off"),
-            };
-            if (!on)
-            {
-                foreach (string key in new[] { "cert", "key", "clientCa", "handshakeTimeout" })
-                {
-                    if (Text(key) is { } value)
-                        throw new ServiceOptionException($"listener {spec}: {key}={value} needs TLS, but tls=off");
-                }
-                return null;
+                if (reader.Text(tlsKey) is { } value)
+                    throw reader.Problem($"{tlsKey}={value} needs TLS, but tls=off");
             }
-            if (string.IsNullOrEmpty(cert))
-                throw new ServiceOptionException($"listener {spec}: tls=on needs cert=FILE (PEM certificate, and key=FILE unless the key is in it)");
-            try
-            {
-                return ListenerTls.Load(new TlsFiles(cert, NullIfEmpty(Text("key")), NullIfEmpty(Text("clientCa"))));
-            }
-            catch (ServiceOptionException ex)
-            {
-                throw new ServiceOptionException($"listener {spec}: {ex.Message}");
-            }
+            return null;
         }
-
-        private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
+        if (cert is null)
+            throw reader.Problem("tls=on needs cert=FILE (PEM certificate, and key=FILE unless the key is in it)");
+        try
+        {
+            return ListenerTls.Load(new TlsFiles(cert, key, clientCa));
+        }
+        catch (ServiceOptionException ex)
+        {
+            throw reader.Problem(ex.Message);
+        }
     }
+
+    private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 }

@@ -6,8 +6,9 @@ using Ferry.Protocol;
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
-/// One listener as the user wrote it: <c>[ADDR:]PORT[=SERVICE]</c>. ADDR is an IPv4 literal,
-/// a bracketed IPv6 literal or a host name; no ADDR means every interface, IPv4 and IPv6.
+/// One listener as the user wrote it: <c>[ADDR:]PORT[=SERVICE[,KEY=VALUE...]]</c>. ADDR is an IPv4
+/// literal, a bracketed IPv6 literal or a host name; no ADDR means every interface, IPv4 and IPv6.
+/// Its keys are read and checked by <see cref="ListenerSettings.From"/>.
 /// </summary>
 internal sealed record ListenerSpec(string? Host, int Port, string Service)
 {
@@ -27,12 +28,6 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
 
     /// <summary>The listener's name in the config file (its key under Listeners), if any.</summary>
     public string? Name { get; init; }
-
-    /// <summary>
-    /// The listener-level keys of <see cref="Options"/>, parsed (limits, allow/deny, TLS);
-    /// set by the settings loader, which reports a bad value naming where it was written.
-    /// </summary>
-    public ListenerPolicy? Policy { get; init; }
 
     public override string ToString() => $"{Service} {FormatAddress()}";
 

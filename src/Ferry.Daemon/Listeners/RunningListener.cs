@@ -48,10 +48,10 @@ internal sealed partial class RunningListener
     {
         Listener = listener;
         Service = service;
-        Policy = listener.Spec.Policy ?? ListenerPolicy.From(listener.Spec);
+        Policy = listener.Settings.Policy;
         _pool = pool;
         // TLS handshakes are CPU work a socket thread must not do for everyone else.
-        _serviceScheduler = ServiceCatalog.Find(listener.Service).Traits.NeverBlocks && Policy.Tls is null ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
+        _serviceScheduler = listener.Settings.Service.Traits.NeverBlocks && Policy.Tls is null ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _handler = new ConnectionHandler(listener.Name, service, Policy.Tls, Policy.HandshakeTimeout, _time, logger);

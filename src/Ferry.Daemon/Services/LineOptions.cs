@@ -1,3 +1,4 @@
+using Ferry.Daemon.Listeners;
 using Ferry.Protocol;
 
 namespace Ferry.Daemon.Services;
@@ -7,14 +8,11 @@ internal sealed record LineOptions(int MaxLine, OverlongLinePolicy Overlong)
 {
     public const int MaxLineCeiling = 16 * 1024 * 1024;
 
-    public static readonly string[] Keys = ["maxLine", "overlong"];
-
     public static LineOptions Default { get; } = new(LineFramer.DefaultMaxLineLength, OverlongLinePolicy.Discard);
 
-    public static LineOptions From(ServiceContext context) => new(
-        OptionValue.Integer(context, "maxLine", LineFramer.DefaultMaxLineLength, 1, MaxLineCeiling),
-        OptionValue.Choice(context, "overlong", OverlongLinePolicy.Discard,
-            ("discard", OverlongLinePolicy.Discard), ("close", OverlongLinePolicy.Close)));
+    public static LineOptions Read(OptionReader reader) => new(
+        (int)reader.Integer("maxLine", LineFramer.DefaultMaxLineLength, 1, MaxLineCeiling),
+        reader.Choice("overlong", OverlongLinePolicy.Discard, ("discard", OverlongLinePolicy.Discard), ("close", OverlongLinePolicy.Close)));
 
     /// <summary>The error line a client gets for an over-long line; the same text in every line service.</summary>
     public byte[] TooLongReply() => System.Text.Encoding.ASCII.GetBytes(

@@ -1,9 +1,22 @@
+using Ferry.Daemon.Listeners;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Services;
 
-/// <summary>One service a listener can run: its name in <c>--listen PORT=NAME</c>, its traits, how it is made.</summary>
-internal sealed record ServiceDefinition(string Name, ServiceTraits Traits, Func<ServiceContext, IConnectionService> Create);
+/// <summary>
+/// One service a listener can run: its name in <c>--listen PORT=NAME</c>, its traits, how its
+/// keys are read (at settings time, so a bad value stops ferryd before any port is taken) and how
+/// an instance is made for a listener.
+/// </summary>
+internal sealed record ServiceDefinition(
+    string Name,
+    ServiceTraits Traits,
+    Func<OptionReader, object?> ReadOptions,
+    Func<ServiceContext, IConnectionService> Create)
+{
+    /// <summary>Service keys whose values are file names, made absolute where they were written.</summary>
+    public IReadOnlySet<string> PathKeys { get; init; } = new HashSet<string>();
+}
 
 /// <summary>
 /// The services a listener can run. Each listener gets its own instance (a chat hub is per
@@ -19,14 +32,16 @@ internal static class ServiceCatalog
 
     private static readonly ServiceDefinition[] Definitions =
     [
-        new("echo", ByteService, context => Plain(context, new EchoService())),
-        new("discard", ByteService, context => Plain(context, new DiscardService())),
-        new("daytime", ByteService, context => Plain(context, new DaytimeService(context.Time))),
-        new("chargen", ByteService with { Amplifier = true }, context => Plain(context, new ChargenService())),
-        new("chat", ByteService with { LineOriented = true }, context => new Chat.ChatService(Chat.ChatOptions.From(context), context.Time,
-            context.Loggers.CreateLogger("ferryd.chat"))),
-        new("broker", ByteService, Broker.BrokerService.Create),
-        new("sink", new ServiceTraits { LineOriented = true, FirstByteTimeout = SinkFirstByteTimeout }, Sink.SinkService.Create),
+        new("echo", ByteService, NoOptions, _ => new EchoService()),
+        new("discard", ByteService, NoOptions, _ => new DiscardService()),
+        new("daytime", ByteService, NoOptions, context => new DaytimeService(context.Time)),
+        new("chargen", ByteService with { Amplifier = true }, NoOptions, _ => new ChargenService()),
+        new("chat", ByteService with { LineOriented = true }, Chat.ChatOptions.Read, context =>
+            new Chat.ChatService(context.Options<Chat.ChatOptions>(), context.Time, context.Loggers.CreateLogger("ferryd.chat"))),
+        new("broker", ByteService, reader => Fanout.OutboundLimits.Read(reader, Fanout.OutboundLimits.BulkDefault), context =>
+            new Broker.BrokerService(context.Options<Fanout.OutboundLimits>(), context.Time, context.Loggers.CreateLogger("ferryd.broker"))),
+        new("sink", new ServiceTraits { LineOriented = true, FirstByteTimeout = SinkFirstByteTimeout }, Sink.SinkOptions.Read,
+            Sink.SinkService.Create) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "path" } },
     ];
 
     private static readonly Dictionary<string, ServiceDefinition> ByName = Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);
@@ -37,12 +52,8 @@ internal static class ServiceCatalog
 
     public static ServiceDefinition Find(string name) => ByName[name];
 
-    /// <summary>Creates the listener's service; throws <see cref="ServiceOptionException"/> on bad options.</summary>
-    public static IConnectionService Create(ServiceContext context) => ByName[context.Spec.Service].Create(context);
+    /// <summary>Creates the listener's service; its options were read and checked with its settings.</summary>
+    public static IConnectionService Create(ServiceContext context) => context.Listener.Service.Create(context);
 
-    private static IConnectionService Plain(ServiceContext context, IConnectionService service)
-    {
-        context.AllowOnly();
-        return service;
-    }
+    private static object? NoOptions(OptionReader reader) => null;
 }

@@ -10,19 +10,19 @@ namespace Ferry.Daemon.Services;
 /// </summary>
 internal sealed class ServiceSet : IAsyncDisposable
 {
-    private readonly Dictionary<ListenerSpec, IConnectionService> _services = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<ListenerSettings, IConnectionService> _services = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _gate = new();
 
     /// <summary>Creates every service first, so a bad option is reported before any port is taken.</summary>
-    public static ServiceSet Create(IEnumerable<ListenerSpec> specs, ILoggerFactory loggers)
+    public static ServiceSet Create(IEnumerable<ListenerSettings> listeners, ILoggerFactory loggers)
     {
         var set = new ServiceSet();
-        foreach (var spec in specs)
-            set.Add(spec, ServiceCatalog.Create(new ServiceContext(spec, TimeProvider.System, loggers)));
+        foreach (var listener in listeners)
+            set.Add(listener, ServiceCatalog.Create(new ServiceContext(listener, TimeProvider.System, loggers)));
         return set;
     }
 
-    public IConnectionService this[ListenerSpec spec]
+    public IConnectionService this[ListenerSettings spec]
     {
         get
         {
@@ -31,13 +31,13 @@ internal sealed class ServiceSet : IAsyncDisposable
         }
     }
 
-    public void Add(ListenerSpec spec, IConnectionService service)
+    public void Add(ListenerSettings spec, IConnectionService service)
     {
         lock (_gate)
             _services.Add(spec, service);
     }
 
-    public async Task RemoveAsync(ListenerSpec spec)
+    public async Task RemoveAsync(ListenerSettings spec)
     {
         IConnectionService? service;
         lock (_gate)

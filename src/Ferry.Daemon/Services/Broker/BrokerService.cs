@@ -29,12 +29,6 @@ internal sealed class BrokerService : IConnectionService, IAsyncDisposable
         _watch = new SlowConsumerWatch(limits, time);
     }
 
-    public static BrokerService Create(ServiceContext context)
-    {
-        context.AllowOnly(OutboundLimits.Keys);
-        return new BrokerService(OutboundLimits.From(context, OutboundLimits.BulkDefault), context.Time, context.Loggers.CreateLogger("ferryd.broker"));
-    }
-
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         // No farewell line: the stream is raw bytes, and text of ours would corrupt it.

@@ -1,3 +1,4 @@
+using Ferry.Daemon.Listeners;
 using Ferry.Daemon.Services.Fanout;
 
 namespace Ferry.Daemon.Services.Chat;
@@ -5,9 +6,6 @@ namespace Ferry.Daemon.Services.Chat;
 /// <summary>A chat listener's options: framing and slow-consumer limits.</summary>
 internal sealed record ChatOptions(LineOptions Lines, OutboundLimits Limits)
 {
-    public static ChatOptions From(ServiceContext context)
-    {
-        context.AllowOnly([.. LineOptions.Keys, .. OutboundLimits.Keys]);
-        return new ChatOptions(LineOptions.From(context), OutboundLimits.From(context, OutboundLimits.Default));
-    }
+    public static ChatOptions Read(OptionReader reader) =>
+        new(LineOptions.Read(reader), OutboundLimits.Read(reader, OutboundLimits.Default));
 }

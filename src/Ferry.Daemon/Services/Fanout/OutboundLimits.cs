@@ -1,3 +1,5 @@
+using Ferry.Daemon.Listeners;
+
 namespace Ferry.Daemon.Services.Fanout;
 
 /// <summary>
@@ -11,8 +13,6 @@ internal sealed record OutboundLimits(long HardLimit, long SoftLimit, TimeSpan S
     public const long DefaultSoftLimit = 256 * 1024;
     public const int DefaultSoftSeconds = 10;
 
-    public static readonly string[] Keys = ["hardLimit", "softLimit", "softSeconds"];
-
     /// <summary>Chat's defaults: lines are small, so a client a megabyte behind is not keeping up.</summary>
     public static OutboundLimits Default { get; } =
         new(DefaultHardLimit, DefaultSoftLimit, TimeSpan.FromSeconds(DefaultSoftSeconds));
@@ -24,13 +24,13 @@ internal sealed record OutboundLimits(long HardLimit, long SoftLimit, TimeSpan S
     public static OutboundLimits BulkDefault { get; } =
         new(16 * 1024 * 1024, 4 * 1024 * 1024, TimeSpan.FromSeconds(DefaultSoftSeconds));
 
-    public static OutboundLimits From(ServiceContext context, OutboundLimits defaults)
+    public static OutboundLimits Read(OptionReader reader, OutboundLimits defaults)
     {
-        long hard = OptionValue.Size(context, "hardLimit", defaults.HardLimit, 1024, 1L << 34);
-        long soft = OptionValue.Size(context, "softLimit", Math.Min(defaults.SoftLimit, hard), 0, 1L << 34);
-        int seconds = OptionValue.Integer(context, "softSeconds", (int)defaults.SoftTime.TotalSeconds, 1, 86_400);
+        long hard = reader.Size("hardLimit", defaults.HardLimit, 1024, 1L << 34);
+        long soft = reader.Size("softLimit", Math.Min(defaults.SoftLimit, hard), 0, 1L << 34);
+        int seconds = (int)reader.Integer("softSeconds", (int)defaults.SoftTime.TotalSeconds, 1, 86_400);
         if (soft > hard)
-            throw new ServiceOptionException($"listener {context.Spec}: softLimit {soft} is above hardLimit {hard}");
+            throw reader.Problem($"softLimit {soft} is above hardLimit {hard}");
         return new OutboundLimits(hard, soft, TimeSpan.FromSeconds(seconds));
     }
 }

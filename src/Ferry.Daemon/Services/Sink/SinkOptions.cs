@@ -1,3 +1,5 @@
+using Ferry.Daemon.Listeners;
+
 namespace Ferry.Daemon.Services.Sink;
 
 /// <summary>What goes in front of each line in the sink's file.</summary>
@@ -26,20 +28,19 @@ internal enum SinkFsync
 /// <summary>A sink listener's options.</summary>
 internal sealed record SinkOptions(string Path, SinkPrefix Prefix, SinkFsync Fsync, LineOptions Lines)
 {
-    public static SinkOptions From(ServiceContext context)
+    public static SinkOptions Read(OptionReader reader)
     {
-        context.AllowOnly([.. LineOptions.Keys, "path", "prefix", "fsync"]);
-        string? path = context.Option("path");
+        string? path = reader.Text("path");
         if (string.IsNullOrWhiteSpace(path))
-            throw new ServiceOptionException($"listener {context.Spec}: sink needs path=FILE");
+            throw reader.Problem("sink needs path=FILE");
         return new SinkOptions(
-            // Resolved now: a daemon later runs in "/", where a relative path would mean something else.
+            // Absolute already when read from a file or the command line; made so here for any other caller.
             System.IO.Path.GetFullPath(path),
-            OptionValue.Choice(context, "prefix", SinkPrefix.None,
+            reader.Choice("prefix", SinkPrefix.None,
                 ("none", SinkPrefix.None), ("time", SinkPrefix.Time), ("peer", SinkPrefix.Peer),
                 ("time+peer", SinkPrefix.TimeAndPeer), ("json", SinkPrefix.Json)),
-            OptionValue.Choice(context, "fsync", SinkFsync.EverySecond,
+            reader.Choice("fsync", SinkFsync.EverySecond,
                 ("always", SinkFsync.Always), ("everysec", SinkFsync.EverySecond), ("no", SinkFsync.No)),
-            LineOptions.From(context));
+            LineOptions.Read(reader));
     }
 }

@@ -46,7 +46,7 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
 
     public static SinkService Create(ServiceContext context)
     {
-        var options = SinkOptions.From(context);
+        var options = context.Options<SinkOptions>();
         var file = new SinkFile(options.Path);
         try
         {
@@ -54,7 +54,7 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ServiceOptionException($"listener {context.Spec}: cannot open {options.Path}: {SinkWriter.Describe(ex)}");
+            throw new ServiceOptionException($"listener {context.Listener}: cannot open {options.Path}: {SinkWriter.Describe(ex)}");
         }
         var service = new SinkService(options, file, context.Time, context.Loggers.CreateLogger("ferryd.sink"));
         // SIGUSR1 (10 on Linux), like nginx and ferryd's own logs: reopen after rotation.
