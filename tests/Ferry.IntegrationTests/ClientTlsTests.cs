@@ -127,13 +127,21 @@ public sealed class ClientTlsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--ca /tmp/x.pem 127.0.0.1 7", "need --tls")]
-    [InlineData("--tls --insecure --ca /tmp/x.pem 127.0.0.1 7", "exclude each other")]
-    public async Task MisusedTlsOptionsExitTwo(string commandLine, string problem)
+    [InlineData("--ca /tmp/x.pem 127.0.0.1 7", "need --tls", "Usage: ferry HOST PORT")]
+    [InlineData("--tls --insecure --ca /tmp/x.pem 127.0.0.1 7", "exclude each other", "Usage: ferry HOST PORT")]
+    [InlineData("--tls --key /tmp/x.key 127.0.0.1 7", "--key needs --cert", "Usage: ferry HOST PORT")]
+    [InlineData("listen --cert /tmp/x.pem 127.0.0.1:0", "need --tls", "Usage: ferry listen [ADDR:]PORT")]
+    // Before anything listens: not a listener that fails only when the first peer arrives.
+    [InlineData("listen --tls 127.0.0.1:0", "listen --tls needs --cert FILE", "Usage: ferry listen [ADDR:]PORT")]
+    public async Task MisusedTlsOptionsAreUsageErrors(string commandLine, string problem, string usage)
     {
-        var result = await ToolRun.RunAsync(Binaries.Ferry, commandLine.Split(' '));
+        var result = await ToolRun.RunAsync(Binaries.Ferry, commandLine.Split(' '), timeout: Generous);
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains(problem, result.Stderr);
+        string[] lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("ferry: ", lines[0]);
+        Assert.Contains(problem, lines[0]);
+        Assert.Equal(usage, lines[1]);
+        Assert.DoesNotContain("listening", result.Stderr);
     }
 
     private static async Task<int> ListeningPortAsync(RunningProcess ferry)
