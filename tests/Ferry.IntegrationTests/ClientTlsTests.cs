@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Ferry.IntegrationTests.Infrastructure;
 
 namespace Ferry.IntegrationTests;
@@ -142,6 +143,21 @@ public sealed class ClientTlsTests : IDisposable
         Assert.Contains(problem, lines[0]);
         Assert.Equal(usage, lines[1]);
         Assert.DoesNotContain("listening", result.Stderr);
+    }
+
+    [Fact]
+    public async Task TheHandshakeIsBoundedByTheConnectTimeout()
+    {
+        // A plain TCP listener that accepts (the kernel completes the connection) but never
+        // speaks TLS: without a bound, ferry would wait for its ServerHello forever.
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        silent.Listen(1);
+        int port = ((IPEndPoint)silent.LocalEndPoint!).Port;
+
+        await using var ferry = RunningProcess.Start(Binaries.Ferry, ["--tls", "-w", "1", "127.0.0.1", port.ToString()]);
+        Assert.Equal(1, await ferry.WaitForExitAsync(Generous));
+        Assert.Equal($"ferry: TLS handshake with 127.0.0.1 port {port} failed: no handshake within 1 s", ferry.StandardError.Trim());
     }
 
     private static async Task<int> ListeningPortAsync(RunningProcess ferry)
