@@ -81,6 +81,24 @@ public sealed class ClientTlsEndingTests : IDisposable
     }
 
     [Fact]
+    public async Task ReportsAServerThatClosesDuringTheHandshake()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        await using var ferry = RunningProcess.Start(Binaries.Ferry, ["--tls", "--ca", _certificates.CaFile, "127.0.0.1", port.ToString()]);
+
+        using var deadline = new CancellationTokenSource(Generous);
+        using Socket server = await listener.AcceptAsync(deadline.Token);
+        await server.ReceiveAsync(new byte[4096], SocketFlags.None, deadline.Token); // the ClientHello
+        server.Shutdown(SocketShutdown.Send); // a FIN instead of a ServerHello
+
+        Assert.Equal(1, await ferry.WaitForExitAsync(Generous));
+        Assert.Equal($"ferry: TLS handshake with 127.0.0.1 port {port} failed: the server closed the connection", ferry.StandardError.Trim());
+    }
+
+    [Fact]
     public async Task ReportsAStreamCutWithoutCloseNotify()
     {
         await using var server = ScriptedTlsServer.Start(_certificates, refuseClientCertificates: false, async (socket, tls) =>
