@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Ferry.IntegrationTests.Infrastructure;
 
 namespace Ferry.IntegrationTests;
@@ -127,13 +128,36 @@ public sealed class ClientTlsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--ca /tmp/x.pem 127.0.0.1 7", "need --tls")]
-    [InlineData("--tls --insecure --ca /tmp/x.pem 127.0.0.1 7", "exclude each other")]
-    public async Task MisusedTlsOptionsExitTwo(string commandLine, string problem)
+    [InlineData("--ca /tmp/x.pem 127.0.0.1 7", "need --tls", "Usage: ferry HOST PORT")]
+    [InlineData("--tls --insecure --ca /tmp/x.pem 127.0.0.1 7", "exclude each other", "Usage: ferry HOST PORT")]
+    [InlineData("--tls --key /tmp/x.key 127.0.0.1 7", "--key needs --cert", "Usage: ferry HOST PORT")]
+    [InlineData("listen --cert /tmp/x.pem 127.0.0.1:0", "need --tls", "Usage: ferry listen [ADDR:]PORT")]
+    // Before anything listens: not a listener that fails only when the first peer arrives.
+    [InlineData("listen --tls 127.0.0.1:0", "listen --tls needs --cert FILE", "Usage: ferry listen [ADDR:]PORT")]
+    public async Task MisusedTlsOptionsAreUsageErrors(string commandLine, string problem, string usage)
     {
-        var result = await ToolRun.RunAsync(Binaries.Ferry, commandLine.Split(' '));
+        var result = await ToolRun.RunAsync(Binaries.Ferry, commandLine.Split(' '), timeout: Generous);
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains(problem, result.Stderr);
+        string[] lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("ferry: ", lines[0]);
+        Assert.Contains(problem, lines[0]);
+        Assert.Equal(usage, lines[1]);
+        Assert.DoesNotContain("listening", result.Stderr);
+    }
+
+    [Fact]
+    public async Task TheHandshakeIsBoundedByTheConnectTimeout()
+    {
+        // A plain TCP listener that accepts (the kernel completes the connection) but never
+        // speaks TLS: without a bound, ferry would wait for its ServerHello forever.
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        silent.Listen(1);
+        int port = ((IPEndPoint)silent.LocalEndPoint!).Port;
+
+        await using var ferry = RunningProcess.Start(Binaries.Ferry, ["--tls", "-w", "1", "127.0.0.1", port.ToString()]);
+        Assert.Equal(1, await ferry.WaitForExitAsync(Generous));
+        Assert.Equal($"ferry: TLS handshake with 127.0.0.1 port {port} failed: no handshake within 1 s", ferry.StandardError.Trim());
     }
 
     private static async Task<int> ListeningPortAsync(RunningProcess ferry)

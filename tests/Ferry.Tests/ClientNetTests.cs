@@ -194,3 +194,18 @@ public sealed class SocketPumpTests
         }
     }
 }
+
+public sealed class TlsErrorTextTests
+{
+    [Theory]
+    [InlineData("error:0A000418:SSL routines::tlsv1 alert unknown ca", "server", "the server sent TLS alert 'unknown ca'")]
+    [InlineData("error:0A00045C:SSL routines::tlsv13 alert certificate required", "server", "the server sent TLS alert 'certificate required'")]
+    [InlineData("error:0A000412:SSL routines::sslv3 alert bad certificate", "client", "the client sent TLS alert 'bad certificate'")]
+    [InlineData("The remote certificate is invalid.", "server", "the remote certificate is invalid")]
+    public void NamesThePeersAlertOrFallsBackToTheInnermostMessage(string innermost, string role, string expected)
+    {
+        // As .NET nests them: the OpenSSL text is the innermost exception's message.
+        var exception = new IOException("The decryption operation failed, see inner exception.", new Exception(innermost));
+        Assert.Equal(expected, TlsErrorText.Describe(exception, role));
+    }
+}

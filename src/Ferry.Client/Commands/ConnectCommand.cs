@@ -71,7 +71,7 @@ internal sealed class ConnectCommand
             await Console.Error.WriteLineAsync("ferry: warning: --insecure: the server's certificate is not verified");
         using PeerConnection peer = tls is null
             ? PeerConnection.Plain(socket)
-            : await TlsHandshake.AsClientAsync(socket, host, tls, $"{host} port {port}", cancellationToken);
+            : await TlsHandshake.AsClientAsync(socket, host, tls, $"{host} port {port}", timeoutSeconds, cancellationToken);
         Stream output = StandardStreams.OpenOutput();
         // Task.Run because a console read may block synchronously inside ReadAsync; the
         // relay must be receiving before the first stdin byte arrives, not after.
@@ -79,24 +79,15 @@ internal sealed class ConnectCommand
             () => SocketPump.CopyToPeerAsync(StandardStreams.OpenInput(), peer, cancellationToken),
             cancellationToken);
 
-        RelayEnd end;
         try
         {
-            end = await ConnectionRelay.RunAsync(peer, upload, output, cancellationToken);
+            await ConnectionRelay.RunAsync(peer, upload, output, cancellationToken);
         }
-        catch (SocketException exception)
+        catch (PeerConnectionException failure)
         {
-            throw new CommandFailedException(
-                $"connection to {host} port {port}: {SocketErrorText.Describe(exception)}");
+            throw new CommandFailedException($"connection to {host} port {port}: {failure.Message}");
         }
-
-        return end switch
-        {
-            RelayEnd.PeerClosed => ExitCodes.Success,
-            RelayEnd.PeerReset => throw new CommandFailedException($"connection to {host} port {port} reset by peer"),
-            // Whoever reads our stdout has gone (e.g. `| head`); nothing useful to say to them.
-            _ => ExitCodes.Failure,
-        };
+        return ExitCodes.Success;
     }
 
     private static string ParseHost(ArgumentResult result)

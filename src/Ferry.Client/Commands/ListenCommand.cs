@@ -105,15 +105,13 @@ internal sealed class ListenCommand
         }
         using var connection = peer;
         input.Attach(peer);
-
-        RelayEnd end;
         try
         {
-            end = await ConnectionRelay.RunAsync(peer, inputPump, output, cancellationToken);
+            await ConnectionRelay.RunAsync(peer, inputPump, output, cancellationToken);
         }
-        catch (SocketException exception)
+        catch (PeerConnectionException failure)
         {
-            string message = $"connection from {from}: {SocketErrorText.Describe(exception)}";
+            string message = $"connection from {from}: {failure.Message}";
             if (!keepOpen)
                 throw new CommandFailedException(message);
             await Console.Error.WriteLineAsync($"ferry: {message}");
@@ -123,20 +121,7 @@ internal sealed class ListenCommand
         {
             input.Detach(peer);
         }
-
-        switch (end)
-        {
-            case RelayEnd.PeerClosed:
-                return keepOpen ? null : ExitCodes.Success;
-            case RelayEnd.PeerReset:
-                if (!keepOpen)
-                    throw new CommandFailedException($"connection from {from} reset by peer");
-                await Console.Error.WriteLineAsync($"ferry: connection from {from} reset by peer");
-                return null;
-            default:
-                // stdout's reader has gone; no later peer could be shown either.
-                return ExitCodes.Failure;
-        }
+        return keepOpen ? null : ExitCodes.Success;
     }
 
     private static HostPort ParseAddress(ArgumentResult result)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Ferry.Client.Net;
 
 namespace Ferry.Client.Commands;
@@ -46,22 +47,33 @@ internal sealed class TlsOptions(bool listening)
             command.Options.Add(_insecure);
         command.Options.Add(_cert);
         command.Options.Add(_key);
+        // Checked while parsing, so a misuse is reported like any other usage error (exit 2,
+        // with the usage line) before anything is connected or listened on.
+        command.Validators.Add(Validate);
     }
 
-    /// <summary>The settings, or null without --tls. Misused options are usage errors (exit 2).</summary>
-    public TlsSettings? ToSettings(ParseResult parse)
+    /// <summary>The settings, or null without --tls.</summary>
+    public TlsSettings? ToSettings(ParseResult parse) =>
+        parse.GetValue(_tls)
+            ? new TlsSettings(parse.GetValue(_ca), !listening && parse.GetValue(_insecure), parse.GetValue(_cert), parse.GetValue(_key))
+            : null;
+
+    private void Validate(CommandResult result)
     {
-        var settings = new TlsSettings(parse.GetValue(_ca), !listening && parse.GetValue(_insecure), parse.GetValue(_cert), parse.GetValue(_key));
-        if (!parse.GetValue(_tls))
+        string? ca = result.GetValue(_ca);
+        bool insecure = !listening && result.GetValue(_insecure);
+        string? cert = result.GetValue(_cert);
+        string? key = result.GetValue(_key);
+        if (!result.GetValue(_tls))
         {
-            if (settings.CaFile is not null || settings.Insecure || settings.CertFile is not null || settings.KeyFile is not null)
-                throw new CommandFailedException("--ca, --insecure, --cert and --key need --tls", ExitCodes.Usage);
-            return null;
+            if (ca is not null || insecure || cert is not null || key is not null)
+                result.AddError(listening ? "--ca, --cert and --key need --tls" : "--ca, --insecure, --cert and --key need --tls");
         }
-        if (settings.Insecure && settings.CaFile is not null)
-            throw new CommandFailedException("--insecure and --ca exclude each other", ExitCodes.Usage);
-        if (settings.KeyFile is not null && settings.CertFile is null)
-            throw new CommandFailedException("--key needs --cert", ExitCodes.Usage);
-        return settings;
+        else if (insecure && ca is not null)
+            result.AddError("--insecure and --ca exclude each other");
+        else if (key is not null && cert is null)
+            result.AddError("--key needs --cert");
+        else if (listening && cert is null)
+            result.AddError("listen --tls needs --cert FILE (and --key FILE unless the key is in it)");
     }
 }

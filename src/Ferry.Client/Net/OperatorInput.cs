@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-
 namespace Ferry.Client.Net;
 
 /// <summary>
@@ -67,7 +65,7 @@ internal sealed class OperatorInput(Stream input)
             {
                 await peer.SendAllAsync(buffer.AsMemory(0, read), cancellationToken);
             }
-            catch (Exception exception) when (exception is SocketException or IOException or ObjectDisposedException)
+            catch (Exception exception) when (exception is PeerConnectionException or ObjectDisposedException)
             {
                 // The connection is broken; its session reports how. Whatever of this chunk it
                 // did not take is lost with it, and later input must not be aimed at it again.
@@ -116,7 +114,7 @@ internal sealed class OperatorInput(Stream input)
         {
             await peer.HalfCloseAsync();
         }
-        catch (Exception exception) when (exception is SocketException or IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception exception) when (exception is PeerConnectionException or ObjectDisposedException or InvalidOperationException)
         {
             // Already gone: there is no one left to tell that input has ended.
         }

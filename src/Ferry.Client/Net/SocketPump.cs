@@ -2,9 +2,8 @@ namespace Ferry.Client.Net;
 
 /// <summary>
 /// Copies bytes between a stream and a connected peer, one direction per call.
-/// Connection failures surface as <see cref="System.Net.Sockets.SocketException"/>, stream
-/// failures as <see cref="IOException"/>, so callers can tell a broken connection from a
-/// broken stdout.
+/// Connection failures surface as <see cref="PeerConnectionException"/>, stream failures as
+/// <see cref="IOException"/>, so callers can tell a broken connection from a broken stdout.
 /// </summary>
 internal static class SocketPump
 {
@@ -34,8 +33,8 @@ internal static class SocketPump
 
     /// <summary>
     /// Writes everything received from <paramref name="source"/> to <paramref name="destination"/>
-    /// until the peer closes its side, flushing after every chunk so interactive replies show
-    /// at once. Returns the number of bytes copied.
+    /// until the peer closes its side cleanly, flushing after every chunk so interactive replies
+    /// show at once. Returns the number of bytes copied.
     /// </summary>
     public static async Task<long> CopyFromPeerAsync(PeerConnection source, Stream destination, CancellationToken cancellationToken)
     {

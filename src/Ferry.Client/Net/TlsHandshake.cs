@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -7,15 +8,21 @@ namespace Ferry.Client.Net;
 /// <summary>Turns a connected socket into a TLS <see cref="PeerConnection"/>, as client or server.</summary>
 internal static class TlsHandshake
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    /// <summary>How long <c>ferry listen</c> gives a peer to complete its handshake.</summary>
+    private const double ServerTimeoutSeconds = 30;
 
+    /// <summary>
+    /// The client's handshake, bounded by <paramref name="timeoutSeconds"/> (the connect
+    /// timeout): a server that accepts the connection but never answers is not waited for forever.
+    /// </summary>
     public static async Task<PeerConnection> AsClientAsync(Socket socket, string serverName, TlsSettings settings,
-        string peerName, CancellationToken cancellationToken)
+        string peerName, double timeoutSeconds, CancellationToken cancellationToken)
     {
         var authorities = settings.LoadAuthorities();
         var certificate = settings.LoadCertificate();
         var verdict = new PeerVerdict();
-        var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        var transport = new TlsTransport(socket);
+        var tls = new SslStream(transport);
         var options = new SslClientAuthenticationOptions
         {
             // SNI and the name checked against the certificate; brackets are not part of an IPv6 name.
@@ -24,18 +31,21 @@ internal static class TlsHandshake
             RemoteCertificateValidationCallback = (_, cert, chain, errors) =>
                 settings.Insecure || TlsSettings.Verify(cert, chain, errors, authorities, verdict),
         };
-        await HandshakeAsync(tls, peerName, verdict, token => tls.AuthenticateAsClientAsync(options, token), cancellationToken);
-        return PeerConnection.Tls(socket, tls);
+        await HandshakeAsync(tls, transport, "server", peerName, verdict, timeoutSeconds,
+            token => tls.AuthenticateAsClientAsync(options, token), cancellationToken);
+        return PeerConnection.Tls(socket, transport, tls);
     }
 
     public static async Task<PeerConnection> AsServerAsync(Socket socket, TlsSettings settings, string peerName,
         CancellationToken cancellationToken)
     {
+        // TlsOptions makes --cert a usage error to leave out with `listen --tls`.
         var certificate = settings.LoadCertificate()
-            ?? throw new CommandFailedException("--tls with listen needs --cert FILE (and --key FILE unless the key is in it)");
+            ?? throw new InvalidOperationException("ferry listen --tls without --cert");
         var authorities = settings.LoadAuthorities();
         var verdict = new PeerVerdict();
-        var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        var transport = new TlsTransport(socket);
+        var tls = new SslStream(transport);
         var options = new SslServerAuthenticationOptions
         {
             ServerCertificate = certificate,
@@ -44,15 +54,16 @@ internal static class TlsHandshake
             RemoteCertificateValidationCallback = (_, cert, chain, errors) =>
                 authorities is null || TlsSettings.Verify(cert, chain, errors & ~SslPolicyErrors.RemoteCertificateNameMismatch, authorities, verdict),
         };
-        await HandshakeAsync(tls, peerName, verdict, token => tls.AuthenticateAsServerAsync(options, token), cancellationToken);
-        return PeerConnection.Tls(socket, tls);
+        await HandshakeAsync(tls, transport, "client", peerName, verdict, ServerTimeoutSeconds,
+            token => tls.AuthenticateAsServerAsync(options, token), cancellationToken);
+        return PeerConnection.Tls(socket, transport, tls);
     }
 
-    private static async Task HandshakeAsync(SslStream tls, string peerName, PeerVerdict verdict,
-        Func<CancellationToken, Task> authenticate, CancellationToken cancellationToken)
+    private static async Task HandshakeAsync(SslStream tls, TlsTransport transport, string peerRole, string peerName,
+        PeerVerdict verdict, double timeoutSeconds, Func<CancellationToken, Task> authenticate, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(Deadline);
+        deadline.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
         try
         {
             await authenticate(deadline.Token);
@@ -61,11 +72,15 @@ internal static class TlsHandshake
             || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             await tls.DisposeAsync();
-            string reason = verdict.Reason
-                ?? (exception is OperationCanceledException ? $"no handshake within {Deadline.TotalSeconds} s" : Innermost(exception));
+            string reason = verdict.Reason ?? exception switch
+            {
+                OperationCanceledException =>
+                    $"no handshake within {timeoutSeconds.ToString(CultureInfo.InvariantCulture)} s",
+                { InnerException: SocketException socketError } => SocketErrorText.Describe(socketError),
+                _ when transport.Ended => $"the {peerRole} closed the connection",
+                _ => TlsErrorText.Describe(exception, peerRole),
+            };
             throw new CommandFailedException($"TLS handshake with {peerName} failed: {reason}");
         }
     }
-
-    private static string Innermost(Exception exception) => exception.GetBaseException().Message.TrimEnd('.').ToLowerInvariant();
 }
