@@ -17,8 +17,9 @@ public sealed class SystemdTests
         {
             using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
             notify.Bind(new UnixDomainSocketEndPoint(path));
+            // RUNTIME_DIRECTORY as systemd sets it for RuntimeDirectory=: the pid file goes there, not to /run.
             await using var ferryd = RunningProcess.Start(Binaries.Ferryd, ["--listen", "127.0.0.1:0"],
-                environment: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = path });
+                environment: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = path, ["RUNTIME_DIRECTORY"] = directory });
 
             string ready = await ReceiveAsync(notify);
             Assert.Contains("READY=1", ready.Split('\n'));
@@ -39,6 +40,84 @@ public sealed class SystemdTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task UnderSystemdTheForegroundFerrydKeepsItsPidFileAndStatusSocketInTheRuntimeDirectory()
+    {
+        using var directory = new TempDirectory();
+        string runtime = Directory.CreateDirectory(directory.File("run")).FullName;
+        using var notify = BoundNotifySocket(directory.File("notify"));
+        var systemd = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = directory.File("notify"), ["RUNTIME_DIRECTORY"] = runtime };
+        await using var ferryd = RunningProcess.Start(Binaries.Ferryd, ["--listen", "127.0.0.1:0"], environment: systemd);
+        Assert.Contains("READY=1", (await ReceiveAsync(notify)).Split('\n'));
+        string listening = await ferryd.ReadStdoutLineAsync(TimeSpan.FromSeconds(10));
+
+        string pidFile = Path.Combine(runtime, "ferryd.pid");
+        Assert.Equal($"{ferryd.Pid}\n", File.ReadAllText(pidFile));
+        // "ferryd status" run by systemd (ExecReload=, RUNTIME_DIRECTORY set) finds it with no options...
+        var status = await RunFerrydAsync(["status"], new() { ["RUNTIME_DIRECTORY"] = runtime });
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains($"ferryd is running (pid {ferryd.Pid}, up ", status.Stdout);
+        Assert.Contains($"echo {listening.Split(' ')[2]}: 0 open", status.Stdout);
+        // ...and so does anyone with --pid-file.
+        Assert.Equal(0, (await RunFerrydAsync(["status", "--pid-file", pidFile], [])).ExitCode);
+
+        ferryd.Signal(Signals.SigTerm);
+        Assert.Equal(0, await ferryd.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Empty(Directory.GetFiles(runtime));
+    }
+
+    [Fact]
+    public async Task UnderSystemdAConfiguredPidFileIsUsed()
+    {
+        using var directory = new TempDirectory();
+        string runtime = Directory.CreateDirectory(directory.File("run")).FullName;
+        string config = directory.File("ferryd.json");
+        File.WriteAllText(config, """{ "PidFile": "configured.pid", "Listeners": { "e": { "Endpoint": "127.0.0.1:0" } } }""");
+        using var notify = BoundNotifySocket(directory.File("notify"));
+        await using var ferryd = RunningProcess.Start(Binaries.Ferryd, ["--config", config],
+            environment: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = directory.File("notify"), ["RUNTIME_DIRECTORY"] = runtime });
+        Assert.Contains("READY=1", (await ReceiveAsync(notify)).Split('\n'));
+
+        Assert.Equal($"{ferryd.Pid}\n", File.ReadAllText(directory.File("configured.pid")));
+        Assert.Empty(Directory.GetFiles(runtime));
+        var status = await RunFerrydAsync(["status", "--config", config], []);
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains($"ferryd is running (pid {ferryd.Pid}, up ", status.Stdout);
+    }
+
+    [Fact]
+    public async Task TheUnitsReloadCommandReloadsWhatItsStartCommandStarted()
+    {
+        var unit = File.ReadAllLines(Repository.PathOf("contrib/systemd/ferryd.service"));
+        string Command(string key) => unit.Single(line => line.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..];
+        using var directory = new TempDirectory();
+        string runtime = Directory.CreateDirectory(directory.File("run")).FullName;
+        string config = directory.File("ferryd.json");
+        int port = Loopback.FreePort();
+        File.WriteAllText(config, $$"""{ "Listeners": { "e": { "Endpoint": "127.0.0.1:{{port}}" } } }""");
+        // The unit's own command lines, with this machine's paths.
+        string[] Local(string command) => command.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(word => word switch
+        {
+            "/usr/local/lib/ferry/ferryd" => Binaries.Ferryd,
+            "/etc/ferryd/ferryd.json" => config,
+            "/var/log/ferryd" => directory.File("logs"),
+            _ => word,
+        }).ToArray();
+        string[] start = Local(Command("ExecStart")), reload = Local(Command("ExecReload"));
+
+        using var notify = BoundNotifySocket(directory.File("notify"));
+        await using var ferryd = RunningProcess.Start(start[0], start[1..],
+            environment: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = directory.File("notify"), ["RUNTIME_DIRECTORY"] = runtime });
+        Assert.Contains("READY=1", (await ReceiveAsync(notify)).Split('\n'));
+
+        int added = Loopback.FreePort();
+        File.WriteAllText(config, $$"""{ "Listeners": { "e": { "Endpoint": "127.0.0.1:{{port}}" }, "d": { "Endpoint": "127.0.0.1:{{added}}", "Service": "daytime" } } }""");
+        var reloaded = await RunFerrydAsync(reload[1..], new() { ["RUNTIME_DIRECTORY"] = runtime }, reload[0]);
+        Assert.Equal(0, reloaded.ExitCode);
+        Assert.Equal($"ferryd (pid {ferryd.Pid}) reloaded: 1 listener(s) added, 0 removed, 1 unchanged", reloaded.Stdout.Trim());
+        using var daytime = await Loopback.ConnectAsync(added);
     }
 
     [Fact]
@@ -78,6 +157,20 @@ public sealed class SystemdTests
                 Assert.Fail("systemd-socket-activate did not start listening: " + activator.StandardError);
             await Task.Delay(50);
         }
+    }
+
+    private static Socket BoundNotifySocket(string path)
+    {
+        var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(path));
+        return notify;
+    }
+
+    private static async Task<(int ExitCode, string Stdout)> RunFerrydAsync(string[] args, Dictionary<string, string> environment, string? file = null)
+    {
+        await using var process = RunningProcess.Start(file ?? Binaries.Ferryd, args, binaryStdout: true, environment: environment);
+        int exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, Encoding.UTF8.GetString(await process.StdoutBytesAsync()));
     }
 
     private static async Task<string> ReceiveAsync(Socket socket)

@@ -43,17 +43,20 @@ internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
         checking.AddTo(checkConfig);
         checkConfig.SetAction((result, _) => ConfigCheck.RunAsync(checking.ToSettings(result), stdout));
 
-        var stopPidFile = ServerOptions.PidFileOption();
-        var stop = new Command("stop", "Stop the daemon: SIGTERM, wait, SIGKILL only after --timeout.") { stopPidFile, _stopTimeout };
-        stop.SetAction((result, _) => DaemonControl.StopAsync(result.GetValue(stopPidFile), result.GetValue(_stopTimeout)!, stdout));
+        var stopPidFile = new PidFileOptions();
+        var stop = new Command("stop", "Stop the daemon: SIGTERM, wait, SIGKILL only after --timeout.") { _stopTimeout };
+        stopPidFile.AddTo(stop);
+        stop.SetAction((result, _) => DaemonControl.StopAsync(stopPidFile.Resolve(result), result.GetValue(_stopTimeout)!, stdout));
 
-        var statusPidFile = ServerOptions.PidFileOption();
-        var status = new Command("status", "Is the daemon running? Exit 0 if so, 3 if not (LSB).") { statusPidFile, _json };
-        status.SetAction((result, _) => DaemonControl.StatusAsync(result.GetValue(statusPidFile), result.GetValue(_json), stdout));
+        var statusPidFile = new PidFileOptions();
+        var status = new Command("status", "Is the daemon running? Exit 0 if so, 3 if not (LSB).") { _json };
+        statusPidFile.AddTo(status);
+        status.SetAction((result, _) => DaemonControl.StatusAsync(statusPidFile.Resolve(result), result.GetValue(_json), stdout));
 
-        var reloadPidFile = ServerOptions.PidFileOption();
-        var reload = new Command("reload", "Reload the daemon's configuration (SIGHUP); exit 1 if the new configuration was rejected.") { reloadPidFile };
-        reload.SetAction((result, _) => DaemonControl.ReloadAsync(result.GetValue(reloadPidFile), stdout, stderr));
+        var reloadPidFile = new PidFileOptions();
+        var reload = new Command("reload", "Reload the daemon's configuration (SIGHUP); exit 1 if the new configuration was rejected.");
+        reloadPidFile.AddTo(reload);
+        reload.SetAction((result, _) => DaemonControl.ReloadAsync(reloadPidFile.Resolve(result), stdout, stderr));
 
         root.Subcommands.Add(start);
         root.Subcommands.Add(reload);

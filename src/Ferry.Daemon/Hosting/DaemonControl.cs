@@ -5,21 +5,23 @@ using System.Text.Json;
 
 namespace Ferry.Daemon.Hosting;
 
-/// <summary>"ferryd stop" and "ferryd status": act on the daemon named by the pid file.</summary>
+/// <summary>
+/// "ferryd stop", "ferryd status" and "ferryd reload": act on the ferryd that holds the lock of
+/// the given pid file (<see cref="PidFile"/>). No lock holder, no ferryd, whatever pid the file names.
+/// </summary>
 internal static class DaemonControl
 {
-    public static async Task<int> StopAsync(string? pidFileOption, string timeoutText, TextWriter stdout)
+    public static async Task<int> StopAsync(string path, string timeoutText, TextWriter stdout)
     {
-        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds < 0 || double.IsNaN(seconds))
-            throw new UsageException($"--timeout '{timeoutText}' is not a number of seconds");
-        string path = PidFilePath(pidFileOption);
-        if (PidFile.TryRead(path) is not int pid)
+        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds is not (>= 0 and <= MaxStopTimeout))
+            throw new UsageException($"--timeout '{timeoutText}' is not a number of seconds from 0 to {MaxStopTimeout}");
+        if (!PidFile.IsLocked(path))
         {
             // LSB: stopping a stopped service succeeds.
-            stdout.WriteLine($"ferryd is not running (pid file {path})");
+            stdout.WriteLine($"ferryd is not running {WhyNotRunning(path)}");
             return ExitCodes.Ok;
         }
-        RefuseIfNotFerryd(pid, path);
+        int pid = RunningPid(path);
 
         Native.Kill(pid, Native.SigTerm);
         if (await WaitForExitAsync(pid, TimeSpan.FromSeconds(seconds)))
@@ -28,23 +30,21 @@ internal static class DaemonControl
             return ExitCodes.Ok;
         }
         Native.Kill(pid, Native.SigKill);
-        await WaitForExitAsync(pid, TimeSpan.FromSeconds(5));
+        await WaitForExitAsync(pid, KillGrace);
         // A killed daemon cannot remove its own files.
-        if (File.Exists(path) && File.ReadAllText(path).Trim() == pid.ToString(CultureInfo.InvariantCulture))
-            File.Delete(path);
-        File.Delete(StatusSocket.PathFor(path));
+        PidFile.RemoveLeftBy(pid, path, StatusSocket.PathFor(path));
         stdout.WriteLine($"ferryd (pid {pid}) did not stop within {seconds} s; killed it with SIGKILL");
         return ExitCodes.Ok;
     }
 
-    public static async Task<int> StatusAsync(string? pidFileOption, bool json, TextWriter stdout)
+    public static async Task<int> StatusAsync(string path, bool json, TextWriter stdout)
     {
-        string path = PidFilePath(pidFileOption);
-        if (PidFile.TryRead(path) is not int pid)
+        if (!PidFile.IsLocked(path))
         {
-            stdout.WriteLine(json ? """{"running":false}""" : $"ferryd is not running (pid file {path})");
+            stdout.WriteLine(json ? """{"running":false}""" : $"ferryd is not running {WhyNotRunning(path)}");
             return ExitCodes.NotRunning;
         }
+        int pid = RunningPid(path);
 
         string? document = await QueryAsync(StatusSocket.PathFor(path));
         if (json)
@@ -75,15 +75,14 @@ internal static class DaemonControl
     /// SIGHUP, then wait for the daemon to report the outcome of that reload on its status
     /// socket: exit 0 when applied, 1 (with the reason) when the new configuration was rejected.
     /// </summary>
-    public static async Task<int> ReloadAsync(string? pidFileOption, TextWriter stdout, TextWriter stderr)
+    public static async Task<int> ReloadAsync(string path, TextWriter stdout, TextWriter stderr)
     {
-        string path = PidFilePath(pidFileOption);
-        if (PidFile.TryRead(path) is not int pid)
+        if (!PidFile.IsLocked(path))
         {
-            stderr.WriteLine($"ferryd: not running (pid file {path})");
+            stderr.WriteLine($"ferryd: not running {WhyNotRunning(path)}");
             return ExitCodes.NotRunning;
         }
-        RefuseIfNotFerryd(pid, path);
+        int pid = RunningPid(path);
         string socket = StatusSocket.PathFor(path);
         int before = ReloadGeneration(await QueryAsync(socket))?.Generation ?? 0;
 
@@ -129,8 +128,22 @@ internal static class DaemonControl
             reload.GetProperty("message").GetString() ?? "");
     }
 
-    /// <summary>The pid file named by --pid-file, or the one "ferryd start" uses by default.</summary>
-    private static string PidFilePath(string? option) => option is null ? PidFile.DefaultPath() : Path.GetFullPath(option);
+    /// <summary>
+    /// "(pid file PATH)"; "(stale pid file PATH, pid N)" when the file is there but its lock is
+    /// free: its daemon died, and pid N, if it exists, is some other process.
+    /// </summary>
+    private static string WhyNotRunning(string path) => PidFile.ReadPid(path) is int pid
+        ? $"(stale pid file {path}, pid {pid})"
+        : $"(pid file {path})";
+
+    /// <summary>The pid of the ferryd that holds the lock of <paramref name="path"/>; refuses to name any other process.</summary>
+    private static int RunningPid(string path)
+    {
+        if (PidFile.ReadPid(path) is not int pid)
+            throw new StartupException(ExitCodes.Failure, $"a process holds {PidFile.LockPathFor(path)} but {path} names no pid; is ferryd still starting?");
+        RefuseIfNotFerryd(pid, path);
+        return pid;
+    }
 
     private static string FormatUptime(TimeSpan uptime) =>
         uptime.TotalDays >= 1 ? $"{(int)uptime.TotalDays}d {uptime:hh\\:mm\\:ss}" : uptime.ToString("hh\\:mm\\:ss", CultureInfo.InvariantCulture);
@@ -152,7 +165,7 @@ internal static class DaemonControl
         }
     }
 
-    /// <summary>A pid file can outlive its daemon and its pid be reused; never signal a stranger.</summary>
+    /// <summary>The pid file names the lock holder unless someone rewrote it: never signal a stranger.</summary>
     private static void RefuseIfNotFerryd(int pid, string path)
     {
         string commandLine;
@@ -168,14 +181,24 @@ internal static class DaemonControl
             throw new StartupException(ExitCodes.Failure, $"pid {pid} in {path} is not ferryd ({commandLine.Trim()}); not signalling it");
     }
 
+    /// <summary>A day: beyond any sensible wait, and far inside what a TimeSpan holds.</summary>
+    private const int MaxStopTimeout = 86_400;
+
+    /// <summary>How long a SIGKILLed process may take to die; the kernel needs milliseconds.</summary>
+    private static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan ExitPoll = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>True once <paramref name="pid"/> has exited (a zombie counts: it holds no port, file or lock).</summary>
     private static async Task<bool> WaitForExitAsync(int pid, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        while (Native.ProcessExists(pid))
+        while (Native.ProcessRuns(pid))
         {
-            if (clock.Elapsed >= timeout)
+            var left = timeout - clock.Elapsed;
+            if (left <= TimeSpan.Zero)
                 return false;
-            await Task.Delay(50);
+            await Task.Delay(left < ExitPoll ? left : ExitPoll);
         }
         return true;
     }

@@ -76,8 +76,7 @@ internal static class Daemonizer
         if (settings.Logging.Target == LogTargetKind.Console)
             settings = settings with { Logging = settings.Logging with { Target = LogTargetKind.File, Path = DefaultLogFile() } };
 
-        using var pidFile = PidFile.Acquire(settings.PidFile ?? PidFile.DefaultPath());
-        return await ServerHost.RunAsync(settings, stdout, new DaemonRole(pidFile.Path, () =>
+        return await ServerHost.RunAsync(settings, stdout, new DaemonRole(() =>
         {
             stdout.Flush();
             Native.DetachThenTell(System.Text.Encoding.ASCII.GetBytes(ReadyLine + "\n"));

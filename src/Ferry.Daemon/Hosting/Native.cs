@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Ferry.Daemon.Transport;
 
 namespace Ferry.Daemon.Hosting;
 
@@ -10,7 +12,18 @@ internal static partial class Native
     public const int SigHup = 1;
     public const int SigUsr1 = 10;
 
+    public const int ErrorNoSuchFile = 2;       // ENOENT
+    public const int ErrorIo = 5;               // EIO
+    public const int ErrorAccess = 13;          // EACCES
+    public const int ErrorNotADirectory = 20;   // ENOTDIR
+
+    private const int ORdOnly = 0;
     private const int ORdWr = 2;
+    private const int OCreate = 0x40;
+    private const int OCloseOnExec = 0x80000;
+    private const int LockShared = 1;
+    private const int LockExclusive = 2;
+    private const int LockNonBlocking = 4;
 
     [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
     public static partial int SetSid();
@@ -22,7 +35,10 @@ internal static partial class Native
     private static partial int Dup2(int oldFd, int newFd);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
+    private static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(SafeFileHandle file, int operation);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);
@@ -33,9 +49,61 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     private static unsafe partial nint Write(int fd, byte* buffer, nint count);
 
-    /// <summary>True when a process with this pid exists (signal 0 probes without sending).</summary>
-    public static bool ProcessExists(int pid) =>
-        Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() == 1; // EPERM: exists, not ours
+    /// <summary>
+    /// True while a process with this pid runs (signal 0 probes without sending). A zombie does
+    /// not count: it is dead and holds nothing, only not yet reaped by its parent, which for a
+    /// daemon is init, and some inits take seconds.
+    /// </summary>
+    public static bool ProcessRuns(int pid)
+    {
+        if (Kill(pid, 0) != 0 && Marshal.GetLastPInvokeError() != 1) // EPERM: exists, not ours
+            return false;
+        try
+        {
+            // "PID (COMMAND) STATE ...": the command may itself contain ") ".
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int end = stat.LastIndexOf(')');
+            return end < 0 || end + 2 >= stat.Length || stat[end + 2] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false; // gone between the two looks
+        }
+    }
+
+    /// <summary>
+    /// Opens a file close-on-exec (read-write and created with mode 0644 when
+    /// <paramref name="create"/>, else read-only); null and the errno if it cannot.
+    /// </summary>
+    public static SafeFileHandle? OpenFile(string path, bool create, out int errno)
+    {
+        int fd = Open(path, create ? ORdWr | OCreate | OCloseOnExec : ORdOnly | OCloseOnExec, 0b110_100_100);
+        errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>
+    /// flock(2) without waiting: 0 when taken, else the errno (EWOULDBLOCK: another open file
+    /// holds a conflicting lock). Released when <paramref name="file"/> is closed.
+    /// </summary>
+    public static int TryLock(SafeFileHandle file, bool exclusive)
+    {
+        while (true)
+        {
+            if (Flock(file, (exclusive ? LockExclusive : LockShared) | LockNonBlocking) == 0)
+                return 0;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != LinuxCalls.ErrorInterrupted)
+                return errno;
+        }
+    }
+
+    /// <summary>strerror's text in lower case ("read-only file system"), for a one-line message.</summary>
+    public static string Describe(int errno)
+    {
+        string text = Marshal.GetPInvokeErrorMessage(errno);
+        return text.Length > 0 ? char.ToLowerInvariant(text[0]) + text[1..] : $"error {errno}";
+    }
 
     /// <summary>
     /// Points fds 0-2 at /dev/null first, then writes <paramref name="message"/> to what stdout
@@ -65,7 +133,7 @@ internal static partial class Native
     /// <summary>Points stdin, stdout and stderr at /dev/null, as a daemon must once detached.</summary>
     private static void RedirectStdioToDevNull()
     {
-        int devNull = Open("/dev/null", ORdWr);
+        int devNull = Open("/dev/null", ORdWr, 0);
         if (devNull < 0)
             throw new IOException($"cannot open /dev/null: errno {Marshal.GetLastPInvokeError()}");
         for (int fd = 0; fd <= 2; fd++)

@@ -7,7 +7,8 @@ using Serilog.Extensions.Logging;
 namespace Ferry.Daemon.Hosting;
 
 /// <summary>
-/// Runs ferryd: binds every listener (or adopts systemd's sockets), serves them through
+/// Runs ferryd: takes the pid file if it has one (<see cref="PidFile.AcquireFor"/>) and serves
+/// the status socket beside it, binds every listener (or adopts systemd's sockets), serves them through
 /// ferryd's own epoll transport with our connection handlers (no HTTP anywhere), prints one
 /// "listening SERVICE ADDR:PORT" line per listener, and then waits for signals: TERM/INT
 /// stop gracefully within the deadline, HUP reloads the configuration, USR1 reopens logs.
@@ -16,6 +17,8 @@ internal static class ServerHost
 {
     public static async Task<int> RunAsync(ServerSettings settings, TextWriter stdout, DaemonRole? daemon = null)
     {
+        // First, so that a second ferryd on the same pid file is refused before it binds anything.
+        using var pidFile = PidFile.AcquireFor(settings, detached: daemon is not null);
         using var logOutput = SerilogSetup.Create(settings.Logging);
         using var loggers = new SerilogLoggerFactory(logOutput.Logger);
         var logger = loggers.CreateLogger("ferryd");
@@ -35,9 +38,9 @@ internal static class ServerHost
         using var systemd = new SystemdNotifier();
         await using var logReopener = new LogReopener(logOutput, logger);
         await using var reloader = new ConfigReloader(settings, services, listeners, loggers, systemd);
-        await using var status = daemon is null
+        await using var status = pidFile is null
             ? null
-            : StatusSocket.Open(StatusSocket.PathFor(daemon.PidFile), () => listeners.Bound, () => reloader.Last);
+            : StatusSocket.Open(StatusSocket.PathFor(pidFile.Path), () => listeners.Bound, () => reloader.Last);
 
         foreach (var listener in bound)
         {

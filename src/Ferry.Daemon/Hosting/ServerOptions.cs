@@ -48,7 +48,7 @@ internal sealed class ServerOptions
 
     public static Option<string?> PidFileOption() => new("--pid-file")
     {
-        Description = "The daemon's pid file (default /run/ferryd.pid for root, else $XDG_RUNTIME_DIR/ferryd.pid or /tmp/ferryd-USER.pid).",
+        Description = "The pid file (default $RUNTIME_DIRECTORY/ferryd.pid under systemd, /run/ferryd/ferryd.pid for root, else $XDG_RUNTIME_DIR/ferryd.pid or /tmp/ferryd-USER.pid).",
     };
 
     public void AddTo(Command command)

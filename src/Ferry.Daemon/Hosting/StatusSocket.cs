@@ -35,13 +35,26 @@ internal sealed class StatusSocket : IAsyncDisposable
         // A socket file left by a daemon that was killed would make bind fail; the pid
         // file lock (held by now) proves no live ferryd owns it.
         File.Delete(path);
+        if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
+            throw new StartupException(ExitCodes.Failure, $"cannot open status socket {path}: a Unix socket path is at most {MaxPathBytes} bytes (choose a shorter --pid-file)");
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        socket.Bind(new UnixDomainSocketEndPoint(path));
-        if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        socket.Listen(16);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            if (!OperatingSystem.IsWindows())
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            socket.Listen(16);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new StartupException(ExitCodes.Failure, $"cannot open status socket {path}: {Native.Describe(ex.ErrorCode)}");
+        }
         return new StatusSocket(path, socket, listeners, lastReload);
     }
+
+    /// <summary>sun_path holds 108 bytes, the last one a NUL.</summary>
+    private const int MaxPathBytes = 107;
 
     private async Task ServeAsync()
     {

@@ -12,9 +12,14 @@ internal sealed class SystemdNotifier : IDisposable
     private readonly Socket? _socket;
     private readonly UnixDomainSocketEndPoint? _target;
 
+    private const string SocketVariable = "NOTIFY_SOCKET";
+
+    /// <summary>True when this process runs as a systemd service that expects notifications.</summary>
+    public static bool IsPresent => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(SocketVariable));
+
     public SystemdNotifier()
     {
-        string? path = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
+        string? path = Environment.GetEnvironmentVariable(SocketVariable);
         if (string.IsNullOrEmpty(path))
             return;
         // A leading '@' names a Linux abstract socket, which the kernel spells with a NUL.

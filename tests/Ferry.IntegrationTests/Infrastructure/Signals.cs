@@ -7,7 +7,9 @@ internal static partial class Signals
 {
     public const int SigInt = 2;
     public const int SigKill = 9;
+    public const int SigUsr1 = 10;
     public const int SigTerm = 15;
+    public const int SigStop = 19;
 
     public static void Send(int pid, int signal)
     {
