@@ -27,8 +27,6 @@ internal sealed class SystemdNotifier : IDisposable
         _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
     }
 
-    public bool Enabled => _socket is not null;
-
     public void Notify(string state)
     {
         if (_socket is null)

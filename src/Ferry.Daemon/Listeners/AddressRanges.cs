@@ -18,8 +18,6 @@ internal sealed class AddressRanges
 
     public static AddressRanges Loopback { get; } = new([new IPNetwork(IPAddress.Parse("127.0.0.0"), 8), new IPNetwork(IPAddress.IPv6Loopback, 128)]);
 
-    public bool IsEmpty => _ranges.Length == 0;
-
     public bool Contains(IPAddress address)
     {
         address = Unmapped(address);
@@ -95,5 +93,5 @@ internal sealed class AddressRanges
         return new IPAddress(bytes);
     }
 
-    public override string ToString() => IsEmpty ? "none" : string.Join(';', _ranges.Select(r => r.ToString()));
+    public override string ToString() => _ranges.Length == 0 ? "none" : string.Join(';', _ranges.Select(r => r.ToString()));
 }

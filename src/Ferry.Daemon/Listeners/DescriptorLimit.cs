@@ -24,9 +24,6 @@ internal static partial class DescriptorLimit
     /// <summary>Descriptors kept back: a sixteenth of the limit, at least 8 and at most 64.</summary>
     public static long Reserve(long limit) => Math.Clamp(limit / 16, 8, 64);
 
-    /// <summary>The lowest descriptor number at which a new connection is refused.</summary>
-    public static long RefuseFrom() => Current() is long limit ? limit - Reserve(limit) : long.MaxValue;
-
     [StructLayout(LayoutKind.Sequential)]
     private struct ResourceLimit
     {

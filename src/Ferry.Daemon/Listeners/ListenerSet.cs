@@ -9,7 +9,7 @@ namespace Ferry.Daemon.Listeners;
 /// The listeners ferryd is serving, which can change while it runs (reload). Sockets are
 /// bound by <see cref="ListenerBinder"/> (or inherited from systemd); each listener accepts
 /// on its socket itself (<see cref="RunningListener"/>) and wraps admitted sockets in
-/// <see cref="SocketConnection"/>s, whose pipes share one <see cref="BlockPool"/>.
+/// <see cref="SocketConnection"/>s, whose readers and writers share one <see cref="BlockPool"/>.
 /// </summary>
 internal sealed class ListenerSet : IAsyncDisposable
 {

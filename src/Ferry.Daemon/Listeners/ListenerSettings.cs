@@ -28,8 +28,6 @@ internal sealed class ListenerSettings
 
     public string? Name => Spec.Name;
 
-    public string ServiceName => Spec.Service;
-
     /// <summary>Reads every key of <paramref name="spec"/>; throws <see cref="ServiceOptionException"/> naming the bad one.</summary>
     public static ListenerSettings From(ListenerSpec spec)
     {

@@ -28,8 +28,6 @@ internal sealed class OptionReader(ListenerSpec spec)
         return spec.Options.TryGetValue(key, out string? value) ? value.Trim() : null;
     }
 
-    public bool IsGiven(string key) => Text(key) is not null;
-
     public ServiceOptionException Bad(string key, string value, string rule) => new($"listener {spec}: {key}={value}: {rule}");
 
     public ServiceOptionException Problem(string problem) => new($"listener {spec}: {problem}");

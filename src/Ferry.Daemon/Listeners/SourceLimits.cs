@@ -16,15 +16,6 @@ internal sealed class SourceLimits(ListenerPolicy policy, TimeProvider time)
     private readonly Dictionary<IPAddress, Entry> _sources = [];
     private readonly Lock _gate = new();
 
-    public int Tracked
-    {
-        get
-        {
-            lock (_gate)
-                return _sources.Count;
-        }
-    }
-
     public static IPAddress SourceOf(IPAddress peer)
     {
         peer = AddressRanges.Unmapped(peer);

@@ -30,7 +30,4 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Error, Message = "connection {Peer} on {Listener} [{ConnectionId}] failed")]
     public static partial void ConnectionFailed(ILogger logger, Exception exception, string peer, string listener, string connectionId);
-
-    [LoggerMessage(EventId = 20, Level = LogLevel.Critical, Message = "{Message}")]
-    public static partial void StartupFailed(ILogger logger, string message);
 }

@@ -4,14 +4,15 @@ using System.Collections.Concurrent;
 namespace Ferry.Daemon.Transport;
 
 /// <summary>
-/// The buffers of the connections' pipes: fixed-size blocks, pinned, reused.
+/// The buffers of the connections' readers and writers: fixed-size blocks, pinned, reused.
 /// </summary>
 /// <remarks>
-/// One size for every rent: a pipe packs small writes into the block it already has and
+/// One size for every rent: a writer packs small writes into the block it already has and
 /// takes a new one only when that is full, so 64-byte messages share a block while a 64 KiB
 /// receive fills one (one <c>recv</c> where 4 KiB blocks needed sixteen). A block goes back
-/// to a free list when its pipe has consumed it; an idle connection holds none (the
-/// transport waits for data before it asks for one). The free list keeps at most
+/// to a free list once its data is consumed or sent; an idle connection holds none (the
+/// reader receives into a per-thread scratch buffer first, and rents a block only for data the
+/// service has not consumed at once). The free list keeps at most
 /// <see cref="MaxRetainedBytes"/>, so a load peak does not hold memory for ever; beyond that,
 /// returned blocks are left to the garbage collector.
 /// Why not the shared ArrayPool: under echo load it handed out fresh arrays about every
@@ -33,7 +34,7 @@ internal sealed class BlockPool(int blockSize = BlockPool.DefaultBlockSize) : Me
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
-        // Pipes never ask a pool for more than MaxBufferSize: they rent bigger buffers elsewhere.
+        // The reader and writer never ask for more than MaxBufferSize: they rent bigger buffers elsewhere.
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minBufferSize, BlockSize);
         if (_free.TryDequeue(out Block? block))
         {

@@ -3,8 +3,9 @@ using System.Threading.Tasks.Sources;
 namespace Ferry.Daemon.Transport;
 
 /// <summary>
-/// "The socket may be readable (or writable) now", from the epoll thread to the one loop of a
-/// connection that waits for it. Edge-triggered epoll reports a change once; a change that
+/// "The socket may be readable (or writable) now", from the epoll thread to the one waiter of a
+/// connection: a read that found the socket drained (<see cref="SocketReader"/>), or the drain
+/// of a writer whose socket refused more (<see cref="SocketWriter"/>). Edge-triggered epoll reports a change once; a change that
 /// comes while nobody waits is kept, so the next wait returns at once and nothing is missed.
 /// The waiter resumes on the thread that signals (the epoll thread): no hop.
 /// </summary>
@@ -14,7 +15,7 @@ namespace Ferry.Daemon.Transport;
 /// continuation. There is no reset between waits, so a signal on one thread can never
 /// interleave with the next wait on another; the token is not needed and not checked. Not a
 /// general-purpose awaitable: one waiter at a time, and execution context is not flowed (the
-/// loops that wait run in no particular context).
+/// reads and drains that wait run in no particular context).
 /// </remarks>
 internal sealed class ReadinessSignal : IValueTaskSource
 {

@@ -23,8 +23,6 @@ internal sealed class SlowConsumerWatch : IDisposable
 
     public void Remove(OutboundQueue queue) => _queues.TryRemove(queue, out _);
 
-    public int Count => _queues.Count;
-
     public void CheckAll()
     {
         foreach (var queue in _queues.Keys)
