@@ -65,6 +65,61 @@ public sealed class ResourceExhaustionTests
     }
 
     [Fact]
+    public async Task ChurnAtTheDescriptorLimitIsOneEpisodeInTheLog()
+    {
+        await using var ferryd = RunningProcess.Start("/bin/sh",
+            ["-c", $"ulimit -n {DescriptorLimit} && exec \"$0\" --listen 127.0.0.1:0=echo", Binaries.Ferryd]);
+        string listening = await ferryd.ReadStdoutLineAsync(FerrydProcess.StartupTimeout);
+        int port = IPEndPoint.Parse(listening.Split(' ')[2]).Port;
+
+        var held = new List<Socket>();
+        try
+        {
+            // Past the limit: ferryd holds what it can and refuses the rest.
+            for (int i = 0; i < Clients; i++)
+                held.Add(await Loopback.ConnectAsync(port));
+            await ServiceProtocolTests.WaitForAsync(() => ferryd.StandardError.Contains("out of file descriptors on echo"),
+                () => "the limit did not bite: " + ferryd.StandardError);
+
+            // Churn right at the limit for three seconds: the oldest leave, more newcomers take their
+            // descriptors than they freed, so ferryd keeps meeting its limit.
+            var churnUntil = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+            while (DateTime.UtcNow < churnUntil)
+            {
+                foreach (var leaving in held.Take(5).ToArray())
+                {
+                    leaving.Dispose();
+                    held.Remove(leaving);
+                }
+                for (int i = 0; i < 8; i++)
+                    held.Add(await Loopback.ConnectAsync(port));
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+            foreach (var client in held)
+                client.Dispose();
+            held.Clear();
+
+            // Once nothing has failed for a while, the next client served ends the episode.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!ferryd.StandardError.Contains("accepting again on echo"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no recovery line: " + ferryd.StandardError);
+                using var fresh = await Loopback.ConnectAsync(port);
+                await SourceBoundSocket.EchoesAsync(fresh, "x");
+                await Task.Delay(200, TestContext.Current.CancellationToken);
+            }
+            string log = ferryd.StandardError;
+            Assert.Single(Regex.Matches(log, "out of file descriptors on echo"));
+            Assert.Single(Regex.Matches(log, "accepting again on echo"));
+        }
+        finally
+        {
+            foreach (var client in held)
+                client.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task AcceptBurstsAndResetFloodsLeaveNoLeakedConnections()
     {
         await using var sandbox = new DaemonSandbox();

@@ -9,14 +9,23 @@ namespace Ferry.Daemon.Listeners;
 /// allow/deny, the listener's cap, then the per-source cap and rate (the one rule that keeps
 /// state: admitting counts the connection against its source, see <see cref="SourceLimits"/>).
 /// </summary>
+/// <remarks>
+/// Descriptors: Linux hands out the lowest free number, so an accepted socket numbered inside
+/// the reserve means the process is nearly out. While short of them (<paramref name="descriptorsShort"/>)
+/// the line moves down by another reserve's worth, so a load that churns right at the limit
+/// makes one long episode instead of flapping in and out of it.
+/// </remarks>
 internal sealed class Admission(ListenerPolicy policy, string service, SourceLimits sources, long? descriptorLimit)
 {
     private readonly long _refuseFromDescriptor =
         descriptorLimit is long limit ? limit - DescriptorLimit.Reserve(limit) : long.MaxValue;
 
-    public AdmissionVerdict Decide(IPAddress peer, long descriptor, long open)
+    private readonly long _lowWaterMark =
+        descriptorLimit is long limit ? limit - 2 * DescriptorLimit.Reserve(limit) : long.MaxValue;
+
+    public AdmissionVerdict Decide(IPAddress peer, long descriptor, long open, bool descriptorsShort = false)
     {
-        if (descriptor >= _refuseFromDescriptor)
+        if (descriptor >= (descriptorsShort ? _lowWaterMark : _refuseFromDescriptor))
         {
             return AdmissionVerdict.Refuse(RefusalReason.OutOfDescriptors,
                 $"out of file descriptors (descriptor {descriptor}, limit {descriptorLimit}, {DescriptorLimit.Reserve(descriptorLimit ?? 0)} kept in reserve)");

@@ -132,17 +132,17 @@ internal sealed partial class RunningListener
             : peer.ToString();
 
         long descriptor = (long)socket.Handle;
-        var verdict = _admission.Decide(peer.Address, descriptor, Listener.Counters.Active);
+        var verdict = _admission.Decide(peer.Address, descriptor, Listener.Counters.Active, _shortage.IsShort);
         if (verdict.Refusal is { } refusal)
         {
             if (refusal == RefusalReason.OutOfDescriptors)
                 _shortage.Refused(descriptor, _descriptorLimit ?? 0);
             else
-                _shortage.Accepted();
+                _shortage.Admitted();
             Refuse(socket, peerText, refusal, verdict.Detail);
             return;
         }
-        _shortage.Accepted();
+        _shortage.Admitted();
 
         Listener.Counters.Opened();
         SocketConnection context;
@@ -217,6 +217,7 @@ internal sealed partial class RunningListener
                 _sweep.Run(_connections.Open);
                 _sources.Prune();
                 _refusals.Tick();
+                _shortage.Tick();
             }
         }
         catch (OperationCanceledException)
