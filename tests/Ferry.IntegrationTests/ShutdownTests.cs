@@ -56,6 +56,75 @@ public sealed class ShutdownTests
     }
 
     [Fact]
+    public async Task WhatClientsSentBeforeSigtermIsEchoedThenTheEndIsClean()
+    {
+        // Twenty clients stream without reading, so ferryd's echoes back up and what they send
+        // waits in ferryd's socket when SIGTERM comes. Each client must still get back everything
+        // ferryd had received (all it sent, less what was still on its way from its own send queue),
+        // as an unbroken prefix, and then a clean end of stream: not a reset, which would also
+        // destroy echoed bytes the client had not read yet.
+        await using var ferryd = await FerrydProcess.StartEchoAsync("--shutdown-timeout", "20");
+        var clients = new List<Socket>();
+        var stop = new CancellationTokenSource();
+        try
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096, SendBufferSize = 4096 };
+                clients.Add(client);
+                await client.ConnectAsync(System.Net.IPAddress.Loopback, ferryd.Port(), TestContext.Current.CancellationToken);
+            }
+            var streams = clients.Select((_, i) =>
+            {
+                var stream = new byte[16 * 1024 * 1024];
+                new Random(i).NextBytes(stream);
+                return stream;
+            }).ToArray();
+            long[] sent = new long[clients.Count];
+            var sending = clients.Select((client, i) => Task.Run(async () =>
+            {
+                try
+                {
+                    while (sent[i] < streams[i].Length)
+                        Interlocked.Add(ref sent[i], await client.SendAsync(streams[i].AsMemory((int)sent[i], 4096), SocketFlags.None, stop.Token));
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+                {
+                }
+            })).ToArray();
+            // Until every client is stalled: its sends stopped moving.
+            long[] before;
+            do
+            {
+                before = sent.Select(n => Interlocked.Read(ref n)).ToArray();
+                await Task.Delay(300, TestContext.Current.CancellationToken);
+            }
+            while (!before.SequenceEqual(sent.Select(n => Interlocked.Read(ref n))));
+
+            ferryd.Process.Signal(Signals.SigTerm);
+            await stop.CancelAsync(); // the clients stop sending and only read now
+            var echoes = await Task.WhenAll(clients.Select(client => Loopback.ReceiveToEndAsync(client, TimeSpan.FromSeconds(30))));
+
+            for (int i = 0; i < clients.Count; i++)
+            {
+                // What still sat in the client's own send queue may reach ferryd after its last read: that much may be missing.
+                long received = before[i] - 64 * 1024 - clients[i].SendBufferSize;
+                Assert.True(echoes[i].Length >= received, $"client {i}: sent {before[i]} bytes before SIGTERM, got {echoes[i].Length} back");
+                Assert.True(streams[i].AsSpan(0, echoes[i].Length).SequenceEqual(echoes[i]), $"client {i}: the echo is not what it sent");
+            }
+            Assert.Equal(0, await ferryd.Process.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+            await Task.WhenAll(sending);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            foreach (var client in clients)
+                client.Dispose();
+            stop.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task StalledClientCannotHoldShutdownPastTheDeadline()
     {
         await using var ferryd = await FerrydProcess.StartEchoAsync("--shutdown-timeout", "1");

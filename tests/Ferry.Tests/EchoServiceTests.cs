@@ -153,7 +153,7 @@ public sealed class EchoServiceTests
     }
 
     [Fact]
-    public async Task StoppingWhileBlockedOnBackpressure_ThrowsOperationCanceled()
+    public async Task StoppingWhileBlockedOnBackpressure_StillDeliversTheEchoThenThrowsOperationCanceled()
     {
         using var connection = new InMemoryConnection(toClient: new PipeOptions(pauseWriterThreshold: 1024, resumeWriterThreshold: 512));
         var run = connection.Run(new EchoService());
@@ -163,7 +163,12 @@ public sealed class EchoServiceTests
         Assert.False(run.IsCompleted);
         Assert.Equal(0, connection.Stats.BytesOut);
 
+        // Asked to stop, it still delivers what it was sent (ferryd's shutdown deadline bounds the wait)...
         connection.Stop();
+        await Task.Delay(200, Token);
+        Assert.False(run.IsCompleted, "the echo was given up although the client may still read it");
+        Assert.Equal(new byte[4096], await connection.ReadExactlyAsync(4096, Token));
+        // ...and then ends as stopped.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(InMemoryConnection.Timeout, Token));
     }
 

@@ -317,6 +317,35 @@ public sealed class SocketConnectionTests
         Assert.True(pair.Connection.IsClosed);
     }
 
+    [Fact]
+    public async Task APeerStillSendingWhenTheServiceEndsGetsEverythingThenAnEndNotAReset()
+    {
+        await using var pair = await LoopbackPair.OpenAsync(new BlockPool());
+        byte[] reply = RandomBytes(200_000, seed: 13);
+        await pair.Output.WriteAsync(reply, Token);
+        // The client sends on, unread by anyone: closing over unread data would reset the
+        // connection, and a reset destroys the reply bytes the client has not read yet.
+        var sending = Task.Run(async () =>
+        {
+            var chunk = new byte[16 * 1024];
+            try
+            {
+                for (int i = 0; i < 64; i++)
+                    await pair.Client.SendAsync(chunk, SocketFlags.None, Token);
+            }
+            catch (SocketException)
+            {
+            }
+        }, Token);
+        await Task.Delay(100, Token);
+
+        Task disposing = pair.Connection.DisposeAsync().AsTask();
+        AssertSameBytes(reply, await ReceiveToEndAsync(pair.Client));
+        pair.Client.Shutdown(SocketShutdown.Send);
+        await disposing.WaitAsync(Timeout, Token);
+        await sending.WaitAsync(Timeout, Token);
+    }
+
     private static byte[] RandomBytes(int length, int seed)
     {
         var bytes = new byte[length];

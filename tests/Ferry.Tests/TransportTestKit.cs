@@ -87,6 +87,15 @@ internal sealed class LoopbackPair : IAsyncDisposable
     {
         try
         {
+            // The client's FIN first: the connection's close need not linger for it.
+            try
+            {
+                Client.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // Closed (or reset) by the test already.
+            }
             await Connection.DisposeAsync().AsTask().WaitAsync(TransportTestKit.Timeout);
         }
         finally

@@ -26,9 +26,10 @@ namespace Ferry.Daemon.Transport;
 /// </para>
 /// <para>
 /// Ending, as Kestrel's transport does it, which the services rely on: when the service
-/// completes its output (or the connection is disposed) what is left is sent, then the socket
-/// is shut down both ways and closed; a peer's FIN completes the input while output can go on
-/// (half-close); a reset completes the input with <see cref="ConnectionResetException"/>;
+/// completes its output (or the connection is disposed) what is left is sent, then a FIN, and
+/// what the peer still sends is read and dropped until its own FIN (briefly: a lingering close,
+/// as nginx does, so the close is never a reset that destroys the end of what we sent); a peer's
+/// FIN completes the input while output can go on (half-close); a reset completes the input with <see cref="ConnectionResetException"/>;
 /// <see cref="Abort"/> closes the socket at once and the service's next read throws
 /// <see cref="ConnectionAbortedException"/>.
 /// </para>
@@ -166,6 +167,22 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
         }
     }
 
+    /// <summary>How long a closing connection keeps reading (and dropping) what the peer still sends, at most.</summary>
+    public static readonly TimeSpan LingerLimit = TimeSpan.FromSeconds(2);
+
+    /// <summary>Our FIN, after everything sent: the peer reads to the end of what we sent, then end of stream.</summary>
+    public void FinishSending()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Reset by the peer, or closed under us: nothing more to finish.
+        }
+    }
+
     /// <summary>
     /// Closes the socket (FIN after what was sent, as far as the peer still reads) and tells the
     /// reader and the writer, which wake whoever waits on them to see it. The first reason given
@@ -194,12 +211,19 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
 
     public override void Abort(ConnectionAbortedException abortReason) => Close(abortReason);
 
-    /// <summary>Sends what the service wrote, closes the socket, and forgets the connection.</summary>
+    /// <summary>
+    /// Sends what the service wrote and a FIN, lets the peer finish (a lingering close: what it
+    /// still sends is read and dropped until its FIN, for at most <see cref="LingerLimit"/>),
+    /// closes the socket, and forgets the connection.
+    /// </summary>
     public override async ValueTask DisposeAsync()
     {
         Reader.Complete();
         Writer.Complete();
         await Writer.Ended;
+        if (!IsClosed && !Reader.PeerFinished)
+            await Reader.DiscardUntilPeerFinishesAsync(LingerLimit);
+        Close(null);
         _loop.Unregister(this);
     }
 

@@ -103,6 +103,40 @@ internal sealed class SocketReader : PipeReader
     /// <summary>The connection closed the socket: a waiting read wakes and reports why.</summary>
     public void OnClosed() => Readable.Signal();
 
+    /// <summary>The peer's FIN has been read: it will send nothing more.</summary>
+    public bool PeerFinished => _peerFinished;
+
+    /// <summary>
+    /// After the service is done and our FIN is sent: reads and drops whatever the peer still
+    /// sends until its FIN (or an error, or <paramref name="limit"/>), so closing the socket does not
+    /// find unread data and turn into a reset that could destroy what we sent before it.
+    /// </summary>
+    public async Task DiscardUntilPeerFinishesAsync(TimeSpan limit)
+    {
+        // The deadline itself decides, not a clock read after a wake-up, which could run early.
+        using var deadline = new CancellationTokenSource(limit);
+        using var wake = deadline.Token.UnsafeRegister(static signal => ((ReadinessSignal)signal!).Signal(), Readable);
+        long unbroken = 0;
+        while (!_connection.IsClosed && !deadline.IsCancellationRequested)
+        {
+            int received = _connection.Receive(Scratch, out int error);
+            if (received == 0 || (received < 0 && error != LinuxCalls.ErrorWouldBlock))
+                return;
+            if (received > 0)
+            {
+                unbroken += received;
+                if (unbroken >= FairShare.Bytes)
+                {
+                    unbroken = 0;
+                    await Task.Yield();
+                }
+                continue;
+            }
+            unbroken = 0;
+            await Readable.WaitAsync();
+        }
+    }
+
     private long Buffered => _head is null ? 0 : _tail!.RunningIndex + _tail.End - (_head.RunningIndex + _headStart);
 
     private ReadOnlySequence<byte> Buffer => _head is null

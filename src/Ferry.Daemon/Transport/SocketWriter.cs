@@ -15,8 +15,8 @@ namespace Ferry.Daemon.Transport;
 /// One writer at a time, as for any <see cref="PipeWriter"/>. The chain of blocks is shared by the
 /// service (writing at the back) and whoever sends (from the front) under one lock. The send path
 /// has one owner at a time: the flushing service, or the drain once the socket has refused more;
-/// only the owner calls <c>send</c> (<see cref="SendPending"/>). Ending, as Kestrel's transport
-/// does it: <see cref="Complete"/> sends what is left, then the connection is closed (FIN).
+/// only the owner calls <c>send</c> (<see cref="SendPending"/>). Ending: <see cref="Complete"/>
+/// sends what is left, then a FIN; the connection closes the socket after that.
 /// </remarks>
 internal sealed class SocketWriter : PipeWriter
 {
@@ -60,7 +60,7 @@ internal sealed class SocketWriter : PipeWriter
     /// <summary>"Writable now", from the epoll thread (or the close) to the drain.</summary>
     public ReadinessSignal Writable { get; } = new();
 
-    /// <summary>Completes once the output is over: all of it sent and the socket closed, or the socket closed under it.</summary>
+    /// <summary>Completes once the output is over: all of it sent and the FIN with it, or the socket closed under it.</summary>
     public Task Ended => _ended.Task;
 
     /// <summary>Bytes the kernel has taken for the peer; read by other threads for the timeouts and the close line.</summary>
@@ -235,8 +235,8 @@ internal sealed class SocketWriter : PipeWriter
                 case Step.Closed:
                     return Progress.Closed;
                 case Step.Finished:
-                    // All sent and the output is complete: FIN and close, outside the lock.
-                    _connection.Close(null);
+                    // All sent and the output is complete: FIN, outside the lock; the connection closes.
+                    _connection.FinishSending();
                     _ended.TrySetResult();
                     return Progress.Closed;
             }
@@ -374,7 +374,7 @@ internal sealed class SocketWriter : PipeWriter
         }
     }
 
-    /// <summary>No more output: what was written is sent, then the socket is shut down and closed.</summary>
+    /// <summary>No more output: what was written is sent, then the FIN.</summary>
     public override void Complete(Exception? exception = null)
     {
         lock (_gate)
