@@ -122,5 +122,7 @@ public sealed class BrokerTests
         }
         await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains("over the hard limit of 4194304"),
             () => "the stalled client was not cut: " + ferryd.Process.StandardError);
+        // The cut client can tell it was cut: its stream ends in a reset, not an ordinary end.
+        Assert.Equal("reset", await ChatTests.ReadUntilClosedAsync(stalled));
     }
 }

@@ -50,7 +50,7 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
             connection.ServiceStarted(time.GetTimestamp());
             var observer = logger.IsEnabled(LogLevel.Debug) ? new ReceivedLineLog(text => Log.ClientSays(logger, peer, text)) : null;
             var serving = new ServiceConnection(pipes, stopping, peer,
-                () => context.Abort(new ConnectionAbortedException("cut off by the service")), observer);
+                () => context.Reset(new ConnectionAbortedException("cut off by the service")), observer);
             returned = await serving.ServeWithAsync(service);
         }
         catch (Exception ex)

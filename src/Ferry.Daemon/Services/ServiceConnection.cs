@@ -39,8 +39,9 @@ internal sealed class ServiceConnection
     public string Peer { get; }
 
     /// <summary>
-    /// Drops the connection at once, for a client cut off as a slow consumer: a graceful close
-    /// would wait for a send the client is not reading.
+    /// Drops the connection at once with a reset, for a client cut off as a slow consumer: a
+    /// graceful close would wait for a send the client is not reading, and would look to the
+    /// client like an ordinary end.
     /// </summary>
     public void Abort() => _abort();
 

@@ -188,7 +188,15 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
     /// reader and the writer, which wake whoever waits on them to see it. The first reason given
     /// is the one reads report; null: a graceful end. Closing removes the socket from the epoll set.
     /// </summary>
-    public void Close(Exception? reason)
+    public void Close(Exception? reason) => Close(reason, reset: false);
+
+    /// <summary>
+    /// Ends the connection with a reset (RST) instead of a FIN, dropping whatever is unsent: the
+    /// peer can tell it was cut off (a slow consumer) from an ordinary end.
+    /// </summary>
+    public void Reset(ConnectionAbortedException reason) => Close(reason, reset: true);
+
+    private void Close(Exception? reason, bool reset)
     {
         if (reason is not null)
             Interlocked.CompareExchange(ref _closedBecause, reason, null);
@@ -196,9 +204,12 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
             return;
         try
         {
-            // Through the Socket, not a raw call: the runtime then knows the close is graceful
-            // and does not turn it into a reset if another thread is inside a call right now.
-            _socket.Shutdown(SocketShutdown.Both);
+            if (reset)
+                _socket.LingerState = new LingerOption(enable: true, seconds: 0);
+            else
+                // Through the Socket, not a raw call: the runtime then knows the close is graceful
+                // and does not turn it into a reset if another thread is inside a call right now.
+                _socket.Shutdown(SocketShutdown.Both);
         }
         catch (SocketException)
         {
