@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Client;
 
@@ -17,9 +17,6 @@ namespace Ferry.Client;
 internal sealed class StandardOutput : Stream
 {
     private const int Descriptor = 1;
-    private const int ErrorInterrupted = 4;   // EINTR
-    private const int ErrorWouldBlock = 11;   // EAGAIN
-    private const short PollOut = 0x004;
     private const int Forever = -1;
 
     public override bool CanRead => false;
@@ -41,28 +38,31 @@ internal sealed class StandardOutput : Stream
     /// errno in lower case ("broken pipe", "no space left on device", "bad file descriptor")
     /// and whose HResult is the errno.
     /// </summary>
-    public override void Write(ReadOnlySpan<byte> buffer)
+    public override unsafe void Write(ReadOnlySpan<byte> buffer)
     {
-        while (!buffer.IsEmpty)
+        fixed (byte* start = buffer)
         {
-            nint written = SystemWrite(Descriptor, ref MemoryMarshal.GetReference(buffer), (nuint)buffer.Length);
-            if (written >= 0)
+            for (nint at = 0; at < buffer.Length;)
             {
-                buffer = buffer[(int)written..];
-                continue;
+                nint written = DescriptorCalls.Write(Descriptor, start + at, buffer.Length - at);
+                if (written >= 0)
+                {
+                    at += written;
+                    continue;
+                }
+                int errno = Errno.Last;
+                if (errno == Errno.Interrupted)
+                    continue;
+                if (errno == Errno.WouldBlock)
+                {
+                    // A non-blocking descriptor inherited from the parent (shared with it, so
+                    // not ours to change): wait until it takes more.
+                    var wanted = new DescriptorCalls.PollDescriptor { Descriptor = Descriptor, Events = DescriptorCalls.PollOut };
+                    DescriptorCalls.Poll(ref wanted, 1, Forever);
+                    continue;
+                }
+                throw new IOException(Errno.Describe(errno), errno);
             }
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == ErrorInterrupted)
-                continue;
-            if (errno == ErrorWouldBlock)
-            {
-                // A non-blocking descriptor inherited from the parent (shared with it, so
-                // not ours to change): wait until it takes more.
-                var wanted = new PollDescriptor { Descriptor = Descriptor, Events = PollOut };
-                SystemPoll(ref wanted, 1, Forever);
-                continue;
-            }
-            throw new IOException(Describe(errno), errno);
         }
     }
 
@@ -90,26 +90,4 @@ internal sealed class StandardOutput : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
-
-    // strerror's wording ("Broken pipe"), lower-cased to sit inside ferry's one-line messages.
-    private static string Describe(int errno)
-    {
-        string text = Marshal.GetPInvokeErrorMessage(errno);
-        return text.Length > 0 ? char.ToLowerInvariant(text[0]) + text[1..] : $"errno {errno}";
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollDescriptor
-    {
-        public int Descriptor;
-        public short Events;
-        public short ReturnedEvents;
-    }
-
-    // DllImport with blittable ref parameters, like the bench's socket calls: no unsafe code.
-    [DllImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static extern nint SystemWrite(int descriptor, ref byte buffer, nuint count);
-
-    [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static extern int SystemPoll(ref PollDescriptor descriptors, nuint count, int timeoutMilliseconds);
 }

@@ -221,6 +221,7 @@ public sealed class DaemonTests
         var busyReload = await sandbox.FerrydAsync("reload", "--pid-file", sandbox.PidFile);
         Assert.Equal(1, busyReload.ExitCode);
         Assert.Contains("address already in use", busyReload.Stderr);
+        Assert.Contains("(listener busy, echo): address already in use", busyReload.Stderr); // named as the file names it
         using (var chargen = await Loopback.ConnectAsync(added))
             Assert.Equal(74, (await Loopback.ReceiveAsync(chargen, 74, Generous)).Length);
         await RoundTripAsync(client, "still here\n");

@@ -62,5 +62,5 @@ internal static class BenchSocket
         return corrupt;
     }
 
-    public static string Describe(SocketException exception) => Net.SocketErrorText.Describe(exception);
+    public static string Describe(SocketException exception) => Ferry.Platform.Net.SocketErrorText.Describe(exception);
 }

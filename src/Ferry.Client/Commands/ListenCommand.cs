@@ -49,7 +49,7 @@ internal sealed class ListenCommand
         bool keepOpen = parse.GetValue(_keepOpen);
         TlsSettings? tls = _tls.ToSettings(parse);
         // Load the certificate before listening: a bad file is reported before any peer waits.
-        tls?.LoadCertificate()?.Dispose();
+        tls?.LoadIdentity();
 
         using Socket listener = await ListeningSocket.OpenAsync(address, keepOpen ? KeepOpenBacklog : 1, cancellationToken);
         // stderr, because stdout carries nothing but the peer's bytes.

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using Ferry.Platform.Tls;
 
 namespace Ferry.Client.Net;
 
@@ -19,7 +20,7 @@ internal static class TlsHandshake
         string peerName, double timeoutSeconds, CancellationToken cancellationToken)
     {
         var authorities = settings.LoadAuthorities();
-        var certificate = settings.LoadCertificate();
+        var identity = settings.LoadIdentity();
         var verdict = new PeerVerdict();
         var transport = new TlsTransport(socket);
         var tls = new SslStream(transport);
@@ -27,9 +28,9 @@ internal static class TlsHandshake
         {
             // SNI and the name checked against the certificate; brackets are not part of an IPv6 name.
             TargetHost = serverName.Trim('[', ']'),
-            ClientCertificates = certificate is null ? null : [certificate],
+            ClientCertificateContext = identity,
             RemoteCertificateValidationCallback = (_, cert, chain, errors) =>
-                settings.Insecure || TlsSettings.Verify(cert, chain, errors, authorities, verdict),
+                settings.Insecure || TlsSettings.Verify(cert, chain, errors, authorities, PeerRole.Server, verdict),
         };
         await HandshakeAsync(tls, transport, "server", peerName, verdict, timeoutSeconds,
             token => tls.AuthenticateAsClientAsync(options, token), cancellationToken);
@@ -40,7 +41,7 @@ internal static class TlsHandshake
         CancellationToken cancellationToken)
     {
         // TlsOptions makes --cert a usage error to leave out with `listen --tls`.
-        var certificate = settings.LoadCertificate()
+        var identity = settings.LoadIdentity()
             ?? throw new InvalidOperationException("ferry listen --tls without --cert");
         var authorities = settings.LoadAuthorities();
         var verdict = new PeerVerdict();
@@ -48,11 +49,11 @@ internal static class TlsHandshake
         var tls = new SslStream(transport);
         var options = new SslServerAuthenticationOptions
         {
-            ServerCertificate = certificate,
+            ServerCertificateContext = identity,
             // --ca on the listening side: the peer must present a certificate signed by it.
             ClientCertificateRequired = authorities is not null,
             RemoteCertificateValidationCallback = (_, cert, chain, errors) =>
-                authorities is null || TlsSettings.Verify(cert, chain, errors & ~SslPolicyErrors.RemoteCertificateNameMismatch, authorities, verdict),
+                authorities is null || TlsSettings.Verify(cert, chain, errors, authorities, PeerRole.Client, verdict),
         };
         await HandshakeAsync(tls, transport, "client", peerName, verdict, ServerTimeoutSeconds,
             token => tls.AuthenticateAsServerAsync(options, token), cancellationToken);

@@ -1,6 +1,6 @@
 using System.Net.Security;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Ferry.Platform.Tls;
 
 namespace Ferry.Client.Net;
 
@@ -11,73 +11,48 @@ namespace Ferry.Client.Net;
 /// </summary>
 internal sealed record TlsSettings(string? CaFile, bool Insecure, string? CertFile, string? KeyFile)
 {
-    /// <summary>The PEM certificate and key, or null when none was given.</summary>
-    public X509Certificate2? LoadCertificate()
+    /// <summary>The PEM certificate, its key and the chain that follows it in its file (all sent to the peer), or null when none was given.</summary>
+    public SslStreamCertificateContext? LoadIdentity()
     {
         if (CertFile is null)
             return null;
         try
         {
-            return X509Certificate2.CreateFromPemFile(CertFile, KeyFile);
+            return TlsCertificateFiles.LoadIdentity(CertFile, KeyFile).Context;
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        catch (TlsFileException exception)
         {
-            throw new CommandFailedException($"cannot load certificate {CertFile}{(KeyFile is null ? "" : $" with key {KeyFile}")}: {exception.Message.TrimEnd('.')}");
+            throw new CommandFailedException(exception.Message);
         }
     }
 
     /// <summary>The certificates of <see cref="CaFile"/>, or null when the system store is used.</summary>
     public X509Certificate2Collection? LoadAuthorities()
     {
-        if (CaFile is null)
-            return null;
-        var authorities = new X509Certificate2Collection();
         try
         {
-            authorities.ImportFromPemFile(CaFile);
+            return CaFile is null ? null : TlsCertificateFiles.LoadAuthorities(CaFile);
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CryptographicException)
+        catch (TlsFileException exception)
         {
-            throw new CommandFailedException($"cannot load CA file {CaFile}: {exception.Message.TrimEnd('.')}");
+            throw new CommandFailedException(exception.Message);
         }
-        if (authorities.Count == 0)
-            throw new CommandFailedException($"CA file {CaFile} holds no PEM certificate");
-        return authorities;
     }
 
     /// <summary>
-    /// Checks a peer certificate: the usual checks against the system store, or a chain to
-    /// one of <paramref name="authorities"/>. The reason for a refusal is kept in
+    /// Checks a peer certificate the way ferryd checks its clients' (<see cref="PeerCertificateCheck"/>):
+    /// against the system store, or a chain to one of <paramref name="authorities"/> built with the
+    /// intermediates the peer sent, for the peer's role. The reason for a refusal is kept in
     /// <paramref name="verdict"/> for the error message.
     /// </summary>
     public static bool Verify(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors,
-        X509Certificate2Collection? authorities, PeerVerdict verdict)
+        X509Certificate2Collection? authorities, PeerRole role, PeerVerdict verdict)
     {
-        if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
-            return verdict.Refuse("the peer sent no certificate");
-        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
-            return verdict.Refuse("its certificate is for another name");
-        if (authorities is null)
-        {
-            return errors == SslPolicyErrors.None
-                || verdict.Refuse($"its certificate is not trusted ({Describe(chain)}); use --ca FILE for a private CA");
-        }
-
-        using var ours = new X509Chain();
-        ours.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        ours.ChainPolicy.CustomTrustStore.AddRange(authorities);
-        ours.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (chain is not null)
-            foreach (var element in chain.ChainElements)
-                ours.ChainPolicy.ExtraStore.Add(element.Certificate);
-        using var leaf = new X509Certificate2(certificate);
-        return ours.Build(leaf) || verdict.Refuse($"its certificate is not signed by the CA in --ca ({Describe(ours)})");
-    }
-
-    private static string Describe(X509Chain? chain)
-    {
-        var statuses = chain?.ChainStatus.Select(s => s.StatusInformation.Trim().TrimEnd('.')).Where(s => s.Length > 0).Distinct().ToArray();
-        return statuses is { Length: > 0 } ? string.Join("; ", statuses) : "no trusted chain";
+        string? refusal = PeerCertificateCheck.Refusal(certificate, chain, errors, authorities, role, "peer", "the CA in --ca");
+        if (refusal is not null && authorities is null && role == PeerRole.Server && certificate is not null
+            && !errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+            refusal += "; use --ca FILE for a private CA";
+        return refusal is null || verdict.Refuse(refusal);
     }
 }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Hosting;
 
@@ -23,13 +24,13 @@ internal static class DaemonControl
         }
         int pid = RunningPid(path);
 
-        Native.Kill(pid, Native.SigTerm);
+        ProcessCalls.Kill(pid, SignalNumber.Terminate);
         if (await WaitForExitAsync(pid, TimeSpan.FromSeconds(seconds)))
         {
             stdout.WriteLine($"ferryd (pid {pid}) stopped");
             return ExitCodes.Ok;
         }
-        Native.Kill(pid, Native.SigKill);
+        ProcessCalls.Kill(pid, SignalNumber.Kill);
         await WaitForExitAsync(pid, KillGrace);
         // A killed daemon cannot remove its own files.
         PidFile.RemoveLeftBy(pid, path, StatusSocket.PathFor(path));
@@ -86,7 +87,7 @@ internal static class DaemonControl
         string socket = StatusSocket.PathFor(path);
         int before = ReloadGeneration(await QueryAsync(socket))?.Generation ?? 0;
 
-        Native.Kill(pid, Native.SigHup);
+        ProcessCalls.Kill(pid, SignalNumber.Hangup);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(60))
         {
@@ -193,7 +194,7 @@ internal static class DaemonControl
     private static async Task<bool> WaitForExitAsync(int pid, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        while (Native.ProcessRuns(pid))
+        while (ProcessCalls.Runs(pid))
         {
             var left = timeout - clock.Elapsed;
             if (left <= TimeSpan.Zero)

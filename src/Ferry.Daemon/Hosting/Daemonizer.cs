@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Ferry.Daemon.Logging;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Hosting;
 
@@ -68,7 +69,7 @@ internal static class Daemonizer
 
     private static async Task<int> RunAsChildAsync(ServerSettings settings, TextWriter stdout)
     {
-        if (Native.SetSid() < 0)
+        if (ProcessCalls.SetSession() < 0)
             throw new StartupException(ExitCodes.Failure, "setsid failed: cannot detach from the terminal's session");
         // Every path in settings is absolute by now; "/" keeps the daemon off any mount it was started in.
         Directory.SetCurrentDirectory("/");

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Ferry.Daemon.Logging;
 using Microsoft.Extensions.Logging;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Hosting;
 
@@ -10,7 +11,7 @@ namespace Ferry.Daemon.Hosting;
 /// </summary>
 internal sealed partial class LogReopener(SerilogSetup.Output output, ILogger logger) : IAsyncDisposable
 {
-    private readonly SignalQueue _signal = new((PosixSignal)Native.SigUsr1, () =>
+    private readonly SignalQueue _signal = new(SignalNumber.UserSignal1, () =>
     {
         output.ReopenFiles();
         LogReopened(logger, output.HasFiles ? "log files reopened" : "logging to the console: nothing to reopen");

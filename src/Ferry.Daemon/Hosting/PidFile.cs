@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ferry.Daemon.Transport;
 using Microsoft.Win32.SafeHandles;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Hosting;
 
@@ -77,7 +78,7 @@ internal sealed class PidFile : IDisposable
         }
 
         var held = TakeLock(LockPathFor(path), create: true, out int errno);
-        if (held is null && errno == LinuxCalls.ErrorWouldBlock)
+        if (held is null && errno == Errno.WouldBlock)
         {
             throw new StartupException(ExitCodes.AlreadyRunning, ReadPid(path) is int running
                 ? $"already running (pid {running}, pid file {path})"
@@ -110,15 +111,15 @@ internal sealed class PidFile : IDisposable
     public static bool IsLocked(string path)
     {
         string lockPath = LockPathFor(path);
-        using var file = Native.OpenFile(lockPath, create: false, out int errno);
-        if (file is null && errno is Native.ErrorNoSuchFile or Native.ErrorNotADirectory)
+        using var file = DescriptorCalls.OpenFile(lockPath, DescriptorCalls.ReadOnly | DescriptorCalls.CloseOnExec, out int errno);
+        if (file is null && errno is Errno.NoSuchFile or Errno.NotADirectory)
             return false;
         if (file is null)
-            throw new StartupException(ExitCodes.Failure, $"cannot tell whether ferryd is running: cannot open {lockPath}: {Native.Describe(errno)}");
-        int error = Native.TryLock(file, exclusive: false);
-        if (error is not (0 or LinuxCalls.ErrorWouldBlock))
-            throw new StartupException(ExitCodes.Failure, $"cannot tell whether ferryd is running: cannot lock {lockPath}: {Native.Describe(error)}");
-        return error == LinuxCalls.ErrorWouldBlock;
+            throw new StartupException(ExitCodes.Failure, $"cannot tell whether ferryd is running: cannot open {lockPath}: {Errno.Describe(errno)}");
+        int error = DescriptorCalls.TryLock(file, exclusive: false);
+        if (error is not (0 or Errno.WouldBlock))
+            throw new StartupException(ExitCodes.Failure, $"cannot tell whether ferryd is running: cannot lock {lockPath}: {Errno.Describe(error)}");
+        return error == Errno.WouldBlock;
     }
 
     /// <summary>The pid written in the file, whether or not that process still runs; null if none.</summary>
@@ -145,7 +146,7 @@ internal sealed class PidFile : IDisposable
     {
         string lockPath = LockPathFor(path);
         using var held = TakeLock(lockPath, create: false, out int errno);
-        if (held is null && errno != Native.ErrorNoSuchFile)
+        if (held is null && errno != Errno.NoSuchFile)
             return;
         if (ReadPid(path) == pid)
             File.Delete(path);
@@ -162,21 +163,21 @@ internal sealed class PidFile : IDisposable
     /// </summary>
     private static SafeFileHandle? TakeLock(string lockPath, bool create, out int errno)
     {
-        errno = LinuxCalls.ErrorWouldBlock;
+        errno = Errno.WouldBlock;
         for (int attempt = 1; attempt <= LockAttempts; attempt++)
         {
-            var file = Native.OpenFile(lockPath, create, out errno);
+            var file = DescriptorCalls.OpenFile(lockPath, create ? DescriptorCalls.ReadWrite | DescriptorCalls.Create | DescriptorCalls.CloseOnExec : DescriptorCalls.ReadOnly | DescriptorCalls.CloseOnExec, out errno);
             if (file is null)
                 return null;
-            errno = Native.TryLock(file, exclusive: true);
+            errno = DescriptorCalls.TryLock(file, exclusive: true);
             if (errno == 0 && !IsUnlinked(file))
                 return file;
             file.Dispose();
-            if (errno != 0 && errno != LinuxCalls.ErrorWouldBlock)
+            if (errno != 0 && errno != Errno.WouldBlock)
                 return null;
             Thread.Sleep(20);
         }
-        errno = LinuxCalls.ErrorWouldBlock;
+        errno = Errno.WouldBlock;
         return null;
     }
 
@@ -189,7 +190,7 @@ internal sealed class PidFile : IDisposable
         // A file in the way is the cause whatever the call reported (EEXIST from mkdir, ENOTDIR...).
         string cause = NonDirectoryAbove(path) is { } file
             ? $"{file} is not a directory"
-            : Native.Describe(errno);
+            : Errno.Describe(errno);
         return new StartupException(ExitCodes.Failure, $"cannot create pid file {path}: {cause}");
     }
 
@@ -209,9 +210,9 @@ internal sealed class PidFile : IDisposable
     /// <summary>.NET reports a file error as an IOException whose HResult is the errno; access errors have their own type.</summary>
     private static int ErrnoOf(Exception ex) => ex switch
     {
-        UnauthorizedAccessException => Native.ErrorAccess,
+        UnauthorizedAccessException => Errno.AccessDenied,
         IOException { HResult: > 0 and < 4096 } io => io.HResult,
-        _ => Native.ErrorIo,
+        _ => Errno.Io,
     };
 
     public void Dispose()

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using Ferry.Daemon.Listeners;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Hosting;
 
@@ -48,7 +49,7 @@ internal sealed class StatusSocket : IAsyncDisposable
         catch (SocketException ex)
         {
             socket.Dispose();
-            throw new StartupException(ExitCodes.Failure, $"cannot open status socket {path}: {Native.Describe(ex.ErrorCode)}");
+            throw new StartupException(ExitCodes.Failure, $"cannot open status socket {path}: {Errno.Describe(ex.ErrorCode)}");
         }
         return new StatusSocket(path, socket, listeners, lastReload);
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Ferry.Platform.Net;
 
 namespace Ferry.Daemon.Listeners;
 
@@ -29,9 +30,7 @@ internal sealed class AddressRanges
         return false;
     }
 
-    /// <summary>An IPv4-mapped IPv6 address as the IPv4 address it carries; others unchanged.</summary>
-    public static IPAddress Unmapped(IPAddress address) =>
-        address.AddressFamily == AddressFamily.InterNetworkV6 && address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    private static IPAddress Unmapped(IPAddress address) => EndpointText.Unmapped(address);
 
     /// <summary>
     /// Parses "10.0.0.0/8;192.168.1.7;::1/128" (a bare address is one host); "none" or an

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Listeners;
 
@@ -9,28 +9,11 @@ namespace Ferry.Daemon.Listeners;
 /// too, so connections may not use the last few. Linux hands out the lowest free descriptor,
 /// so an accepted socket numbered within the reserve means the process is nearly out.
 /// </summary>
-internal static partial class DescriptorLimit
+internal static class DescriptorLimit
 {
-    private const int RlimitNofile = 7;
-
     /// <summary>The soft RLIMIT_NOFILE (the runtime raises it to the hard limit at start), or null if unknown.</summary>
-    public static long? Current()
-    {
-        if (!OperatingSystem.IsLinux() || GetLimit(RlimitNofile, out var limit) != 0)
-            return null;
-        return limit.Current > long.MaxValue ? long.MaxValue : (long)limit.Current;
-    }
+    public static long? Current() => ProcessCalls.OpenFilesLimit();
 
     /// <summary>Descriptors kept back: a sixteenth of the limit, at least 8 and at most 64.</summary>
     public static long Reserve(long limit) => Math.Clamp(limit / 16, 8, 64);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct ResourceLimit
-    {
-        public ulong Current;
-        public ulong Maximum;
-    }
-
-    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
-    private static partial int GetLimit(int resource, out ResourceLimit limit);
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Ferry.Daemon.Hosting;
+using Ferry.Platform.Net;
 
 namespace Ferry.Daemon.Listeners;
 
@@ -72,7 +73,7 @@ internal static class ListenerBinder
         catch (SocketException)
         {
         }
-        throw new StartupException(ExitCodes.CannotListen, $"cannot listen on {spec.FormatAddress()} ({spec.Service}): unknown host '{spec.Host}'");
+        throw new StartupException(ExitCodes.CannotListen, $"cannot listen on {spec.FormatAddress()} ({Label(spec)}): unknown host '{spec.Host}'");
     }
 
     /// <summary>One dual-stack socket on [::] serves IPv4 and IPv6; 0.0.0.0 where IPv6 is off.</summary>
@@ -100,17 +101,14 @@ internal static class ListenerBinder
         {
             socket.Dispose();
             throw new StartupException(ExitCodes.CannotListen,
-                $"cannot listen on {endpoint} ({spec.Service}): {Describe(ex.SocketErrorCode, endpoint.Port)}");
+                $"cannot listen on {endpoint} ({Label(spec)}): {Describe(ex.SocketErrorCode, endpoint.Port)}");
         }
     }
 
-    private static string Describe(SocketError error, int port) => error switch
-    {
-        SocketError.AddressAlreadyInUse => "address already in use",
-        SocketError.AccessDenied when port < 1024 => "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
-        SocketError.AccessDenied => "permission denied",
-        SocketError.AddressNotAvailable => "address not available on this host",
-        SocketError.AddressFamilyNotSupported => "address family not supported on this host",
-        _ => new SocketException((int)error).Message.ToLowerInvariant(),
-    };
+    /// <summary>How a message names the listener: its service, and its name where it has one (from the config file).</summary>
+    private static string Label(ListenerSpec spec) => spec.Name is null ? spec.Service : $"listener {spec.Name}, {spec.Service}";
+
+    private static string Describe(SocketError error, int port) => error == SocketError.AccessDenied && port < 1024
+        ? "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+        : SocketErrorText.Describe(error);
 }

@@ -6,6 +6,7 @@ using System.Text;
 using Ferry.Daemon.Connections;
 using Ferry.Daemon.Services;
 using Ferry.Daemon.Transport;
+using Ferry.Platform.Net;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Listeners;
@@ -126,10 +127,7 @@ internal sealed partial class RunningListener
             socket.Dispose(); // already gone
             return;
         }
-        // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; people know them as a.b.c.d.
-        string peerText = peer.Address.IsIPv4MappedToIPv6
-            ? new IPEndPoint(peer.Address.MapToIPv4(), peer.Port).ToString()
-            : peer.ToString();
+        string peerText = EndpointText.Format(peer);
 
         long descriptor = (long)socket.Handle;
         var verdict = _admission.Decide(peer.Address, descriptor, Listener.Counters.Active, _shortage.IsShort);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Listeners;
 
@@ -13,7 +13,7 @@ namespace Ferry.Daemon.Listeners;
 /// Inherited fds are marked close-on-exec and the variables removed, so no child process
 /// inherits them.
 /// </summary>
-internal sealed partial class SocketActivation
+internal sealed class SocketActivation
 {
     private const int FirstFd = 3;
     private readonly List<(string Name, Socket Socket)> _available;
@@ -41,7 +41,7 @@ internal sealed partial class SocketActivation
         for (int i = 0; i < fds; i++)
         {
             int fd = FirstFd + i;
-            _ = SetCloseOnExec(fd, FSetFd, FdCloexec);
+            DescriptorCalls.SetCloseOnExec(fd);
             var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
             available.Add((i < names.Length ? names[i] : "", socket));
         }
@@ -71,10 +71,4 @@ internal sealed partial class SocketActivation
             socket.Dispose();
         _available.Clear();
     }
-
-    private const int FSetFd = 2;
-    private const int FdCloexec = 1;
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int SetCloseOnExec(int fd, int command, int flags);
 }

@@ -18,7 +18,7 @@ internal sealed class SourceLimits(ListenerPolicy policy, TimeProvider time)
 
     public static IPAddress SourceOf(IPAddress peer)
     {
-        peer = AddressRanges.Unmapped(peer);
+        peer = Ferry.Platform.Net.EndpointText.Unmapped(peer);
         if (peer.AddressFamily != AddressFamily.InterNetworkV6)
             return peer;
         byte[] bytes = peer.GetAddressBytes();

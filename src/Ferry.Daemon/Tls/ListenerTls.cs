@@ -1,7 +1,7 @@
 using System.Net.Security;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Ferry.Daemon.Services;
+using Ferry.Platform.Tls;
 
 namespace Ferry.Daemon.Tls;
 
@@ -45,50 +45,15 @@ internal sealed class ListenerTls
 
     private static TlsCredentials Read(TlsFiles files)
     {
-        X509Certificate2 leaf;
-        var chain = new X509Certificate2Collection();
         try
         {
-            leaf = X509Certificate2.CreateFromPemFile(files.Certificate, files.Key);
-            // A PEM file may carry the intermediates after the leaf; clients need them sent.
-            chain.ImportFromPemFile(files.Certificate);
+            var (context, leaf) = TlsCertificateFiles.LoadIdentity(files.Certificate, files.Key);
+            var authorities = files.ClientCa is null ? null : TlsCertificateFiles.LoadAuthorities(files.ClientCa);
+            return new TlsCredentials(context, leaf, authorities);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (TlsFileException ex)
         {
-            throw new ServiceOptionException($"cannot read TLS certificate or key ({Describe(files)}): {ex.Message}");
+            throw new ServiceOptionException(ex.Message);
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
-        {
-            throw new ServiceOptionException($"TLS certificate and key ({Describe(files)}) are not a PEM certificate with its matching private key: {ex.Message}");
-        }
-        if (!leaf.HasPrivateKey)
-            throw new ServiceOptionException($"TLS certificate {files.Certificate} has no private key (give key=FILE)");
-        var intermediates = new X509Certificate2Collection();
-        foreach (var certificate in chain)
-        {
-            if (certificate.Thumbprint != leaf.Thumbprint)
-                intermediates.Add(certificate);
-        }
-        // offline: never fetch missing intermediates from the network during a reload.
-        var context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
-        return new TlsCredentials(context, leaf, files.ClientCa is null ? null : ReadAuthorities(files.ClientCa));
     }
-
-    private static X509Certificate2Collection ReadAuthorities(string path)
-    {
-        var authorities = new X509Certificate2Collection();
-        try
-        {
-            authorities.ImportFromPemFile(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            throw new ServiceOptionException($"cannot read clientCa {path}: {ex.Message}");
-        }
-        if (authorities.Count == 0)
-            throw new ServiceOptionException($"clientCa {path} holds no PEM certificate");
-        return authorities;
-    }
-
-    private static string Describe(TlsFiles files) => files.Key is null ? files.Certificate : $"{files.Certificate}, {files.Key}";
 }

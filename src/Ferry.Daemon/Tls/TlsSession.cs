@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Ferry.Daemon.Transport;
+using Ferry.Platform.Tls;
 
 namespace Ferry.Daemon.Tls;
 
@@ -46,7 +47,14 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
             ClientCertificateRequired = credentials.ClientAuthorities is not null,
             RemoteCertificateValidationCallback = credentials.ClientAuthorities is null
                 ? null
-                : (_, certificate, _, _) => VerifyClient(certificate, credentials.ClientAuthorities, out verdict),
+                : (_, certificate, chain, errors) =>
+                {
+                    verdict = PeerCertificateCheck.Refusal(certificate, chain, errors, credentials.ClientAuthorities,
+                        PeerRole.Client, "client", "clientCa");
+                    if (verdict is not null && certificate is null)
+                        verdict += " (clientCa requires one)";
+                    return verdict is null;
+                },
         };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         deadline.CancelAfter(timeout);
@@ -62,35 +70,23 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
             string reason = verdict
                 ?? (ex is OperationCanceledException
                     ? stopping.IsCancellationRequested ? "server shutting down" : $"no handshake within {timeout.TotalSeconds} s"
-                    : Innermost(ex));
+                    : Describe(ex));
             return (null, reason);
         }
     }
 
-    private static bool VerifyClient(X509Certificate? certificate, X509Certificate2Collection authorities, out string? verdict)
+    /// <summary>Why a handshake failed, in plain words: the runtime's messages say it in .NET's.</summary>
+    private static string Describe(Exception exception)
     {
-        if (certificate is null)
-        {
-            verdict = "the client sent no certificate (clientCa requires one)";
-            return false;
-        }
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2")); // clientAuth
-        var presented = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
-        if (chain.Build(presented))
-        {
-            verdict = null;
-            return true;
-        }
-        string problems = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
-        verdict = $"client certificate '{presented.Subject}' is not accepted by clientCa: {problems}";
-        return false;
+        string message = exception.GetBaseException().Message.TrimEnd('.');
+        if (message.Contains("frame size", StringComparison.OrdinalIgnoreCase) || message.Contains("corrupted frame", StringComparison.OrdinalIgnoreCase))
+            return "the client did not speak TLS (plain text sent to a TLS listener?)";
+        if (exception is IOException && exception.GetBaseException() is System.Net.Sockets.SocketException or Microsoft.AspNetCore.Connections.ConnectionResetException)
+            return "the client reset the connection";
+        if (exception is IOException && message.Contains("EOF", StringComparison.OrdinalIgnoreCase))
+            return "the client closed the connection";
+        return message.Length > 0 ? char.ToLowerInvariant(message[0]) + message[1..] : "failed";
     }
-
-    private static string Innermost(Exception exception) => exception.GetBaseException().Message.TrimEnd('.');
 
     /// <summary>Sends what the service left in the writer and a close_notify; the transport is closed by the caller.</summary>
     public async ValueTask DisposeAsync()

@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Transport;
 
@@ -13,10 +13,10 @@ namespace Ferry.Daemon.Transport;
 internal sealed unsafe class EpollLoop
 {
     private const int MaxEventsPerWait = 256;
-    private const uint Interest = LinuxCalls.EpollIn | LinuxCalls.EpollOut | LinuxCalls.EpollPeerHangUp | LinuxCalls.EpollEdgeTriggered;
-    private const uint ReadableEvents = LinuxCalls.EpollIn | LinuxCalls.EpollPeerHangUp | LinuxCalls.EpollHangUp | LinuxCalls.EpollError;
-    private const uint HungUpEvents = LinuxCalls.EpollPeerHangUp | LinuxCalls.EpollHangUp | LinuxCalls.EpollError;
-    private const uint WritableEvents = LinuxCalls.EpollOut | LinuxCalls.EpollHangUp | LinuxCalls.EpollError;
+    private const uint Interest = Epoll.In | Epoll.Out | Epoll.PeerHangUp | Epoll.EdgeTriggered;
+    private const uint ReadableEvents = Epoll.In | Epoll.PeerHangUp | Epoll.HangUp | Epoll.Error;
+    private const uint HungUpEvents = Epoll.PeerHangUp | Epoll.HangUp | Epoll.Error;
+    private const uint WritableEvents = Epoll.Out | Epoll.HangUp | Epoll.Error;
 
     private readonly int _epoll;
     private readonly Lock _slotsGate = new();
@@ -54,9 +54,9 @@ internal sealed unsafe class EpollLoop
 
     private static EpollLoop Create(string name)
     {
-        int epoll = LinuxCalls.EpollCreate(LinuxCalls.EpollCloseOnExec);
+        int epoll = Epoll.Create(Epoll.CloseOnExec);
         if (epoll < 0)
-            throw new IOException($"epoll_create1: {Marshal.GetPInvokeErrorMessage(LinuxCalls.LastError)}");
+            throw new IOException($"epoll_create1: {Errno.Describe(Errno.Last)}");
         return new EpollLoop(epoll, name);
     }
 
@@ -80,14 +80,12 @@ internal sealed unsafe class EpollLoop
         }
         connection.Slot = slot;
         byte* control = stackalloc byte[16];
-        *(uint*)control = Interest;
-        BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(control + LinuxCalls.EpollDataOffset, 8),
-            (ulong)(uint)slot | ((ulong)connection.Generation << 32));
-        if (LinuxCalls.EpollControl(_epoll, LinuxCalls.EpollAdd, connection.Handle, control) != 0)
+        Epoll.WriteEvent(control, Interest, (ulong)(uint)slot | ((ulong)connection.Generation << 32));
+        if (Epoll.Control(_epoll, Epoll.Add, connection.Handle, control) != 0)
         {
-            int error = LinuxCalls.LastError;
+            int error = Errno.Last;
             Unregister(connection);
-            throw new IOException($"epoll_ctl: {Marshal.GetPInvokeErrorMessage(error)}");
+            throw new IOException($"epoll_ctl: {Errno.Describe(error)}");
         }
     }
 
@@ -109,24 +107,22 @@ internal sealed unsafe class EpollLoop
 
     private void Run()
     {
-        int size = LinuxCalls.EpollEventSize, dataOffset = LinuxCalls.EpollDataOffset;
+        int size = Epoll.EventSize;
         byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEventsPerWait * size));
         while (true)
         {
-            int count = LinuxCalls.EpollWait(_epoll, events, MaxEventsPerWait, -1);
+            int count = Epoll.Wait(_epoll, events, MaxEventsPerWait, -1);
             if (count < 0)
             {
-                if (LinuxCalls.LastError == LinuxCalls.ErrorInterrupted)
+                if (Errno.Last == Errno.Interrupted)
                     continue;
                 // An epoll set that cannot be waited on is a bug, not a peer's doing.
-                Environment.FailFast($"epoll_wait: {Marshal.GetPInvokeErrorMessage(LinuxCalls.LastError)}");
+                Environment.FailFast($"epoll_wait: {Errno.Describe(Errno.Last)}");
             }
             var slots = Volatile.Read(ref _slots);
             for (int i = 0; i < count; i++)
             {
-                byte* entry = events + i * size;
-                uint mask = *(uint*)entry;
-                ulong data = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(entry + dataOffset, 8));
+                var (mask, data) = Epoll.ReadEvent(events + i * size);
                 int slot = (int)(uint)data;
                 if (slot >= slots.Length)
                     slots = Volatile.Read(ref _slots);

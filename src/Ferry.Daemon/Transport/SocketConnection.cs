@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Ferry.Platform.Linux;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -124,7 +125,7 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
         int count = 0;
         try
         {
-            return LinuxCalls.ReadableBytes(Handle, LinuxCalls.ReadableBytesRequest, &count) == 0 ? count : 0;
+            return SocketCalls.ReadableBytes(Handle, SocketCalls.ReadableBytesRequest, &count) == 0 ? count : 0;
         }
         catch (ObjectDisposedException)
         {
@@ -136,14 +137,14 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
     public unsafe int Receive(Span<byte> buffer, out int error)
     {
         fixed (byte* start = buffer)
-            return Transfer(&LinuxCalls.Receive, start, buffer.Length, 0, out error);
+            return Transfer(&SocketCalls.Receive, start, buffer.Length, 0, out error);
     }
 
     /// <summary>A non-blocking <c>send</c>: bytes sent, or -1 and the errno.</summary>
     public unsafe int Send(ReadOnlySpan<byte> data, out int error)
     {
         fixed (byte* start = data)
-            return Transfer(&LinuxCalls.Send, start, data.Length, LinuxCalls.NoSignal, out error);
+            return Transfer(&SocketCalls.Send, start, data.Length, SocketCalls.NoSignal, out error);
     }
 
     /// <summary><c>recv</c> or <c>send</c>, retried when a signal interrupts it.</summary>
@@ -154,15 +155,15 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
             while (true)
             {
                 nint transferred = call(Handle, start, length, flags);
-                error = transferred < 0 ? LinuxCalls.LastError : 0;
-                if (transferred >= 0 || error != LinuxCalls.ErrorInterrupted)
+                error = transferred < 0 ? Errno.Last : 0;
+                if (transferred >= 0 || error != Errno.Interrupted)
                     return (int)transferred;
             }
         }
         catch (ObjectDisposedException)
         {
             // Closed by another thread: callers look at IsClosed.
-            error = LinuxCalls.ErrorBadDescriptor;
+            error = Errno.BadDescriptor;
             return -1;
         }
     }

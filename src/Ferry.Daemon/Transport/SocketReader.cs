@@ -1,3 +1,4 @@
+using Ferry.Platform.Linux;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
@@ -120,7 +121,7 @@ internal sealed class SocketReader : PipeReader
         while (!_connection.IsClosed && !deadline.IsCancellationRequested)
         {
             int received = _connection.Receive(Scratch, out int error);
-            if (received == 0 || (received < 0 && error != LinuxCalls.ErrorWouldBlock))
+            if (received == 0 || (received < 0 && error != Errno.WouldBlock))
                 return;
             if (received > 0)
             {
@@ -266,14 +267,14 @@ internal sealed class SocketReader : PipeReader
         if (received < 0)
         {
             _waiting = 0;
-            if (error == LinuxCalls.ErrorWouldBlock)
+            if (error == Errno.WouldBlock)
             {
                 _drained = true;
                 return -1;
             }
             if (_connection.IsClosed)
                 throw _failure = _connection.ClosedBecause;
-            throw _failure = LinuxCalls.Failure(error, "recv");
+            throw _failure = SocketFailure.For(error, "recv");
         }
         if (received == 0)
         {

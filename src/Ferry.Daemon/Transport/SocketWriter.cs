@@ -1,3 +1,4 @@
+using Ferry.Platform.Linux;
 using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
@@ -246,7 +247,7 @@ internal sealed class SocketWriter : PipeWriter
             if (sent >= 0)
                 continue;
             sent = 0;
-            if (error == LinuxCalls.ErrorWouldBlock)
+            if (error == Errno.WouldBlock)
             {
                 _unbroken = 0;
                 return Progress.WouldBlock;
@@ -314,7 +315,7 @@ internal sealed class SocketWriter : PipeWriter
     {
         if (_connection.IsClosed)
             return;
-        Exception failure = LinuxCalls.Failure(error, "send");
+        Exception failure = SocketFailure.For(error, "send");
         if (failure is not ConnectionResetException)
         {
             lock (_gate)

@@ -24,6 +24,18 @@ internal sealed class TestCertificates : IDisposable
         Issue(ca, "server", "CN=localhost", serverAuth: true);
         Issue(ca, "client", "CN=ferry test client", serverAuth: false);
 
+        // An intermediate CA under the root, and a server and a client certificate it issued,
+        // each written with the intermediate after it, as a real chain file is.
+        using var intermediateKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var intermediateRequest = new CertificateRequest("CN=Ferry Test Intermediate CA", intermediateKey, HashAlgorithmName.SHA256);
+        intermediateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        intermediateRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        using var intermediatePublic = intermediateRequest.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2),
+            RandomNumberGenerator.GetBytes(12));
+        using var intermediate = intermediatePublic.CopyWithPrivateKey(intermediateKey);
+        Issue(intermediate, "chained-server", "CN=localhost", serverAuth: true, chain: intermediate.ExportCertificatePem());
+        Issue(intermediate, "chained-client", "CN=ferry chained client", serverAuth: false, chain: intermediate.ExportCertificatePem());
+
         using var selfKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var selfRequest = ServerRequest("CN=localhost", selfKey, serverAuth: true);
         using var self = selfRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
@@ -43,17 +55,27 @@ internal sealed class TestCertificates : IDisposable
 
     public string ClientKey => Path.Combine(Directory, "client.key");
 
+    /// <summary>A server certificate issued by an intermediate CA, followed by that intermediate.</summary>
+    public string ChainedServerCert => Path.Combine(Directory, "chained-server.pem");
+
+    public string ChainedServerKey => Path.Combine(Directory, "chained-server.key");
+
+    /// <summary>A client certificate issued by an intermediate CA, followed by that intermediate.</summary>
+    public string ChainedClientCert => Path.Combine(Directory, "chained-client.pem");
+
+    public string ChainedClientKey => Path.Combine(Directory, "chained-client.key");
+
     public string SelfSignedCert => Path.Combine(Directory, "self.pem");
 
     public string SelfSignedKey => Path.Combine(Directory, "self.key");
 
-    private void Issue(X509Certificate2 ca, string name, string subject, bool serverAuth)
+    private void Issue(X509Certificate2 ca, string name, string subject, bool serverAuth, string chain = "")
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = ServerRequest(subject, key, serverAuth);
         byte[] serial = RandomNumberGenerator.GetBytes(12);
         using var certificate = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), serial);
-        Write($"{name}.pem", certificate.ExportCertificatePem());
+        Write($"{name}.pem", certificate.ExportCertificatePem() + "\n" + chain);
         Write($"{name}.key", key.ExportPkcs8PrivateKeyPem());
     }
 

@@ -9,6 +9,7 @@ using Ferry.Daemon.Hosting;
 using Ferry.Daemon.Services.Fanout;
 using Ferry.Protocol;
 using Microsoft.Extensions.Logging;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Services.Sink;
 
@@ -57,9 +58,9 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
             throw new ServiceOptionException($"listener {context.Listener}: cannot open {options.Path}: {SinkWriter.Describe(ex)}");
         }
         var service = new SinkService(options, file, context.Time, context.Loggers.CreateLogger("ferryd.sink"));
-        // SIGUSR1 (10 on Linux), like nginx and ferryd's own logs: reopen after rotation.
+        // SIGUSR1, like nginx and ferryd's own logs: reopen after rotation.
         // The writer only notes the request; it reopens on its own thread before the next write.
-        service._reopenSignal = new SignalQueue((PosixSignal)10, () =>
+        service._reopenSignal = new SignalQueue(SignalNumber.UserSignal1, () =>
         {
             service._writer.RequestReopen();
             return Task.CompletedTask;

@@ -1,13 +1,13 @@
 using System.Net.Sockets;
 
-namespace Ferry.Client.Net;
+namespace Ferry.Platform.Net;
 
-/// <summary>Short, lower-case descriptions of socket errors for one-line messages.</summary>
-internal static class SocketErrorText
+/// <summary>Short, lower-case descriptions of socket errors for one-line messages, the same in every program.</summary>
+public static class SocketErrorText
 {
     // Fixed texts for the errors users meet every day, so messages do not depend on the
     // platform's strerror wording or locale; anything rarer falls back to the OS message.
-    public static string Describe(SocketException exception) => exception.SocketErrorCode switch
+    public static string Describe(SocketError error) => error switch
     {
         SocketError.ConnectionRefused => "connection refused",
         SocketError.ConnectionReset => "connection reset by peer",
@@ -19,12 +19,14 @@ internal static class SocketErrorText
         SocketError.NetworkUnreachable => "network is unreachable",
         SocketError.NetworkDown => "network is down",
         SocketError.AddressAlreadyInUse => "address already in use",
-        SocketError.AddressNotAvailable => "cannot assign requested address",
+        SocketError.AddressNotAvailable => "address not available on this host",
         SocketError.AccessDenied => "permission denied",
-        SocketError.AddressFamilyNotSupported => "address family not supported",
+        SocketError.AddressFamilyNotSupported => "address family not supported on this host",
         SocketError.TooManyOpenSockets => "too many open files",
-        _ => LowerFirst(exception.Message),
+        _ => LowerFirst(new SocketException((int)error).Message),
     };
+
+    public static string Describe(SocketException exception) => Describe(exception.SocketErrorCode);
 
     private static string LowerFirst(string text) =>
         text.Length > 0 && char.IsUpper(text[0]) ? char.ToLowerInvariant(text[0]) + text[1..] : text;

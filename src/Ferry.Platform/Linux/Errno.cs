@@ -1,0 +1,30 @@
+using System.Runtime.InteropServices;
+
+namespace Ferry.Platform.Linux;
+
+/// <summary>The errno values Ferry tells apart, each named once (Linux numbers, every architecture Ferry builds for).</summary>
+public static class Errno
+{
+    public const int NotPermitted = 1;       // EPERM
+    public const int NoSuchFile = 2;         // ENOENT
+    public const int Interrupted = 4;        // EINTR
+    public const int Io = 5;                 // EIO
+    public const int BadDescriptor = 9;      // EBADF
+    public const int WouldBlock = 11;        // EAGAIN, EWOULDBLOCK
+    public const int AccessDenied = 13;      // EACCES
+    public const int NotADirectory = 20;     // ENOTDIR
+    public const int NoSpace = 28;           // ENOSPC
+    public const int BrokenPipe = 32;        // EPIPE
+    public const int ConnectionReset = 104;  // ECONNRESET
+    public const int InProgress = 115;       // EINPROGRESS
+
+    /// <summary>The errno of the last call made with SetLastError.</summary>
+    public static int Last => Marshal.GetLastPInvokeError();
+
+    /// <summary>strerror's text in lower case ("read-only file system"), for a one-line message.</summary>
+    public static string Describe(int errno)
+    {
+        string text = Marshal.GetPInvokeErrorMessage(errno);
+        return text.Length > 0 ? char.ToLowerInvariant(text[0]) + text[1..] : $"error {errno}";
+    }
+}

@@ -1,0 +1,16 @@
+using System.Runtime.InteropServices;
+
+namespace Ferry.Platform.Linux;
+
+/// <summary>The signal numbers Ferry sends or handles, each named once.</summary>
+public static class SignalNumber
+{
+    public const int Hangup = 1;
+    public const int Interrupt = 2;
+    public const int Kill = 9;
+    public const int User1 = 10;
+    public const int Terminate = 15;
+
+    /// <summary>SIGUSR1 for <see cref="PosixSignalRegistration"/>, which names no such signal of its own.</summary>
+    public const PosixSignal UserSignal1 = (PosixSignal)User1;
+}
