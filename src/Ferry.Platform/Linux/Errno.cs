@@ -21,6 +21,9 @@ public static class Errno
     /// <summary>The errno of the last call made with SetLastError.</summary>
     public static int Last => Marshal.GetLastPInvokeError();
 
+    /// <summary>strerror's text as the C library words it ("No space left on device").</summary>
+    public static string Text(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
     /// <summary>strerror's text in lower case ("read-only file system"), for a one-line message.</summary>
     public static string Describe(int errno)
     {

@@ -25,6 +25,8 @@ internal sealed class LineClient : IDisposable
 
     public static async Task<LineClient> ConnectAsync(int port) => new(await Loopback.ConnectAsync(port));
 
+    public static async Task<LineClient> ConnectAsync(System.Net.IPEndPoint endpoint) => new(await Loopback.ConnectAsync(endpoint.Port, endpoint.Address));
+
     public Task SendAsync(string text) => Loopback.SendAllAsync(Socket, Encoding.UTF8.GetBytes(text));
 
     public Task SendLineAsync(string line) => SendAsync(line + "\n");

@@ -25,9 +25,33 @@ internal enum SinkFsync
     No,
 }
 
+/// <summary>
+/// When a sink tells its client that lines are in the file (<c>ack=</c>): never (<c>off</c>, the
+/// default), once the client has half-closed and all its lines are written (<c>on</c>), or also
+/// after every <see cref="Every"/> lines.
+/// </summary>
+internal sealed record SinkAcknowledgement(bool AtEnd, int Every)
+{
+    public static SinkAcknowledgement Off { get; } = new(false, 0);
+
+    public static SinkAcknowledgement Read(OptionReader reader)
+    {
+        string? text = reader.Text("ack");
+        if (text is null || text.Equals("off", StringComparison.OrdinalIgnoreCase))
+            return Off;
+        if (text.Equals("on", StringComparison.OrdinalIgnoreCase))
+            return new SinkAcknowledgement(true, 0);
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int every) || every < 1)
+            throw reader.Bad("ack", text, "not on, off, or a number of lines from 1");
+        return new SinkAcknowledgement(true, every);
+    }
+}
+
 /// <summary>A sink listener's options.</summary>
 internal sealed record SinkOptions(string Path, SinkPrefix Prefix, SinkFsync Fsync, LineOptions Lines)
 {
+    public SinkAcknowledgement Acknowledge { get; init; } = SinkAcknowledgement.Off;
+
     public static SinkOptions Read(OptionReader reader)
     {
         string? path = reader.Text("path");
@@ -41,6 +65,6 @@ internal sealed record SinkOptions(string Path, SinkPrefix Prefix, SinkFsync Fsy
                 ("time+peer", SinkPrefix.TimeAndPeer), ("json", SinkPrefix.Json)),
             reader.Choice("fsync", SinkFsync.EverySecond,
                 ("always", SinkFsync.Always), ("everysec", SinkFsync.EverySecond), ("no", SinkFsync.No)),
-            LineOptions.Read(reader));
+            LineOptions.Read(reader)) { Acknowledge = SinkAcknowledgement.Read(reader) };
     }
 }

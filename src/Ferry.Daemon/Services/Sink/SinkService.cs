@@ -14,10 +14,11 @@ using Ferry.Platform.Linux;
 namespace Ferry.Daemon.Services.Sink;
 
 /// <summary>
-/// A line collector: every complete line a client sends is appended to one file by the
-/// listener's <see cref="SinkWriter"/>. Clients only get a line back when something is wrong
-/// (over-long line, file not writable). At shutdown each connection keeps reading until its
-/// client closes or falls quiet, so every line sent before the signal reaches the file.
+/// A line collector: every complete line a client sends is appended to one file by the file's
+/// <see cref="SinkWriter"/> (shared by every listener that names the file). Clients get a line
+/// back when something is wrong (over-long line, file not writable) and, with <c>ack=</c>, when
+/// their lines are in the file. At shutdown each connection keeps reading until its client
+/// closes or falls quiet, so every line sent before the signal reaches the file.
 /// </summary>
 internal sealed class SinkService : IConnectionService, IAsyncDisposable
 {
@@ -34,38 +35,39 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SinkWriter _writer;
+    private readonly Func<ValueTask> _release;
     private readonly ConcurrentDictionary<OutboundQueue, byte> _clients = new();
-    private SignalQueue? _reopenSignal;
+    private readonly SignalQueue? _reopenSignal;
 
-    public SinkService(SinkOptions options, ISinkFile file, TimeProvider time, ILogger logger, TimeSpan? retryDelay = null)
+    /// <param name="writer">The file's writer, maybe shared with other listeners.</param>
+    /// <param name="release">Gives the writer back when this listener is done with it.</param>
+    /// <param name="reopenOnSignal">SIGUSR1 reopens the file (off in unit tests, which own no signals).</param>
+    public SinkService(SinkOptions options, SinkWriter writer, TimeProvider time, ILogger logger, Func<ValueTask> release, bool reopenOnSignal = true)
     {
         _options = options;
         _time = time;
         _logger = logger;
-        _writer = new SinkWriter(file, options.Prefix, options.Fsync, time, logger, TellEveryone, retryDelay);
+        _writer = writer;
+        _release = release;
+        _writer.Notice += TellEveryone;
+        // SIGUSR1, like nginx and ferryd's own logs: reopen after rotation.
+        // The writer only notes the request; it reopens on its own thread before the next write.
+        if (reopenOnSignal)
+        {
+            _reopenSignal = new SignalQueue(SignalNumber.UserSignal1, () =>
+            {
+                _writer.RequestReopen();
+                return Task.CompletedTask;
+            });
+        }
     }
 
     public static SinkService Create(ServiceContext context)
     {
         var options = context.Options<SinkOptions>();
-        var file = new SinkFile(options.Path);
-        try
-        {
-            file.Open();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new ServiceOptionException($"listener {context.Listener}: cannot open {options.Path}: {SinkWriter.Describe(ex)}");
-        }
-        var service = new SinkService(options, file, context.Time, context.Loggers.CreateLogger("ferryd.sink"));
-        // SIGUSR1, like nginx and ferryd's own logs: reopen after rotation.
-        // The writer only notes the request; it reopens on its own thread before the next write.
-        service._reopenSignal = new SignalQueue(SignalNumber.UserSignal1, () =>
-        {
-            service._writer.RequestReopen();
-            return Task.CompletedTask;
-        });
-        return service;
+        var logger = context.Loggers.CreateLogger("ferryd.sink");
+        var writer = SharedSinkFiles.Acquire(options, context.Listener.ToString(), context.Time, logger);
+        return new SinkService(options, writer, context.Time, logger, () => SharedSinkFiles.ReleaseAsync(writer));
     }
 
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
@@ -95,6 +97,9 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
     private async Task<CloseReason> ReadLinesAsync(ServiceConnection connection, OutboundQueue replies)
     {
         var lines = new LineReader(connection.Input, _options.Lines, replies, _logger, "sink", connection.Peer);
+        var acknowledge = _options.Acknowledge;
+        long appended = 0;
+        Task acknowledged = Task.CompletedTask;
         CancellationTokenSource? quiet = null;
         // Not a cancelled read: at shutdown we switch to draining, we do not stop reading.
         using var onStopping = connection.Stopping.Register(connection.Input.CancelPendingRead);
@@ -129,6 +134,9 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
                         // Documented rule: an unterminated last line at a clean end of stream is kept,
                         // written with the '\n' it lacked; one cut by a reset or shutdown is dropped.
                         await _writer.AppendAsync(new SinkRecord(lines.Line.ToArray(), connection.Peer, _time.GetUtcNow()));
+                        appended++;
+                        if (acknowledge.Every > 0 && appended % acknowledge.Every == 0)
+                            acknowledged = AcknowledgeAsync(acknowledged, await _writer.MarkAsync(), replies, appended);
                         break;
                     case LineEvent.TooLong:
                         return CloseReason.LineTooLong;
@@ -143,6 +151,11 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
                         {
                             return CloseReason.Shutdown;
                         }
+                        // The last lines' count, unless a periodic acknowledgement has just said it.
+                        if (acknowledge.AtEnd && (acknowledge.Every == 0 || appended % acknowledge.Every != 0))
+                            await AcknowledgeAsync(acknowledged, Task.CompletedTask, replies, appended);
+                        else
+                            await acknowledged;
                         return CloseReason.PeerClosed;
                 }
 
@@ -157,6 +170,17 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// "* N lines written", once the earlier acknowledgements are out (they stay in order) and the
+    /// lines behind <paramref name="written"/> are in the file (and synced with fsync=always).
+    /// </summary>
+    private static async Task AcknowledgeAsync(Task earlier, Task written, OutboundQueue replies, long lines)
+    {
+        await earlier;
+        await written;
+        replies.TryEnqueue(Encoding.ASCII.GetBytes($"* {lines} lines written\n"));
+    }
+
     private void TellEveryone(string text)
     {
         byte[] line = Encoding.UTF8.GetBytes(text + "\n");
@@ -168,6 +192,7 @@ internal sealed class SinkService : IConnectionService, IAsyncDisposable
     {
         if (_reopenSignal is not null)
             await _reopenSignal.DisposeAsync();
-        await _writer.DisposeAsync();
+        _writer.Notice -= TellEveryone;
+        await _release();
     }
 }

@@ -26,7 +26,6 @@ internal sealed class SinkWriter : IAsyncDisposable
     private readonly SinkFsync _fsync;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Action<string> _notify;
     private readonly TimeSpan _retryDelay;
     private readonly TimeSpan _giveUpAfter;
     private readonly Channel<SinkRecord> _records = Channel.CreateBounded<SinkRecord>(
@@ -37,24 +36,28 @@ internal sealed class SinkWriter : IAsyncDisposable
     private long _closingSince;
     private volatile string? _failure;
 
-    /// <param name="notify">Tells every connected client a line of text (failure and recovery).</param>
+    /// <param name="notify">Also told what <see cref="Notice"/> is told.</param>
     /// <param name="retryDelay">Pause between attempts while the file cannot be written.</param>
     /// <param name="giveUpAfter">At shutdown, how long a failing write is still retried before lines are counted lost.</param>
     public SinkWriter(ISinkFile file, SinkPrefix prefix, SinkFsync fsync, TimeProvider time, ILogger logger,
-        Action<string> notify, TimeSpan? retryDelay = null, TimeSpan? giveUpAfter = null)
+        Action<string>? notify = null, TimeSpan? retryDelay = null, TimeSpan? giveUpAfter = null)
     {
         _file = file;
         _prefix = prefix;
         _fsync = fsync;
         _time = time;
         _logger = logger;
-        _notify = notify;
+        if (notify is not null)
+            Notice += notify;
         _retryDelay = retryDelay ?? TimeSpan.FromSeconds(1);
         _giveUpAfter = giveUpAfter ?? TimeSpan.FromSeconds(3);
         _loop = Task.Run(RunAsync);
     }
 
     public long LinesWritten => Interlocked.Read(ref _linesWritten);
+
+    /// <summary>A line of text for every client of every listener writing this file: failure and recovery.</summary>
+    public event Action<string>? Notice;
 
     /// <summary>Why the file cannot be written right now, or null when it can.</summary>
     public string? Failure => _failure;
@@ -68,9 +71,19 @@ internal sealed class SinkWriter : IAsyncDisposable
     /// </summary>
     public async Task WrittenAsync(CancellationToken cancellationToken)
     {
+        var written = await MarkAsync(cancellationToken);
+        await written.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues a mark behind every line queued so far (waiting for room, like a line) and returns
+    /// what completes once they are all written (and synced with fsync=always).
+    /// </summary>
+    public async ValueTask<Task> MarkAsync(CancellationToken cancellationToken = default)
+    {
         var barrier = SinkRecord.Barrier();
         await _records.Writer.WriteAsync(barrier, cancellationToken);
-        await barrier.Written!.Task.WaitAsync(cancellationToken);
+        return barrier.Written!.Task;
     }
 
     /// <summary>Signal-safe: only sets a flag; the file is reopened before the next write.</summary>
@@ -189,7 +202,7 @@ internal sealed class SinkWriter : IAsyncDisposable
                 {
                     _failure = null;
                     ServiceLog.SinkRecovered(_logger, _file.Path);
-                    _notify("* sink: writing again");
+                    Notice?.Invoke("* sink: writing again");
                 }
                 return true;
             }
@@ -199,7 +212,7 @@ internal sealed class SinkWriter : IAsyncDisposable
                 {
                     _failure = Describe(ex);
                     ServiceLog.SinkWriteFailed(_logger, _file.Path, _failure);
-                    _notify($"! sink: cannot write its file ({_failure}); your lines are held and retried");
+                    Notice?.Invoke($"! sink: cannot write its file ({_failure}); your lines are held and retried");
                 }
                 long closingSince = Interlocked.Read(ref _closingSince);
                 if (closingSince != 0 && _time.GetElapsedTime(closingSince) >= _giveUpAfter)
