@@ -62,7 +62,7 @@ public sealed class BrokerTests
     /// it, then drains the extra copies: proves both are served when nothing else does yet
     /// (a byte said before the listener joined is, rightly, relayed to no one).
     /// </summary>
-    private static async Task SayUntilHeardAsync(Socket speaker, Socket listener, byte said)
+    internal static async Task SayUntilHeardAsync(Socket speaker, Socket listener, byte said)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)

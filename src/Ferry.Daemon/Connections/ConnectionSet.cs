@@ -10,12 +10,36 @@ namespace Ferry.Daemon.Connections;
 internal sealed class ConnectionSet
 {
     private readonly ConcurrentDictionary<TrackedConnection, byte> _open = new();
+    private readonly Lock _gate = new();
+    private TaskCompletionSource? _emptied;
 
     public ICollection<TrackedConnection> Open => _open.Keys;
 
     public void Add(TrackedConnection connection) => _open.TryAdd(connection, 0);
 
-    public void Remove(TrackedConnection connection) => _open.TryRemove(connection, out _);
+    public void Remove(TrackedConnection connection)
+    {
+        _open.TryRemove(connection, out _);
+        if (!_open.IsEmpty)
+            return;
+        lock (_gate)
+        {
+            _emptied?.TrySetResult();
+            _emptied = null;
+        }
+    }
+
+    /// <summary>Completes once no connection is open (new ones must no longer be accepted by then).</summary>
+    public Task WhenEmptyAsync()
+    {
+        lock (_gate)
+        {
+            if (_open.IsEmpty)
+                return Task.CompletedTask;
+            _emptied ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _emptied.Task;
+        }
+    }
 
     /// <summary>Asks every open connection to finish; aborts those still open at the deadline.</summary>
     public async Task CloseAllAsync(CancellationToken deadline)

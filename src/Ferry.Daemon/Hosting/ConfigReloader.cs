@@ -72,15 +72,22 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
             return Rejected(generation, ex.Message);
         }
 
+        // The listeners going away stop accepting first; their sockets stay open, for a listener
+        // of the new configuration on the same endpoint to take over (no moment without one, no
+        // backlog lost), and their connections are untouched.
+        var outgoing = _listeners.Running.Where(r => removed.Any(spec => ReferenceEquals(spec, r.Listener.Settings))).ToList();
+        await _listeners.PauseAsync(outgoing);
+        var reusable = new ReusableSockets(outgoing.Select(r => r.Listener.Socket));
         IReadOnlyList<BoundListener> bound;
         try
         {
-            bound = await ListenerBinder.BindAllAsync(added, SocketActivation.None, CancellationToken.None);
+            bound = await ListenerBinder.BindAllAsync(added, SocketActivation.None, CancellationToken.None, reusable);
         }
         catch (StartupException ex)
         {
             foreach (var (_, service) in newServices)
                 await ServiceSet.DisposeAsync(service);
+            await RollBackAsync(outgoing, reusable);
             return Rejected(generation, ex.Message);
         }
 
@@ -90,10 +97,25 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         foreach (var listener in started)
             Logging.Log.Listening(_logger, listener.Listener.Service, listener.Listener.EndPoint.ToString());
 
-        var stopping = _listeners.Running.Where(r => removed.Any(spec => ReferenceEquals(spec, r.Listener.Settings))).ToList();
-        await _listeners.StopAsync(stopping, _current.ShutdownTimeout);
-        foreach (var spec in removed)
-            await _services.RemoveAsync(spec);
+        // A listener replaced by one on its socket, or by one of its name, lets its connections
+        // finish under its old settings and service. One removed for good asks them to finish
+        // now and aborts them at the shutdown deadline, as a shutdown does.
+        var gone = new List<RunningListener>();
+        foreach (var listener in outgoing)
+        {
+            var settings = listener.Listener.Settings;
+            bool replaced = reusable.WasTaken(listener.Listener.Socket)
+                || (settings.Name is not null && added.Any(a => a.Name == settings.Name));
+            if (replaced)
+                _listeners.Retire(listener, () => _services.RemoveAsync(settings));
+            else
+                gone.Add(listener);
+        }
+        foreach (var listener in gone.Where(l => !reusable.WasClosed(l.Listener.Socket)))
+            listener.Listener.Socket.Dispose();
+        await ListenerSet.CloseAsync(gone, _current.ShutdownTimeout);
+        foreach (var listener in gone)
+            await _services.RemoveAsync(listener.Listener.Settings);
 
         // Kept listeners keep their original specs (and services), but take the certificates
         // just read: a renewed certificate needs no listener change, and connections already
@@ -106,9 +128,43 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         }
         _current = next with { Listeners = [.. keep, .. added] };
         string message = $"reloaded: {added.Count} listener(s) added, {removed.Count} removed, {keep.Count} unchanged";
+        if (outgoing.Count > gone.Count)
+            message += $" ({outgoing.Count - gone.Count} replaced in place, their open connections finishing as they were)";
         Reloaded(_logger, message);
         return new ReloadOutcome(generation, true, message, DateTimeOffset.UtcNow);
     }
+
+    /// <summary>
+    /// The new configuration could not be bound: the listeners that were to go accept again, on
+    /// their own sockets, bound anew where they had been closed to make room.
+    /// </summary>
+    private async Task RollBackAsync(IReadOnlyList<RunningListener> outgoing, ReusableSockets reusable)
+    {
+        var restored = new List<RunningListener>();
+        foreach (var listener in outgoing)
+        {
+            if (reusable.WasClosed(listener.Listener.Socket))
+            {
+                try
+                {
+                    listener.Listener.Rebound(ListenerBinder.Rebind(listener.Listener.Spec, listener.Listener.EndPoint));
+                }
+                catch (StartupException ex)
+                {
+                    NotRestored(_logger, listener.Listener.Name, ex.Message);
+                    await ListenerSet.CloseAsync([listener], _current.ShutdownTimeout);
+                    await _services.RemoveAsync(listener.Listener.Settings);
+                    _current = _current with { Listeners = _current.Listeners.Where(l => !ReferenceEquals(l, listener.Listener.Settings)).ToList() };
+                    continue;
+                }
+            }
+            restored.Add(listener);
+        }
+        _listeners.Resume(restored);
+    }
+
+    [LoggerMessage(EventId = 34, Level = LogLevel.Error, Message = "SIGHUP: reload rejected, and {Listener} could not have its port back: {Reason}; its connections are closed")]
+    private static partial void NotRestored(ILogger logger, string listener, string reason);
 
     private ReloadOutcome Rejected(int generation, string reason)
     {

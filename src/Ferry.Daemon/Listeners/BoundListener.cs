@@ -13,10 +13,15 @@ internal sealed class BoundListener(ListenerSettings settings, Socket socket)
 
     public ListenerSpec Spec => Settings.Spec;
 
-    /// <summary>The listening socket; its <see cref="RunningListener"/> accepts on it and closes it when it stops.</summary>
-    public Socket Socket { get; } = socket;
+    /// <summary>
+    /// The listening socket; its <see cref="RunningListener"/> accepts on it and closes it when it
+    /// stops. Replaced only by a reload's rollback, with one bound to the same endpoint.
+    /// </summary>
+    public Socket Socket { get; private set; } = socket;
 
     public IPEndPoint EndPoint { get; } = (IPEndPoint)socket.LocalEndPoint!;
+
+    public void Rebound(Socket socket) => Socket = socket;
 
     public string Service => Spec.Service;
 

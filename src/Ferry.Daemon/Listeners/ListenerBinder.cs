@@ -16,48 +16,75 @@ internal static class ListenerBinder
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
 
+    /// <param name="reusable">
+    /// Sockets of a configuration being replaced: one on the exact endpoint a listener needs is
+    /// taken over instead of bound; the rest are closed before anything is bound.
+    /// </param>
     public static async Task<IReadOnlyList<BoundListener>> BindAllAsync(IEnumerable<ListenerSettings> listeners,
-        SocketActivation inherited, CancellationToken cancellation)
+        SocketActivation inherited, CancellationToken cancellation, ReusableSockets? reusable = null)
     {
+        reusable ??= ReusableSockets.None;
+        // First where each listener listens, and which of those sockets exist already...
+        var plans = new List<(ListenerSettings Listener, Socket? Inherited, IPEndPoint[] EndPoints, Socket?[] Reused)>();
+        foreach (var listener in listeners)
+        {
+            if (inherited.Take(listener.Spec) is { } socket)
+            {
+                plans.Add((listener, socket, [], []));
+                continue;
+            }
+            var endpoints = await EndPointsAsync(listener.Spec, cancellation);
+            plans.Add((listener, null, endpoints, endpoints.Select(reusable.Take).ToArray()));
+        }
+        reusable.CloseRemaining();
+
+        // ...then bind the others.
         var bound = new List<BoundListener>();
         try
         {
-            foreach (var listener in listeners)
+            foreach (var (listener, inheritedSocket, endpoints, reused) in plans)
             {
-                if (inherited.Take(listener.Spec) is { } socket)
+                if (inheritedSocket is not null)
+                {
+                    bound.Add(new BoundListener(listener, inheritedSocket));
+                    continue;
+                }
+                // A host name may resolve to several addresses (localhost: 127.0.0.1 and ::1);
+                // like nginx, listen on each, all on the port the first one got.
+                int port = listener.Spec.Port;
+                for (int i = 0; i < endpoints.Length; i++)
+                {
+                    var socket = reused[i] ?? Bind(listener.Spec, new IPEndPoint(endpoints[i].Address, port), dualMode: IsEveryInterface(listener.Spec, endpoints[i]));
                     bound.Add(new BoundListener(listener, socket));
-                else
-                    bound.AddRange(await BindAsync(listener, cancellation));
+                    port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+                }
             }
             return bound;
         }
         catch
         {
-            foreach (var listener in bound)
+            foreach (var listener in bound.Where(b => !reusable.WasTaken(b.Socket)))
                 listener.Socket.Dispose();
             throw;
         }
     }
 
-    private static async Task<IReadOnlyList<BoundListener>> BindAsync(ListenerSettings listener, CancellationToken cancellation)
+    /// <summary>
+    /// Where a listener listens: every address its host resolves to, or for every interface one
+    /// dual-stack [::] (0.0.0.0 where IPv6 is off); the port as written (0: the kernel picks).
+    /// </summary>
+    public static async Task<IPEndPoint[]> EndPointsAsync(ListenerSpec spec, CancellationToken cancellation)
     {
-        var spec = listener.Spec;
         if (spec.Host is null)
-            return [new BoundListener(listener, BindEveryInterface(spec))];
-
-        var addresses = await ResolveAsync(spec, cancellation);
-        var bound = new List<BoundListener>();
-        int port = spec.Port;
-        foreach (var address in addresses)
-        {
-            // A host name may resolve to several addresses (localhost: 127.0.0.1 and ::1);
-            // like nginx, listen on each, all on the port the first one got.
-            var socket = Bind(spec, new IPEndPoint(address, port));
-            bound.Add(new BoundListener(listener, socket));
-            port = ((IPEndPoint)socket.LocalEndPoint!).Port;
-        }
-        return bound;
+            return [new IPEndPoint(Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, spec.Port)];
+        return (await ResolveAsync(spec, cancellation)).Select(address => new IPEndPoint(address, spec.Port)).ToArray();
     }
+
+    private static bool IsEveryInterface(ListenerSpec spec, IPEndPoint endpoint) =>
+        spec.Host is null && endpoint.Address.Equals(IPAddress.IPv6Any);
+
+    /// <summary>Binds exactly <paramref name="endpoint"/> again for a listener that had it (a reload's rollback).</summary>
+    public static Socket Rebind(ListenerSpec spec, IPEndPoint endpoint) => Bind(spec, endpoint, dualMode: IsEveryInterface(spec, endpoint));
 
     private static async Task<IPAddress[]> ResolveAsync(ListenerSpec spec, CancellationToken cancellation)
     {
@@ -75,12 +102,6 @@ internal static class ListenerBinder
         }
         throw new StartupException(ExitCodes.CannotListen, $"cannot listen on {spec.FormatAddress()} ({Label(spec)}): unknown host '{spec.Host}'");
     }
-
-    /// <summary>One dual-stack socket on [::] serves IPv4 and IPv6; 0.0.0.0 where IPv6 is off.</summary>
-    private static Socket BindEveryInterface(ListenerSpec spec) =>
-        Socket.OSSupportsIPv6
-            ? Bind(spec, new IPEndPoint(IPAddress.IPv6Any, spec.Port), dualMode: true)
-            : Bind(spec, new IPEndPoint(IPAddress.Any, spec.Port));
 
     private static Socket Bind(ListenerSpec spec, IPEndPoint endpoint, bool dualMode = false)
     {

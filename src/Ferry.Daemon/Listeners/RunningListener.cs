@@ -38,7 +38,7 @@ internal sealed partial class RunningListener
     private readonly RefusalLog _refusals;
     private readonly DescriptorShortage _shortage;
     private readonly ConnectionSweep _sweep;
-    private readonly CancellationTokenSource _stopAccepting = new();
+    private CancellationTokenSource _stopAccepting = new();
     private readonly CancellationTokenSource _stopSweeping = new();
     private readonly long? _descriptorLimit = DescriptorLimit.Current();
     private Task _accepting = Task.CompletedTask;
@@ -71,11 +71,11 @@ internal sealed partial class RunningListener
 
     public void Start()
     {
-        _accepting = AcceptLoopAsync();
+        _accepting = AcceptLoopAsync(_stopAccepting.Token);
         _sweeping = SweepLoopAsync();
     }
 
-    private async Task AcceptLoopAsync()
+    private async Task AcceptLoopAsync(CancellationToken stop)
     {
         // Off the caller's stack: the first accept may complete synchronously.
         await Task.Yield();
@@ -84,10 +84,10 @@ internal sealed partial class RunningListener
             Socket socket;
             try
             {
-                socket = await Listener.Socket.AcceptAsync(_stopAccepting.Token);
+                socket = await Listener.Socket.AcceptAsync(stop);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException
-                || (ex is SocketException && _stopAccepting.IsCancellationRequested))
+                || (ex is SocketException && stop.IsCancellationRequested))
             {
                 return;
             }
@@ -97,7 +97,7 @@ internal sealed partial class RunningListener
                 var pause = _shortage.AcceptFailed(ex.Message);
                 try
                 {
-                    await Task.Delay(pause, _time, _stopAccepting.Token);
+                    await Task.Delay(pause, _time, stop);
                 }
                 catch (OperationCanceledException)
                 {
@@ -232,10 +232,30 @@ internal sealed partial class RunningListener
     {
         for (int wait = 0; wait < BacklogDrainPolls && HasPendingPeers() && !_shortage.IsShort; wait++)
             await Task.Delay(10);
-        await _stopAccepting.CancelAsync();
+        await PauseAcceptingAsync();
         Listener.Socket.Dispose();
+    }
+
+    /// <summary>
+    /// Stops accepting but leaves the socket listening (peers wait in its backlog): a reload may
+    /// give it to the listener that replaces this one, or hand it back (<see cref="ResumeAccepting"/>).
+    /// </summary>
+    public async Task PauseAcceptingAsync()
+    {
+        await _stopAccepting.CancelAsync();
         await _accepting;
     }
+
+    /// <summary>Accepts again after <see cref="PauseAcceptingAsync"/>, on the listener's socket (the same, or bound anew).</summary>
+    public void ResumeAccepting()
+    {
+        _stopAccepting.Dispose();
+        _stopAccepting = new CancellationTokenSource();
+        _accepting = AcceptLoopAsync(_stopAccepting.Token);
+    }
+
+    /// <summary>Completes once this listener, no longer accepting, has no open connection left.</summary>
+    public Task WhenIdleAsync() => _connections.WhenEmptyAsync();
 
     private const int BacklogDrainPolls = 50;
 

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Sockets;
+using Ferry.IntegrationTests.Infrastructure;
+
+namespace Ferry.IntegrationTests;
+
+/// <summary>
+/// `ferryd reload` changes a listener in place: on the same endpoint the socket is kept and the
+/// new settings and service take the new connections while open ones finish as they were; a
+/// changed endpoint is closed, then bound, and rolled back when that fails.
+/// </summary>
+public sealed class ReloadTests
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+
+    private static async Task<DaemonSandbox> StartAsync(string json)
+    {
+        var sandbox = new DaemonSandbox();
+        sandbox.WriteConfig(json);
+        var started = await sandbox.StartAsync("--config", sandbox.ConfigFile);
+        Assert.True(started.ExitCode == 0, started.Stderr);
+        return sandbox;
+    }
+
+    private static async Task ReloadAsync(DaemonSandbox sandbox, string json)
+    {
+        sandbox.WriteConfig(json);
+        var reload = await sandbox.FerrydAsync("reload", "--pid-file", sandbox.PidFile);
+        Assert.True(reload.ExitCode == 0, $"reload: {reload.Stderr}");
+    }
+
+    private static string Listener(string endpoint, string service, string extra = "") =>
+        $$"""{ "Listeners": { "main": { "Endpoint": "{{endpoint}}", "Service": "{{service}}"{{extra}} } } }""";
+
+    private static async Task EchoesAsync(Socket client, string text)
+    {
+        Assert.True(await SourceBoundSocket.EchoesAsync(client, text), $"no echo of '{text}'");
+    }
+
+    [Fact]
+    public async Task ADenyAddedToALiveListenerRefusesNewPeersAndLeavesOpenOnesBe()
+    {
+        int port = Loopback.FreePort();
+        await using var sandbox = await StartAsync(Listener($"127.0.0.1:{port}", "echo"));
+        using var before = await SourceBoundSocket.ConnectAsync(SourceBoundSocket.Second, port);
+        await EchoesAsync(before, "before");
+
+        await ReloadAsync(sandbox, Listener($"127.0.0.1:{port}", "echo", ", \"Deny\": \"127.0.0.2\""));
+
+        await EchoesAsync(before, "still served, as it was");
+        using var denied = await SourceBoundSocket.ConnectAsync(SourceBoundSocket.Second, port);
+        Assert.Equal("", await SourceBoundSocket.ReadUntilClosedAsync(denied));
+        using var allowed = await Loopback.ConnectAsync(port);
+        await EchoesAsync(allowed, "others welcome");
+    }
+
+    [Fact]
+    public async Task ChatBecomesBrokerOnTheSamePortWhileTheChatMemberStays()
+    {
+        int port = Loopback.FreePort();
+        await using var sandbox = await StartAsync(Listener($"127.0.0.1:{port}", "chat"));
+        using var member = await LineClient.ConnectAsync(port);
+        await member.ExpectAsync(l => l.StartsWith("* you are", StringComparison.Ordinal), "the chat welcome");
+
+        await ReloadAsync(sandbox, Listener($"127.0.0.1:{port}", "broker"));
+
+        await member.SendLineAsync("/who");
+        await member.ExpectAsync(l => l.StartsWith("* #lobby:", StringComparison.Ordinal), "chat still answering its member");
+        using var first = await Loopback.ConnectAsync(port);
+        using var second = await Loopback.ConnectAsync(port);
+        await BrokerTests.SayUntilHeardAsync(first, second, (byte)'b');
+    }
+
+    [Fact]
+    public async Task AnAddressBecomingAHostNameKeepsItsSocketAndGainsTheOthers()
+    {
+        int port = Loopback.FreePort();
+        await using var sandbox = await StartAsync(Listener($"127.0.0.1:{port}", "echo"));
+        using var before = await Loopback.ConnectAsync(port);
+        await EchoesAsync(before, "before");
+
+        await ReloadAsync(sandbox, Listener($"localhost:{port}", "echo"));
+
+        await EchoesAsync(before, "after");
+        using var v4 = await Loopback.ConnectAsync(port);
+        await EchoesAsync(v4, "v4");
+        // Every address localhost has here is served (::1 too, where the hosts file names it).
+        if ((await Dns.GetHostAddressesAsync("localhost", TestContext.Current.CancellationToken)).Contains(IPAddress.IPv6Loopback))
+        {
+            using var v6 = await Loopback.ConnectAsync(port, IPAddress.IPv6Loopback);
+            await EchoesAsync(v6, "v6");
+        }
+    }
+
+    [Fact]
+    public async Task AnAddressWideningToEveryInterfaceIsClosedThenBound()
+    {
+        int port = Loopback.FreePort();
+        await using var sandbox = await StartAsync(Listener($"127.0.0.1:{port}", "echo"));
+
+        await ReloadAsync(sandbox, Listener($"0.0.0.0:{port}", "echo"));
+
+        using var client = await Loopback.ConnectAsync(port, IPAddress.Parse("127.0.0.3"));
+        await EchoesAsync(client, "on every interface");
+    }
+
+    [Fact]
+    public async Task AnEndpointThatCannotBeBoundIsRolledBackAndTheOldListenerServesOn()
+    {
+        int port = Loopback.FreePort();
+        await using var sandbox = await StartAsync(Listener($"127.0.0.1:{port}", "echo"));
+        using var occupant = new TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        int busy = ((IPEndPoint)occupant.LocalEndpoint).Port;
+
+        sandbox.WriteConfig(Listener($"127.0.0.1:{busy}", "echo"));
+        var reload = await sandbox.FerrydAsync("reload", "--pid-file", sandbox.PidFile);
+        Assert.Equal(1, reload.ExitCode);
+        Assert.Contains("address already in use", reload.Stderr);
+
+        using var client = await Loopback.ConnectAsync(port);
+        await EchoesAsync(client, "rolled back");
+    }
+}
