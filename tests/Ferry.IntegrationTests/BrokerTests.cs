@@ -125,4 +125,32 @@ public sealed class BrokerTests
         // The cut client can tell it was cut: its stream ends in a reset, not an ordinary end.
         Assert.Equal("reset", await ChatTests.ReadUntilClosedAsync(stalled));
     }
+
+    [Fact]
+    public async Task ABulkPushReachesEveryReaderThatReadsWhileAStalledOneIsCut()
+    {
+        // ncat --broker delivers all of it; a sender that is never slowed would fill the reader's
+        // 1 MiB queue faster than loopback drains it and get a healthy reader cut.
+        await using var ferryd = await FerrydProcess.StartAsync(1, "--listen", "127.0.0.1:0=broker,hardLimit=1m");
+        int port = ferryd.Port("broker");
+        using var reader = await Loopback.ConnectAsync(port);
+        using var sender = await Loopback.ConnectAsync(port);
+        await SayUntilHeardAsync(sender, reader, (byte)'r');
+        var stalled = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        using var stalledOwner = stalled;
+        await stalled.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), TestContext.Current.CancellationToken);
+        await SayUntilHeardAsync(stalled, reader, (byte)'s'); // the stalled one is a member before the push
+
+        var payload = new byte[12 * 1024 * 1024];
+        new Random(12).NextBytes(payload);
+        var receiving = Loopback.ReceiveAsync(reader, payload.Length, TimeSpan.FromSeconds(60));
+        await Loopback.SendAllAsync(sender, payload);
+        byte[] got = await receiving;
+
+        Assert.True(payload.Length == got.Length, $"the reader got {got.Length} of {payload.Length} bytes; ferryd: {ferryd.Process.StandardError}");
+        Assert.True(payload.AsSpan().SequenceEqual(got), "the reader's bytes differ from what was sent");
+        await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains(": slow consumer,"),
+            () => "the stalled member was not cut: " + ferryd.Process.StandardError);
+        Assert.Single(ferryd.Process.StandardError.Split('\n'), l => l.Contains(": slow consumer,"));
+    }
 }

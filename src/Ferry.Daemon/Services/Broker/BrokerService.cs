@@ -7,8 +7,10 @@ namespace Ferry.Daemon.Services.Broker;
 
 /// <summary>
 /// ncat --broker: every byte a client sends is relayed to every other client, unframed.
-/// Unlike ncat, a client that stops reading never blocks the others: its bounded queue fills
-/// and it is cut off by the slow-consumer limits, while everyone else keeps receiving.
+/// A sender is read only as fast as the members that keep up take its bytes
+/// (<see cref="FanoutPacing"/>), so a bulk push reaches every reader that reads; unlike ncat, a
+/// client that stops reading never blocks the others: its bounded queue fills and it is cut off
+/// by the slow-consumer limits, while everyone else keeps receiving.
 /// </summary>
 internal sealed class BrokerService : IConnectionService, IAsyncDisposable
 {
@@ -74,6 +76,19 @@ internal sealed class BrokerService : IConnectionService, IAsyncDisposable
                 _delivery.Publish(Room, buffer.ToArray(), queue);
             }
             input.AdvanceTo(buffer.End);
+            try
+            {
+                // Read on only as fast as the members that keep up take it.
+                await FanoutPacing.WaitForMembersAsync(_delivery, Room, queue, _limits, _time, stop.Token);
+            }
+            catch (OperationCanceledException) when (queue.IsCut)
+            {
+                return CloseReason.SlowConsumer;
+            }
+            catch (OperationCanceledException) when (connection.Stopping.IsCancellationRequested)
+            {
+                return CloseReason.Shutdown;
+            }
             if (read.IsCompleted)
                 return CloseReason.PeerClosed;
         }

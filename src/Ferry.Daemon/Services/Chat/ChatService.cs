@@ -15,6 +15,7 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
     private readonly ChatOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly IRoomDelivery _delivery;
     private readonly ChatHub _hub;
     private readonly SlowConsumerWatch _watch;
 
@@ -23,7 +24,8 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
         _options = options;
         _time = time;
         _logger = logger;
-        _hub = new ChatHub(delivery ?? new LocalRoomDelivery());
+        _delivery = delivery ?? new LocalRoomDelivery();
+        _hub = new ChatHub(_delivery);
         _watch = new SlowConsumerWatch(options.Limits, time);
     }
 
@@ -60,6 +62,9 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
             LineEvent next;
             try
             {
+                // A client that talks faster than its room reads is read only as fast as the
+                // members that keep up take its lines.
+                await FanoutPacing.WaitForMembersAsync(_delivery, client.Room, client.Queue, _options.Limits, _time, stop.Token);
                 next = await lines.NextAsync(stop.Token);
             }
             catch (OperationCanceledException) when (client.Queue.IsCut)

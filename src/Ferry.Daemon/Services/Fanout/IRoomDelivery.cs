@@ -17,4 +17,7 @@ internal interface IRoomDelivery
     /// <paramref name="sender"/>; never waits. The buffer is shared, so it must not change after.
     /// </summary>
     void Publish(string room, ReadOnlyMemory<byte> message, OutboundQueue? sender);
+
+    /// <summary>The queues of this process's members of <paramref name="room"/>, for pacing a sender (<see cref="FanoutPacing"/>).</summary>
+    IReadOnlyList<OutboundQueue> Members(string room);
 }

@@ -33,6 +33,12 @@ internal sealed class LocalRoomDelivery : IRoomDelivery
         }
     }
 
+    public IReadOnlyList<OutboundQueue> Members(string room)
+    {
+        lock (_gate)
+            return _rooms.GetValueOrDefault(room) ?? [];
+    }
+
     public void Publish(string room, ReadOnlyMemory<byte> message, OutboundQueue? sender)
     {
         OutboundQueue[]? members;

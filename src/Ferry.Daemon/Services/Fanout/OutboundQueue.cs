@@ -20,6 +20,8 @@ internal sealed class OutboundQueue
     private readonly CancellationTokenSource _cut = new();
     private long _queuedBytes;
     private long _overSoftSince = NotOverSoftLimit;
+    private long _lastProgress;
+    private TaskCompletionSource? _progressWaiters;
     private string? _cutReason;
 
     public OutboundQueue(OutboundLimits limits, TimeProvider time)
@@ -27,7 +29,26 @@ internal sealed class OutboundQueue
         _limits = limits;
         _time = time;
         CutToken = _cut.Token;
+        _lastProgress = time.GetTimestamp();
     }
+
+    /// <summary>When the writer last handed bytes to the transport (or the queue was made).</summary>
+    public long LastProgress => Interlocked.Read(ref _lastProgress);
+
+    /// <summary>Completes at the writer's next delivery, or when the client is cut off.</summary>
+    public Task NextProgressAsync()
+    {
+        var waiters = Volatile.Read(ref _progressWaiters);
+        if (waiters is not null)
+            return waiters.Task;
+        var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        waiters = Interlocked.CompareExchange(ref _progressWaiters, created, null) ?? created;
+        if (IsCut)
+            waiters.TrySetResult();
+        return waiters.Task;
+    }
+
+    private void Progressed() => Interlocked.Exchange(ref _progressWaiters, null)?.TrySetResult();
 
     /// <summary>Bytes accepted and not yet delivered to the transport.</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
@@ -66,7 +87,13 @@ internal sealed class OutboundQueue
     }
 
     /// <summary>The writer handed <paramref name="bytes"/> to the transport.</summary>
-    public void Delivered(long bytes) => ApplySoftLimit(Interlocked.Add(ref _queuedBytes, -bytes));
+    public void Delivered(long bytes)
+    {
+        if (bytes > 0)
+            Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
+        ApplySoftLimit(Interlocked.Add(ref _queuedBytes, -bytes));
+        Progressed();
+    }
 
     /// <summary>
     /// Re-applies the soft limit now; called periodically, because a client that stops reading
@@ -83,6 +110,7 @@ internal sealed class OutboundQueue
             return;
         _messages.Writer.TryComplete();
         _cut.Cancel();
+        Progressed();
     }
 
     private void ApplySoftLimit(long queued)
