@@ -337,4 +337,20 @@ public sealed class ChatTests
                 member.Dispose();
         }
     }
+
+    [Fact]
+    public async Task ListenersOnOnePortWithDifferentAddressesAreOneChat()
+    {
+        // As one listener on localhost:P (127.0.0.1 and ::1) is one chat, so are two written apart.
+        int port = Loopback.FreePort();
+        await using var ferryd = await FerrydProcess.StartAsync(2, "--listen", $"127.0.0.1:{port}=chat", "--listen", $"127.0.0.2:{port}=chat");
+        using var first = await LineClient.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port));
+        using var second = await LineClient.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.0.2"), port));
+        await first.ExpectAsync(l => l.StartsWith("* you are", StringComparison.Ordinal), "welcome");
+        await second.ExpectAsync(l => l.StartsWith("* you are", StringComparison.Ordinal), "welcome");
+        await first.SendLineAsync("/nick one");
+        await first.ExpectAsync("* you are now one");
+        await first.SendLineAsync("hello across addresses");
+        await second.ExpectAsync("<one> hello across addresses");
+    }
 }

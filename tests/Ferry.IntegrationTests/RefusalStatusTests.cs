@@ -24,7 +24,7 @@ public sealed class RefusalStatusTests
         }
 
         var status = await sandbox.FerrydAsync("status", "--pid-file", sandbox.PidFile);
-        Assert.Contains($"echo 127.0.0.1:{port}: 1 open, 1 accepted, 3 refused (maxConnections 3)", status.StdoutText);
+        Assert.Contains($"echo 127.0.0.1:{port}: 1 open, 1 accepted, 3 refused (3 by maxConnections)", status.StdoutText);
         Assert.Contains(": 0 open, 0 accepted, 0 refused", status.StdoutText);
 
         var json = await sandbox.FerrydAsync("status", "--pid-file", sandbox.PidFile, "--json");

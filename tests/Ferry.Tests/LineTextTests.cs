@@ -40,4 +40,12 @@ public sealed class LineTextTests
         Assert.DoesNotContain('\0', text);
         Assert.DoesNotContain('\u001b', text);
     }
+
+    [Fact]
+    public void BidiControlsAndLineSeparatorsAreRemovedButEmojiSequencesStay()
+    {
+        // "Trojan Source": an override makes "evil" read as "live"; U+2028 would break the line for some readers.
+        string sent = "a\u202Eevil\u202C b\u2066x\u2069 c\u2028d\u2029e 👨\u200D👩\u200D👧";
+        Assert.Equal("aevil bx cde 👨\u200D👩\u200D👧", LineText.ToDisplayText(System.Text.Encoding.UTF8.GetBytes(sent)));
+    }
 }

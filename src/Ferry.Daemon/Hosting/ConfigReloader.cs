@@ -62,13 +62,19 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         var removed = _current.Listeners.Except(keep).ToList();
         var added = next.Listeners.Where(n => !keep.Any(k => k.Spec.Identity == n.Spec.Identity)).ToList();
 
-        IReadOnlyList<(ListenerSettings Listener, IConnectionService Service)> newServices;
+        var acquired = new List<ListenerSettings>();
         try
         {
-            newServices = added.Select(spec => (spec, ServiceCatalog.Create(new ServiceContext(spec, TimeProvider.System, _loggers)))).ToList();
+            foreach (var listener in added)
+            {
+                _services.Acquire(listener, _loggers);
+                acquired.Add(listener);
+            }
         }
         catch (ServiceOptionException ex)
         {
+            foreach (var listener in acquired)
+                await _services.RemoveAsync(listener);
             return Rejected(generation, ex.Message);
         }
 
@@ -85,14 +91,12 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         }
         catch (StartupException ex)
         {
-            foreach (var (_, service) in newServices)
-                await ServiceSet.DisposeAsync(service);
+            foreach (var listener in added)
+                await _services.RemoveAsync(listener);
             await RollBackAsync(outgoing, reusable);
             return Rejected(generation, ex.Message);
         }
 
-        foreach (var (spec, service) in newServices)
-            _services.Add(spec, service);
         var started = await _listeners.StartAsync(bound.Select(b => (b, _services[b.Settings])));
         foreach (var listener in started)
             Logging.Log.Listening(_logger, listener.Listener.Service, listener.Listener.EndPoint.ToString());

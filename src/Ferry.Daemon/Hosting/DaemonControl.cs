@@ -107,14 +107,14 @@ internal static class DaemonControl
         return ExitCodes.Failure;
     }
 
-    /// <summary>", 12 refused (maxConnectionsPerIp 10, connectionRate 2)"; nothing if none.</summary>
+    /// <summary>", 12 refused (10 by maxConnectionsPerIp, 2 by connectionRate)": counts by the rule that refused; nothing if none.</summary>
     private static string Refusals(JsonElement listener)
     {
         if (!listener.TryGetProperty("refused", out var refused))
             return "";
         string text = $", {refused.GetInt64()} refused";
         if (listener.TryGetProperty("refusedBy", out var reasons) && reasons.EnumerateObject().Any())
-            text += " (" + string.Join(", ", reasons.EnumerateObject().Select(r => $"{r.Name} {r.Value.GetInt64()}")) + ")";
+            text += " (" + string.Join(", ", reasons.EnumerateObject().Select(r => $"{r.Value.GetInt64()} by {r.Name}")) + ")";
         return text;
     }
 

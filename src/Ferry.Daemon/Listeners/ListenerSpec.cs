@@ -35,8 +35,11 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
     /// Everything that makes two listeners the same listener for a reload: name, endpoint,
     /// service and options. A listener whose identity is unchanged keeps running.
     /// </summary>
-    public string Identity =>
-        $"{Name}|{FormatAddress()}={Service}" + string.Concat(Options.OrderBy(o => o.Key, StringComparer.OrdinalIgnoreCase)
+    public string Identity => $"{Name}|{FormatAddress()}={ServiceAndOptions}";
+
+    /// <summary>The service and every option as written, in a fixed order: "chat,maxline=80".</summary>
+    public string ServiceAndOptions =>
+        Service + string.Concat(Options.OrderBy(o => o.Key, StringComparer.OrdinalIgnoreCase)
             .Select(o => $",{o.Key.ToLowerInvariant()}={o.Value}"));
 
     public string FormatAddress()

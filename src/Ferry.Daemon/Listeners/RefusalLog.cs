@@ -48,7 +48,7 @@ internal sealed partial class RefusalLog(string listener, ILogger logger, TimePr
             if (total > 0)
             {
                 summary = string.Join(", ", RefusalReasonText.All.Where(r => _suppressed[(int)r] > 0)
-                    .Select(r => $"{r.Key()} {_suppressed[(int)r]}"));
+                    .Select(r => $"{_suppressed[(int)r]} by {r.Key()}"));
                 Array.Clear(_suppressed);
             }
             lastPeer = _lastPeer;

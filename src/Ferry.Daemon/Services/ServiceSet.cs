@@ -4,47 +4,90 @@ using Microsoft.Extensions.Logging;
 namespace Ferry.Daemon.Services;
 
 /// <summary>
-/// The service instance of each listener spec. Keyed by reference: two listeners written
-/// alike ("127.0.0.1:0" twice) are still two listeners, each with its own service; one spec
-/// bound to several addresses (a host name) shares one service (one chat hub).
+/// The service instance of each listener. Listeners that name the same port, service and options
+/// on different addresses (<c>127.0.0.1:7000=chat</c> and <c>[::1]:7000=chat</c>) share one
+/// instance, as one listener on <c>localhost:7000</c> does: one chat hub, one broker. Others get
+/// their own, even when written alike with port 0. An instance is disposed (a sink flushed) when
+/// its last listener is removed, after their connections drained.
 /// </summary>
 internal sealed class ServiceSet : IAsyncDisposable
 {
-    private readonly Dictionary<ListenerSettings, IConnectionService> _services = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<ListenerSettings, Shared> _byListener = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<string, Shared> _byKey = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+
+    private sealed class Shared(IConnectionService service, string? key)
+    {
+        public IConnectionService Service { get; } = service;
+
+        public string? Key { get; } = key;
+
+        public int Users { get; set; } = 1;
+    }
 
     /// <summary>Creates every service first, so a bad option is reported before any port is taken.</summary>
     public static ServiceSet Create(IEnumerable<ListenerSettings> listeners, ILoggerFactory loggers)
     {
         var set = new ServiceSet();
         foreach (var listener in listeners)
-            set.Add(listener, ServiceCatalog.Create(new ServiceContext(listener, TimeProvider.System, loggers)));
+            set.Acquire(listener, loggers);
         return set;
     }
 
-    public IConnectionService this[ListenerSettings spec]
+    public IConnectionService this[ListenerSettings listener]
     {
         get
         {
             lock (_gate)
-                return _services[spec];
+                return _byListener[listener].Service;
         }
     }
 
-    public void Add(ListenerSettings spec, IConnectionService service)
+    /// <summary>The listener's service: the one it shares with a listener on the same port, service and options, or a new one.</summary>
+    public IConnectionService Acquire(ListenerSettings listener, ILoggerFactory loggers)
     {
+        string? key = SharingKey(listener.Spec);
         lock (_gate)
-            _services.Add(spec, service);
+        {
+            if (key is not null && _byKey.TryGetValue(key, out var shared))
+            {
+                shared.Users++;
+                _byListener.Add(listener, shared);
+                return shared.Service;
+            }
+        }
+        var service = ServiceCatalog.Create(new ServiceContext(listener, TimeProvider.System, loggers));
+        lock (_gate)
+        {
+            var created = new Shared(service, key);
+            _byListener.Add(listener, created);
+            if (key is not null)
+                _byKey[key] = created;
+        }
+        return service;
     }
 
-    public async Task RemoveAsync(ListenerSettings spec)
+    /// <summary>The listener is gone; its service too, if no other listener shares it.</summary>
+    public async Task RemoveAsync(ListenerSettings listener)
     {
-        IConnectionService? service;
+        IConnectionService? last = null;
         lock (_gate)
-            _services.Remove(spec, out service);
-        if (service is not null)
-            await DisposeAsync(service);
+        {
+            if (!_byListener.Remove(listener, out var shared))
+                return;
+            if (--shared.Users == 0)
+            {
+                if (shared.Key is not null)
+                    _byKey.Remove(shared.Key);
+                last = shared.Service;
+            }
+        }
+        if (last is not null)
+            await DisposeAsync(last);
     }
+
+    /// <summary>Port, service and every option: what makes listeners on different addresses one service.</summary>
+    private static string? SharingKey(ListenerSpec spec) => spec.Port == 0 ? null : $"{spec.Port}={spec.ServiceAndOptions}";
 
     /// <summary>Flushes what a service holds (a sink's file); called after its connections drained.</summary>
     public static ValueTask DisposeAsync(IConnectionService service) =>
@@ -55,8 +98,9 @@ internal sealed class ServiceSet : IAsyncDisposable
         IConnectionService[] all;
         lock (_gate)
         {
-            all = _services.Values.ToArray();
-            _services.Clear();
+            all = _byListener.Values.Select(s => s.Service).Distinct().ToArray();
+            _byListener.Clear();
+            _byKey.Clear();
         }
         foreach (var service in all)
             await DisposeAsync(service);
