@@ -77,6 +77,21 @@ public sealed class EchoTests
             }
         }
         Assert.True(blocked, $"ferryd kept reading {sent} bytes from a client that never reads its echo");
+        // Memory stays flat while the stalled client keeps trying (ncat and socat would buffer).
+        long rssBlocked = ProcessMemory.ResidentBytes(ferryd.Process.Pid);
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            try
+            {
+                sent += await stalled.SendAsync(chunk, SocketFlags.None, cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        long growth = ProcessMemory.ResidentBytes(ferryd.Process.Pid) - rssBlocked;
+        Assert.True(growth < 16L * 1024 * 1024, $"ferryd grew by {growth} bytes while a stalled client kept sending");
 
         // Meanwhile other clients are served normally, one round trip after another.
         var others = Enumerable.Range(0, 20).Select(async i =>
