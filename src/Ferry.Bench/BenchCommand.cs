@@ -2,23 +2,23 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Net;
 using System.Net.Sockets;
-using Ferry.Client.Bench;
+using Ferry.Bench.Reports;
+using Ferry.Client;
+using Ferry.Client.Commands;
 using Ferry.Client.Net;
 
-namespace Ferry.Client.Commands;
+namespace Ferry.Bench;
 
 /// <summary>
-/// <c>ferry bench HOST PORT [options]</c>: load an echo server, check every echoed byte and
-/// report rates and latency percentiles. Exit 0 when clean, 1 on any error or corrupt echo
-/// or when the server cannot be reached, 2 on bad arguments.
+/// <c>ferry-bench HOST PORT [options]</c> (or <c>ferry bench ...</c>): load an echo server, check
+/// every echoed byte and report rates and latency percentiles. Exit 0 when clean, 1 on any error
+/// or corrupt echo or when the server cannot be reached, 2 on bad arguments.
 /// </summary>
-internal sealed class BenchCommand
+internal sealed class BenchCommand(BenchProgramName name)
 {
-    public const string Usage = "Usage: ferry bench HOST PORT [--mode pingpong|bulk|connect|idle|chat] [--engine auto|epoll|async] [options]";
-    public const string HelpCommand = "ferry bench --help";
-
     private const int MaxConnections = 100_000;
     private const int MaxChatMembers = 1000; // each member tracks every other member's sequence
+    private const int MaxThreadConnections = 1000; // a thread per connection (two in bulk)
     private const int MaxMessageSize = 16 * 1024 * 1024;
     private const int DefaultMessageSize = 64;
     private const int DefaultBulkWriteSize = 64 * 1024;
@@ -30,11 +30,13 @@ internal sealed class BenchCommand
 
     private readonly Option<BenchMode> _mode = new("--mode", "-m")
     {
-        Description = "pingpong: send, await echo, repeat; bulk: stream and read back; "
+        // No default factory: help would print it as the enum does ("PingPong"). Unset is
+        // default(BenchMode), pingpong, and the description says so.
+        Description = "pingpong (default): send, await echo, repeat; bulk: stream and read back; "
             + "connect: connect, one echo, close; idle: hold connections open; "
             + "chat: all connections in one room of a chat listener, every line checked at every member",
-        DefaultValueFactory = _ => BenchMode.PingPong,
-        CustomParser = ParseMode,
+        HelpName = string.Join('|', Names<BenchMode>()),
+        CustomParser = result => ParseName<BenchMode>(result, "mode"),
     };
 
     private readonly Option<int> _connections = new("--conns", "-c")
@@ -69,25 +71,33 @@ internal sealed class BenchCommand
 
     private readonly Option<int?> _serverPid = new("--server-pid")
     {
-        Description = "Report this local process's resident memory before and under load (idle mode: per connection)",
+        Description = "A local server process: report its resident memory before and under load (idle mode: per connection), "
+            + "and its CPU time while measuring, per message and per MB",
     };
 
     private readonly Option<BenchEngine> _engine = new("--engine")
     {
-        Description = "epoll: one thread, non-blocking syscalls (Linux; closed-loop pingpong, bulk and connect); "
-            + "async: a .NET async loop per connection (every mode); auto (default): epoll where it applies",
-        DefaultValueFactory = _ => BenchEngine.Auto,
-        CustomParser = ParseEngine,
+        Description = "The client style. epoll: one thread, non-blocking syscalls (Linux; closed-loop pingpong, bulk and connect); "
+            + "threads: blocking sockets, a thread per connection and direction, like ferry and socat (closed-loop pingpong, bulk and connect); "
+            + "async: a .NET async loop per connection (every mode); auto (default): epoll where it applies, else async",
+        HelpName = string.Join('|', Names<BenchEngine>()),
+        CustomParser = result => ParseName<BenchEngine>(result, "engine"),
     };
 
     private readonly Option<bool> _json = new("--json") { Description = "Print the report as one JSON object, no progress" };
 
-    public Command Create()
+    public string Usage => $"Usage: {name.Command} HOST PORT [--mode {_mode.HelpName}] [--engine {_engine.HelpName}] [options]";
+
+    public string HelpCommand => $"{name.Command} --help";
+
+    /// <summary>The whole command line of ferry-bench: HOST, PORT and the options.</summary>
+    public RootCommand CreateRoot()
     {
-        var command = new Command("bench", "Load an echo server, verify every echoed byte, report rate and latency percentiles")
+        var root = new RootCommand("Load an echo server, verify every echoed byte, report rate, latency percentiles and the server's CPU per message")
         {
             _host, _port, _mode, _connections, _duration, _warmup, _size, _rate, _serverPid, _engine, _json,
         };
+        root.HelpName = name.Command;
         _connections.Validators.Add(result => RequireRange(result, result.GetValueOrDefault<int>(), 1, MaxConnections));
         _duration.Validators.Add(result => RequireSeconds(result, result.GetValueOrDefault<double>(), allowZero: false));
         _warmup.Validators.Add(result => RequireSeconds(result, result.GetValueOrDefault<double>(), allowZero: true));
@@ -99,27 +109,39 @@ internal sealed class BenchCommand
                 result.AddError("--rate must be a positive number of messages per second");
         });
         _serverPid.Validators.Add(result => RequireRange(result, result.GetValueOrDefault<int?>() ?? 1, 1, int.MaxValue));
-        command.Validators.Add(result =>
+        root.Validators.Add(ValidateTogether);
+        root.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
+        return root;
+    }
+
+    /// <summary>A malformed command line, as one line naming the problem, the usage line and where to find more.</summary>
+    public void WriteUsageError(TextWriter error, ParseResult parse) => UsageError.Write(error, parse, Usage, HelpCommand, name.MessagePrefix);
+
+    /// <summary>Rules between options. Read as typed, not through GetValue: a mode or engine that failed to parse has its own error already, and GetValue would throw on it.</summary>
+    private void ValidateTogether(CommandResult result)
+    {
+        string modeText = Token(result, _mode) ?? "pingpong";
+        bool openLoop = result.GetResult(_rate) is { Implicit: false };
+        BenchMode? mode = TryParse<BenchMode>(modeText);
+        if (openLoop && mode is not (null or BenchMode.PingPong or BenchMode.Chat))
+            result.AddError("--rate applies to pingpong and chat modes only");
+        int? connections = result.GetResult(_connections) is { Tokens.Count: > 0 } given && int.TryParse(given.Tokens[0].Value, out int count) ? count : null;
+        if (mode == BenchMode.Chat && connections is < 2 or > MaxChatMembers)
+            result.AddError($"chat mode needs --conns between 2 and {MaxChatMembers} (members of the room)");
+        if (mode == BenchMode.Chat && connections is null)
+            result.AddError("chat mode needs --conns: the number of members in the room (at least 2)");
+        if (TryParse<BenchEngine>(Token(result, _engine) ?? "auto") is BenchEngine engine && mode is BenchMode known)
         {
-            // Read as typed, not through GetValue: a mode or engine that failed to parse has
-            // its own error already, and GetValue would throw on it.
-            string mode = Token(result, _mode) ?? "pingpong";
-            bool openLoop = result.GetResult(_rate) is { Implicit: false };
-            if (openLoop && !mode.Equals("pingpong", StringComparison.OrdinalIgnoreCase) && !mode.Equals("chat", StringComparison.OrdinalIgnoreCase))
-                result.AddError("--rate applies to pingpong and chat modes only");
-            bool epollFits = mode.Equals("connect", StringComparison.OrdinalIgnoreCase)
-                || mode.Equals("bulk", StringComparison.OrdinalIgnoreCase)
-                || (mode.Equals("pingpong", StringComparison.OrdinalIgnoreCase) && !openLoop);
-            if (mode.Equals("chat", StringComparison.OrdinalIgnoreCase) && result.GetResult(_connections) is { Tokens.Count: > 0 } conns
-                && int.TryParse(conns.Tokens[0].Value, out int members) && (members < 2 || members > MaxChatMembers))
-                result.AddError($"chat mode needs --conns between 2 and {MaxChatMembers} (members of the room)");
-            if (mode.Equals("chat", StringComparison.OrdinalIgnoreCase) && result.GetResult(_connections) is null or { Tokens.Count: 0 })
-                result.AddError("chat mode needs --conns: the number of members in the room (at least 2)");
-            if ("epoll".Equals(Token(result, _engine), StringComparison.OrdinalIgnoreCase) && (!epollFits || !OperatingSystem.IsLinux()))
-                result.AddError("--engine epoll applies to closed-loop pingpong, bulk and connect modes on Linux only");
-        });
-        command.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
-        return command;
+            if (!BenchSettings.Runs(engine, known, openLoop))
+            {
+                string where = engine == BenchEngine.Epoll ? " on Linux only" : string.Empty;
+                result.AddError($"--engine {BenchSettings.NameOf(engine)} applies to closed-loop pingpong, bulk and connect modes{where}");
+            }
+            else if (engine == BenchEngine.Threads && connections > MaxThreadConnections)
+            {
+                result.AddError($"--engine threads runs a thread per connection: at most {MaxThreadConnections} connections");
+            }
+        }
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
@@ -150,7 +172,7 @@ internal sealed class BenchCommand
             BenchReportText.Write(Console.Out, report);
         if (report.Failed)
         {
-            await Console.Error.WriteLineAsync($"ferry: bench: {report.Errors} error(s); first: {report.FirstError}");
+            await Console.Error.WriteLineAsync($"{name.Command}: {report.Errors} error(s); first: {report.FirstError}");
             return ExitCodes.Failure;
         }
         return ExitCodes.Success;
@@ -179,32 +201,32 @@ internal sealed class BenchCommand
         return 0;
     }
 
-    private static BenchMode ParseMode(ArgumentResult result)
+    /// <summary>A mode's or an engine's value; the error lists the names there are.</summary>
+    private static T ParseName<T>(ArgumentResult result, string what) where T : struct, Enum
     {
-        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "pingpong";
-        foreach (BenchMode mode in Enum.GetValues<BenchMode>())
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : BenchSettings.NameOf(default(T));
+        if (TryParse<T>(text) is T value)
+            return value;
+        string[] names = Names<T>();
+        result.AddError($"unknown {what} '{text}' ({string.Join(", ", names[..^1])} or {names[^1]})");
+        return default;
+    }
+
+    private static string[] Names<T>() where T : struct, Enum => Enum.GetValues<T>().Select(value => BenchSettings.NameOf(value)).ToArray();
+
+    /// <summary>A mode or engine by its name (<see cref="BenchSettings.NameOf"/>), any case.</summary>
+    private static T? TryParse<T>(string text) where T : struct, Enum
+    {
+        foreach (T value in Enum.GetValues<T>())
         {
-            if (string.Equals(BenchRun.ModeName(mode), text, StringComparison.OrdinalIgnoreCase))
-                return mode;
+            if (string.Equals(BenchSettings.NameOf(value), text, StringComparison.OrdinalIgnoreCase))
+                return value;
         }
-        result.AddError($"unknown mode '{text}' (pingpong, bulk, connect, idle or chat)");
-        return BenchMode.PingPong;
+        return null;
     }
 
     private static string? Token(CommandResult result, Option option) =>
         result.GetResult(option) is { Tokens.Count: > 0 } given ? given.Tokens[0].Value : null;
-
-    private static BenchEngine ParseEngine(ArgumentResult result)
-    {
-        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "auto";
-        foreach (BenchEngine engine in Enum.GetValues<BenchEngine>())
-        {
-            if (string.Equals(engine.ToString(), text, StringComparison.OrdinalIgnoreCase))
-                return engine;
-        }
-        result.AddError($"unknown engine '{text}' (auto, epoll or async)");
-        return BenchEngine.Auto;
-    }
 
     private static void RequireRange(OptionResult result, int value, int minimum, int maximum)
     {

@@ -1,6 +1,6 @@
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench;
 
-/// <summary>What load <c>ferry bench</c> puts on the server.</summary>
+/// <summary>What load ferry-bench puts on the server.</summary>
 internal enum BenchMode
 {
     /// <summary>Each connection sends one message, waits for its echo, and repeats.</summary>

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench;
 
 /// <summary>
-/// The run's clock shared by all connection loops: warming up, measuring, or stopping.
-/// Loops poll it between messages, which costs one volatile read.
+/// The run's clock shared by all connections: started (warming up), measuring, or stopping.
+/// Connections poll it between messages, which costs one volatile read.
 /// </summary>
 internal sealed class BenchPhase
 {
@@ -15,6 +15,9 @@ internal sealed class BenchPhase
 
     public bool Stopping => _stopping;
 
+    /// <summary>When the load started, warm-up included: open-loop schedules count from here.</summary>
+    public long StartTimestamp { get; private set; }
+
     public long MeasureStartTimestamp { get; private set; }
 
     public long MeasureEndTimestamp { get; private set; }
@@ -22,6 +25,8 @@ internal sealed class BenchPhase
     public TimeSpan Measured => MeasureEndTimestamp == 0
         ? Stopwatch.GetElapsedTime(MeasureStartTimestamp)
         : Stopwatch.GetElapsedTime(MeasureStartTimestamp, MeasureEndTimestamp);
+
+    public void Start() => StartTimestamp = Stopwatch.GetTimestamp();
 
     public void BeginMeasuring()
     {

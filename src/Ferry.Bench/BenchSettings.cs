@@ -1,14 +1,15 @@
 using System.Net;
+using Ferry.Client;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench;
 
 /// <summary>One benchmark run as the user asked for it, already validated.</summary>
 /// <param name="Rate">
 /// The open-loop rate as given, or null for closed loop: pingpong, messages per second over all
 /// connections; chat, lines per second sent by each member.
 /// </param>
-/// <param name="ServerPid">A server process whose resident memory is reported before and after, if given.</param>
-/// <param name="Engine">How sockets are driven; see <see cref="UsesEpoll"/> for what Auto picks.</param>
+/// <param name="ServerPid">A server process whose memory and CPU time are reported, if given.</param>
+/// <param name="Engine">How sockets are driven; see <see cref="EngineInUse"/> for what Auto picks.</param>
 internal sealed record BenchSettings(
     string Host,
     IPEndPoint Target,
@@ -35,10 +36,36 @@ internal sealed record BenchSettings(
         : Mode == BenchMode.Chat ? rate * Connections * (Connections - 1.0)
         : rate;
 
-    /// <summary>Whether the epoll engine can run this mode: closed-loop pingpong, bulk and connect, on Linux.</summary>
-    public bool EpollApplies => OperatingSystem.IsLinux()
-        && (Mode is BenchMode.Connect or BenchMode.Bulk || (Mode == BenchMode.PingPong && Rate is null));
+    /// <summary>The engine that runs: the one asked for, or for Auto epoll where it applies and async elsewhere.</summary>
+    public BenchEngine EngineInUse => Engine != BenchEngine.Auto ? Engine
+        : Runs(BenchEngine.Epoll, Mode, openLoop: Rate is not null) ? BenchEngine.Epoll
+        : BenchEngine.Async;
 
-    /// <summary>The epoll engine runs when it applies, unless the async engine was asked for.</summary>
-    public bool UsesEpoll => Engine != BenchEngine.Async && EpollApplies;
+    /// <summary>Connect mode opens a connection per cycle; the others open theirs before the run.</summary>
+    public bool ConnectsPerCycle => Mode == BenchMode.Connect;
+
+    /// <summary>Bulk has no message boundaries on the way back and idle no traffic: neither records latency.</summary>
+    public bool RecordsLatency => Mode is not (BenchMode.Bulk or BenchMode.Idle);
+
+    /// <summary>
+    /// Whether <paramref name="engine"/> can run <paramref name="mode"/>: epoll and threads run
+    /// the closed-loop modes that move bytes (pingpong, bulk, connect), epoll on Linux only;
+    /// async runs every mode.
+    /// </summary>
+    public static bool Runs(BenchEngine engine, BenchMode mode, bool openLoop)
+    {
+        bool closedLoopTraffic = mode is BenchMode.Bulk or BenchMode.Connect || (mode == BenchMode.PingPong && !openLoop);
+        return engine switch
+        {
+            BenchEngine.Epoll => closedLoopTraffic && OperatingSystem.IsLinux(),
+            BenchEngine.Threads => closedLoopTraffic,
+            _ => true,
+        };
+    }
+
+    /// <summary>A mode's or an engine's name on the command line and in reports.</summary>
+    public static string NameOf(Enum value) => value.ToString().ToLowerInvariant();
+
+    /// <summary>The one line for a server that cannot be reached before the run.</summary>
+    public CommandFailedException ConnectFailed(string cause) => new($"connect to {Host} port {Target.Port}: {cause}");
 }

@@ -1,4 +1,4 @@
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench;
 
 /// <summary>A snapshot of all connections' counters.</summary>
 internal readonly record struct BenchTotals(long Messages, long Bytes, long Errors, long CorruptBytes)

@@ -1,11 +1,12 @@
+using Ferry.Bench.Reports;
 using HdrHistogram;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench;
 
 /// <summary>
-/// What one connection loop has done. Written only by its own loop; the progress display
-/// reads the counters from another thread, hence the volatile accessors (a torn read of a
-/// 64-bit counter cannot happen on 64-bit platforms, but a stale one could).
+/// What one connection has done. Written only by the thread or loop that drives it; the
+/// progress display reads the counters from another thread, hence the volatile accessors (a
+/// torn read of a 64-bit counter cannot happen on 64-bit platforms, but a stale one could).
 /// </summary>
 internal sealed class ConnectionTally
 {
@@ -22,7 +23,7 @@ internal sealed class ConnectionTally
     /// <summary>Latencies in nanoseconds of the messages completed while measuring.</summary>
     public HistogramBase? Latency { get; }
 
-    /// <summary>Messages (or connections, in connect mode) completed while measuring.</summary>
+    /// <summary>Messages (connections, in connect mode; whole writes, in bulk) completed while measuring.</summary>
     public long Messages => Volatile.Read(ref _messages);
 
     /// <summary>Echoed bytes received while measuring.</summary>
@@ -43,9 +44,31 @@ internal sealed class ConnectionTally
         Volatile.Write(ref _bytes, _bytes + bytes);
     }
 
-    public void CountBytes(int bytes) => Volatile.Write(ref _bytes, _bytes + bytes);
+    /// <summary>
+    /// One message's whole echo is back and checked: counts its corrupt bytes, and while the
+    /// phase is measuring, the message and its latency from <paramref name="startTimestamp"/>.
+    /// </summary>
+    public void CountEcho(int size, int corruptBytes, long startTimestamp, long endTimestamp, BenchPhase phase)
+    {
+        if (corruptBytes > 0)
+            CountCorruption(corruptBytes);
+        if (phase.Measuring)
+        {
+            CountMessage(size);
+            LatencyHistogram.RecordElapsed(Latency!, startTimestamp, endTimestamp);
+        }
+    }
 
-    public void CountMessageOnly() => Volatile.Write(ref _messages, _messages + 1);
+    /// <summary>
+    /// Bulk: the echoed stream has grown from <paramref name="from"/> to <paramref name="to"/>
+    /// bytes while measuring. Counts the bytes, and as messages the writes of
+    /// <paramref name="writeSize"/> bytes whose echo is now whole.
+    /// </summary>
+    public void CountStreamed(long from, long to, int writeSize)
+    {
+        Volatile.Write(ref _bytes, _bytes + (to - from));
+        Volatile.Write(ref _messages, _messages + (to / writeSize - from / writeSize));
+    }
 
     public void CountCorruption(int corruptBytes)
     {

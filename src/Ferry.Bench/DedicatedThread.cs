@@ -1,12 +1,14 @@
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench;
 
 /// <summary>
-/// Runs an epoll engine's loop on a thread of its own: the loop blocks in epoll_wait, which
-/// must not hold a thread-pool thread (the progress display and the run's timers need those).
+/// Runs a blocking loop on a thread of its own (the epoll engine's epoll_wait, the threads
+/// engine's blocking sockets): such a loop must not hold a thread-pool thread, which the
+/// progress display and the run's timers need.
 /// </summary>
-internal static class EpollThread
+internal static class DedicatedThread
 {
-    public static Task Start(string name, Action loop)
+    /// <param name="stackBytes">The thread's stack, 0 for the runtime's default.</param>
+    public static Task Start(string name, Action loop, int stackBytes = 0)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
@@ -20,7 +22,7 @@ internal static class EpollThread
             {
                 done.SetException(exception);
             }
-        })
+        }, stackBytes)
         {
             IsBackground = true,
             Name = name,

@@ -1,4 +1,4 @@
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench;
 
 /// <summary>
 /// The bytes every benchmark connection sends: a repeating ramp 0,1,…,250 whose phase depends

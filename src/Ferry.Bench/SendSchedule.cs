@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench;
 
 /// <summary>
 /// Open-loop pacing for one connection: the times its messages are meant to leave, one

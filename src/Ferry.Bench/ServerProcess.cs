@@ -1,9 +1,10 @@
 using System.Globalization;
+using Ferry.Bench.Native;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench;
 
-/// <summary>Resident memory of another process on this machine, from /proc.</summary>
-internal static class ServerMemory
+/// <summary>Another process on this machine (the server under test), read from /proc.</summary>
+internal static class ServerProcess
 {
     /// <summary>VmRSS of <paramref name="pid"/> in bytes, or null when it cannot be read (gone, not Linux).</summary>
     public static long? ResidentBytes(int pid)
@@ -18,12 +19,29 @@ internal static class ServerMemory
                 return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024;
             }
         }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
         }
         return null;
+    }
+
+    /// <summary>
+    /// The CPU time <paramref name="pid"/> has used, user plus system, all its threads (utime +
+    /// stime of /proc/PID/stat, in clock ticks of 10 ms), or null when it cannot be read.
+    /// </summary>
+    public static TimeSpan? CpuTime(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+            string[] fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds((double)ticks / LinuxProcess.ClockTicksPerSecond);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
     }
 }

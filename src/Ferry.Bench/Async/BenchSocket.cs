@@ -1,12 +1,18 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using Ferry.Client;
+using Ferry.Client.Net;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Async;
 
-/// <summary>The socket operations every benchmark loop shares.</summary>
+/// <summary>The async socket operations the async engine, chat and idle modes share.</summary>
 internal static class BenchSocket
 {
+    // Enough parallel connects to open thousands in a second without overrunning a listen
+    // backlog of 128.
+    private const int ConnectConcurrency = 32;
+
     public static async Task<Socket> ConnectAsync(IPEndPoint target, CancellationToken cancellationToken)
     {
         var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -24,6 +30,49 @@ internal static class BenchSocket
         }
     }
 
+    /// <summary>A connection the run cannot do without: a failure ends the run with one line.</summary>
+    public static async Task<Socket> ConnectOrFailAsync(BenchSettings settings, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ConnectAsync(settings.Target, cancellationToken);
+        }
+        catch (SocketException exception)
+        {
+            throw settings.ConnectFailed(Describe(exception));
+        }
+    }
+
+    /// <summary>All of the run's connections, opened before the clock starts; any failure ends the run.</summary>
+    public static async Task<Socket[]> ConnectAllAsync(BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var sockets = new Socket?[settings.Connections];
+        try
+        {
+            await ForEachConcurrentlyAsync(sockets.Length,
+                async index => sockets[index] = await ConnectOrFailAsync(settings, cancellationToken), cancellationToken);
+            return sockets.Select(socket => socket!).ToArray();
+        }
+        catch
+        {
+            foreach (Socket? socket in sockets)
+                socket?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <paramref name="open"/> for indexes 0 to <paramref name="count"/>-1, a few connects at a time.</summary>
+    public static Task ForEachConcurrentlyAsync(int count, Func<int, Task> open, CancellationToken cancellationToken)
+    {
+        int next = -1;
+        return Task.WhenAll(Enumerable.Range(0, Math.Min(ConnectConcurrency, count)).Select(_ => Task.Run(async () =>
+        {
+            int index;
+            while ((index = Interlocked.Increment(ref next)) < count)
+                await open(index);
+        }, cancellationToken)));
+    }
+
     // Pooled builders: these run once per message and usually complete asynchronously; the
     // default ValueTask builder would box a fresh state machine each time.
 
@@ -36,6 +85,19 @@ internal static class BenchSocket
             int sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken);
             data = data[sent..];
         }
+    }
+
+    /// <summary>
+    /// One message and its echo: sends <paramref name="length"/> bytes of the stream of
+    /// <paramref name="seed"/> from <paramref name="streamOffset"/> and receives and checks
+    /// their echo (see <see cref="ReceiveEchoAsync"/>).
+    /// </summary>
+    public static async ValueTask<int> ExchangeAsync(
+        Socket socket, byte[] buffer, int length, PayloadPattern pattern, int seed, long streamOffset,
+        CancellationToken cancellationToken)
+    {
+        await SendAllAsync(socket, pattern.Slice(seed, streamOffset, length), cancellationToken);
+        return await ReceiveEchoAsync(socket, buffer, length, pattern, seed, streamOffset, cancellationToken);
     }
 
     /// <summary>
@@ -62,5 +124,5 @@ internal static class BenchSocket
         return corrupt;
     }
 
-    public static string Describe(SocketException exception) => Net.SocketErrorText.Describe(exception);
+    public static string Describe(SocketException exception) => SocketErrorText.Describe(exception);
 }

@@ -1,29 +1,28 @@
 using System.Net.Sockets;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Async;
 
 /// <summary>
-/// One connection of bulk mode: a sender streams the pattern in <c>size</c>-byte writes while
-/// a receiver reads the echo and checks every byte. At the end the sender half-closes and the
-/// receiver reads to the server's end of stream, so every byte sent is accounted for.
+/// One connection of bulk mode on the async engine: a sender streams the pattern in
+/// <c>size</c>-byte writes while a receiver reads the echo and checks every byte. At the end
+/// the sender half-closes and the receiver reads to the server's end of stream, so every byte
+/// sent is accounted for.
 /// </summary>
-internal sealed class BulkLoop(
-    Socket socket, int seed, PayloadPattern pattern, int writeSize, BenchPhase phase, ConnectionTally tally)
+internal static class BulkLoop
 {
     private const int ReceiveBufferSize = 64 * 1024;
 
-    private readonly byte[] _receiveBuffer = new byte[ReceiveBufferSize];
-    private long _sent;
-
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public static async Task RunAsync(BenchContext context, int index, Socket? socket, CancellationToken cancellationToken)
     {
+        ConnectionTally tally = context.Tallies[index];
+        var sender = new Sender(context, index, socket!);
         try
         {
-            Task sending = SendAsync(cancellationToken);
-            long received = await ReceiveAsync(cancellationToken);
+            Task sending = sender.RunAsync(cancellationToken);
+            long received = await ReceiveAsync(context, index, socket!, cancellationToken);
             await sending;
-            if (received != _sent)
-                tally.CountError($"echo ended after {received} of {_sent} bytes");
+            if (received != sender.Sent)
+                tally.CountError($"echo ended after {received} of {sender.Sent} bytes");
         }
         catch (SocketException exception)
         {
@@ -35,32 +34,38 @@ internal sealed class BulkLoop(
         }
     }
 
-    private async Task SendAsync(CancellationToken cancellationToken)
+    private static async Task<long> ReceiveAsync(BenchContext context, int index, Socket socket, CancellationToken cancellationToken)
     {
-        long offset = 0;
-        while (!phase.Stopping)
-        {
-            await BenchSocket.SendAllAsync(socket, pattern.Slice(seed, offset, writeSize), cancellationToken);
-            offset += writeSize;
-            Volatile.Write(ref _sent, offset);
-        }
-        socket.Shutdown(SocketShutdown.Send);
-    }
-
-    private async Task<long> ReceiveAsync(CancellationToken cancellationToken)
-    {
+        var buffer = new byte[ReceiveBufferSize];
         long received = 0;
         while (true)
         {
-            int n = await socket.ReceiveAsync(_receiveBuffer, SocketFlags.None, cancellationToken);
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
             if (n == 0)
                 return received;
-            int corrupt = pattern.CountMismatches(seed, received, _receiveBuffer.AsSpan(0, n));
-            if (corrupt > 0)
-                tally.CountCorruption(corrupt);
+            context.CheckStreamed(index, received, buffer.AsSpan(0, n));
             received += n;
-            if (phase.Measuring)
-                tally.CountBytes(n);
+        }
+    }
+
+    /// <summary>The writing half: writes until the run stops, then half-closes.</summary>
+    private sealed class Sender(BenchContext context, int index, Socket socket)
+    {
+        private long _sent;
+
+        public long Sent => Volatile.Read(ref _sent);
+
+        public async Task RunAsync(CancellationToken cancellationToken)
+        {
+            int writeSize = context.Settings.MessageSize;
+            long offset = 0;
+            while (!context.Phase.Stopping)
+            {
+                await BenchSocket.SendAllAsync(socket, context.Pattern.Slice(index, offset, writeSize), cancellationToken);
+                offset += writeSize;
+                Volatile.Write(ref _sent, offset);
+            }
+            socket.Shutdown(SocketShutdown.Send);
         }
     }
 }

@@ -1,32 +1,30 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Async;
 
 /// <summary>
-/// One loop of connect mode: connect, send one message, read and check its echo, close;
-/// repeat. Latency covers the whole cycle. The socket itself is the only per-cycle allocation.
+/// One loop of connect mode on the async engine: connect, send one message, read and check its
+/// echo, close; repeat. Latency covers the whole cycle. The socket itself is the only per-cycle
+/// allocation.
 /// </summary>
-internal sealed class ConnectLoop(
-    IPEndPoint target, int seed, PayloadPattern pattern, int messageSize, BenchPhase phase, ConnectionTally tally)
+internal static class ConnectLoop
 {
-    private readonly byte[] _receiveBuffer = new byte[messageSize];
-
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public static async Task RunAsync(BenchContext context, int index, Socket? _, CancellationToken cancellationToken)
     {
+        ConnectionTally tally = context.Tallies[index];
+        int size = context.Settings.MessageSize;
+        var receiveBuffer = new byte[size];
         try
         {
-            while (!phase.Stopping)
+            while (!context.Phase.Stopping)
             {
                 long start = Stopwatch.GetTimestamp();
                 int corrupt;
                 try
                 {
-                    using Socket socket = await BenchSocket.ConnectAsync(target, cancellationToken);
-                    await BenchSocket.SendAllAsync(socket, pattern.Slice(seed, 0, messageSize), cancellationToken);
-                    corrupt = await BenchSocket.ReceiveEchoAsync(
-                        socket, _receiveBuffer, messageSize, pattern, seed, 0, cancellationToken);
+                    using Socket socket = await BenchSocket.ConnectAsync(context.Settings.Target, cancellationToken);
+                    corrupt = await BenchSocket.ExchangeAsync(socket, receiveBuffer, size, context.Pattern, index, 0, cancellationToken);
                 }
                 catch (SocketException exception)
                 {
@@ -39,13 +37,7 @@ internal sealed class ConnectLoop(
                     tally.CountError("server closed the connection before echoing everything");
                     continue;
                 }
-                if (corrupt > 0)
-                    tally.CountCorruption(corrupt);
-                if (phase.Measuring)
-                {
-                    tally.CountMessage(messageSize);
-                    LatencyHistogram.RecordElapsed(tally.Latency!, start, end);
-                }
+                tally.CountEcho(size, corrupt, start, end, context.Phase);
             }
         }
         catch (OperationCanceledException)

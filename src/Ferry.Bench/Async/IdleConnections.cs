@@ -1,18 +1,15 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Async;
 
 /// <summary>
 /// Idle mode: opens many connections, proves each one live with a single checked echo, then
 /// holds them without traffic so the server's memory per idle connection can be read.
 /// </summary>
-internal sealed class IdleConnections(BenchSettings settings, PayloadPattern pattern, ConnectionTally tally) : IAsyncDisposable
+internal sealed class IdleConnections(BenchContext context) : IDisposable
 {
-    // Enough parallel connects to open thousands in a second without overrunning the
-    // server's accept backlog.
-    private const int ConnectConcurrency = 32;
-
-    private readonly List<Socket> _sockets = new(settings.Connections);
+    private readonly List<Socket> _sockets = new(context.Settings.Connections);
 
     public int Count
     {
@@ -23,39 +20,50 @@ internal sealed class IdleConnections(BenchSettings settings, PayloadPattern pat
         }
     }
 
-    /// <summary>Opens and checks all connections; failures are counted, not thrown.</summary>
-    public async Task OpenAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Echoes on one connection for the warm-up time, so the server's code paths are loaded
+    /// (JIT, pools) before its baseline is read and the growth is the connections' own memory;
+    /// then gives the server a moment to finish closing it.
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
     {
-        int next = -1;
-        var workers = new Task[Math.Min(ConnectConcurrency, settings.Connections)];
-        for (int w = 0; w < workers.Length; w++)
+        BenchSettings settings = context.Settings;
+        ConnectionTally tally = context.Tallies[0];
+        using (Socket warm = await BenchSocket.ConnectOrFailAsync(settings, cancellationToken))
         {
-            workers[w] = Task.Run(async () =>
+            var buffer = new byte[settings.MessageSize];
+            long end = Stopwatch.GetTimestamp() + (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency);
+            long offset = 0;
+            do
             {
-                byte[] buffer = new byte[settings.MessageSize];
-                int index;
-                while ((index = Interlocked.Increment(ref next)) < settings.Connections)
-                    await OpenOneAsync(index, buffer, cancellationToken);
-            }, cancellationToken);
+                int corrupt = await BenchSocket.ExchangeAsync(warm, buffer, settings.MessageSize, context.Pattern, 0, offset, cancellationToken);
+                if (corrupt != 0)
+                    tally.CountError(corrupt < 0 ? "server closed the warm-up connection" : "warm-up echo differed from what was sent");
+                offset += settings.MessageSize;
+            }
+            while (Stopwatch.GetTimestamp() < end && !cancellationToken.IsCancellationRequested);
         }
-        await Task.WhenAll(workers);
+        await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Opens and checks all connections; failures are counted (each on its connection's tally), not thrown.</summary>
+    public Task OpenAsync(CancellationToken cancellationToken) =>
+        BenchSocket.ForEachConcurrentlyAsync(context.Settings.Connections, index => OpenOneAsync(index, cancellationToken), cancellationToken);
+
+    public void Dispose()
     {
-        Socket[] sockets;
         lock (_sockets)
         {
-            sockets = [.. _sockets];
+            foreach (Socket socket in _sockets)
+                socket.Dispose();
             _sockets.Clear();
         }
-        foreach (Socket socket in sockets)
-            socket.Dispose();
-        await Task.CompletedTask;
     }
 
-    private async Task OpenOneAsync(int index, byte[] buffer, CancellationToken cancellationToken)
+    private async Task OpenOneAsync(int index, CancellationToken cancellationToken)
     {
+        BenchSettings settings = context.Settings;
+        ConnectionTally tally = context.Tallies[index];
         Socket socket;
         try
         {
@@ -69,9 +77,8 @@ internal sealed class IdleConnections(BenchSettings settings, PayloadPattern pat
 
         try
         {
-            await BenchSocket.SendAllAsync(socket, pattern.Slice(index, 0, settings.MessageSize), cancellationToken);
-            int corrupt = await BenchSocket.ReceiveEchoAsync(
-                socket, buffer, settings.MessageSize, pattern, index, 0, cancellationToken);
+            int corrupt = await BenchSocket.ExchangeAsync(
+                socket, new byte[settings.MessageSize], settings.MessageSize, context.Pattern, index, 0, cancellationToken);
             if (corrupt < 0)
             {
                 tally.CountError("server closed the connection before echoing everything");

@@ -1,20 +1,25 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Async;
 
 /// <summary>
-/// One connection of ping-pong mode: send a message, read its whole echo, check it, repeat.
+/// One connection of ping-pong mode on the async engine: send a message, read its whole echo,
+/// check it, repeat; with <c>--rate</c>, each message leaves on its connection's schedule.
 /// Everything it touches is allocated up front, so the steady state allocates nothing.
 /// </summary>
-internal sealed class PingPongLoop(
-    Socket socket, int seed, PayloadPattern pattern, int messageSize, BenchPhase phase, ConnectionTally tally,
-    SendSchedule? schedule)
+internal static class PingPongLoop
 {
-    private readonly byte[] _receiveBuffer = new byte[messageSize];
-
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public static async Task RunAsync(BenchContext context, int index, Socket? socket, CancellationToken cancellationToken)
     {
+        (BenchSettings settings, PayloadPattern pattern, BenchPhase phase, ConnectionTally[] tallies) = context;
+        ConnectionTally tally = tallies[index];
+        int size = settings.MessageSize;
+        var receiveBuffer = new byte[size];
+        // Each connection's share of the total rate, their first sends spread over one interval.
+        SendSchedule? schedule = settings.RatePerConnection is double perConnection
+            ? SendSchedule.Staggered(phase.StartTimestamp, perConnection, index, settings.Connections)
+            : null;
         long streamOffset = 0;
         try
         {
@@ -34,23 +39,15 @@ internal sealed class PingPongLoop(
                     start = Math.Min(intended, Stopwatch.GetTimestamp());
                 }
 
-                await BenchSocket.SendAllAsync(socket, pattern.Slice(seed, streamOffset, messageSize), cancellationToken);
-                int corrupt = await BenchSocket.ReceiveEchoAsync(
-                    socket, _receiveBuffer, messageSize, pattern, seed, streamOffset, cancellationToken);
+                int corrupt = await BenchSocket.ExchangeAsync(socket!, receiveBuffer, size, pattern, index, streamOffset, cancellationToken);
                 long end = Stopwatch.GetTimestamp();
                 if (corrupt < 0)
                 {
                     tally.CountError("server closed the connection before echoing everything");
                     return;
                 }
-                streamOffset += messageSize;
-                if (corrupt > 0)
-                    tally.CountCorruption(corrupt);
-                if (phase.Measuring)
-                {
-                    tally.CountMessage(messageSize);
-                    LatencyHistogram.RecordElapsed(tally.Latency!, start, end);
-                }
+                streamOffset += size;
+                tally.CountEcho(size, corrupt, start, end, phase);
             }
         }
         catch (SocketException exception)

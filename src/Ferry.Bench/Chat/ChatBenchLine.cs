@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Chat;
 
 /// <summary>
 /// The lines chat mode sends: <c>b SENDER SEQ TIMESTAMP pad…</c>, padded with a letter ramp to

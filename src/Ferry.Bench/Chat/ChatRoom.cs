@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Ferry.Bench.Async;
+using Ferry.Client;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Chat;
 
 /// <summary>
 /// Chat mode: every connection is a member of one room on a ferryd chat listener. Closed loop,
@@ -20,6 +22,7 @@ internal sealed class ChatRoom
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
     private const int ReceiveBufferSize = 64 * 1024;
+    private const string JoinCommand = "/join ";
 
     private readonly Socket[] _members;
     private readonly int _size;
@@ -51,13 +54,12 @@ internal sealed class ChatRoom
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(JoinTimeout);
-        byte[] command = Encoding.ASCII.GetBytes($"/join {room}\n");
-        string confirmation = $" in #{room} (";
+        byte[] command = Encoding.ASCII.GetBytes($"{JoinCommand}{room}\n");
         var buffer = new byte[ReceiveBufferSize];
         try
         {
             foreach (Socket member in _members)
-                await JoinOneAsync(member, command, confirmation, buffer, timeout.Token);
+                await JoinOneAsync(member, command, room, buffer, timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -65,22 +67,30 @@ internal sealed class ChatRoom
         }
     }
 
-    private static async Task JoinOneAsync(Socket member, byte[] command, string confirmation, byte[] buffer, CancellationToken cancellationToken)
+    private static async Task JoinOneAsync(Socket member, byte[] command, string room, byte[] buffer, CancellationToken cancellationToken)
     {
         await BenchSocket.SendAllAsync(member, command, cancellationToken);
         // Lines before the confirmation (the lobby welcome, others joining) are skipped.
         int filled = 0;
+        int lineStart = 0;
         while (true)
         {
             int n = await member.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancellationToken);
             if (n == 0)
                 throw new CommandFailedException("chat: the server closed a connection while joining; is this a chat listener?");
             filled += n;
-            string text = Encoding.ASCII.GetString(buffer, 0, filled);
-            if (text.Contains("* you are ", StringComparison.Ordinal) && text.Contains(confirmation, StringComparison.Ordinal))
-                return;
-            // An echo server sends the command back; anything else unconfirmed times out.
-            if (text.StartsWith("/join ", StringComparison.Ordinal) || filled == buffer.Length)
+            int newline;
+            while ((newline = buffer.AsSpan(lineStart, filled - lineStart).IndexOf((byte)'\n')) >= 0)
+            {
+                string line = Encoding.UTF8.GetString(buffer, lineStart, newline);
+                lineStart += newline + 1;
+                if (ChatWire.TryReadEnteredRoom(line, out _, out string entered) && entered == room)
+                    return;
+                // An echo server sends the command back; anything else unconfirmed times out.
+                if (line.StartsWith(JoinCommand, StringComparison.Ordinal))
+                    throw NotAChatListener();
+            }
+            if (filled == buffer.Length)
                 throw NotAChatListener();
         }
     }
@@ -203,31 +213,25 @@ internal sealed class ChatRoom
     private void OnLine(int receiver, ReadOnlySpan<byte> line, Span<byte> scratch, ConnectionTally tally, long[] nextExpected)
     {
         long now = Stopwatch.GetTimestamp();
-        if (line.StartsWith("* "u8))
-            return; // notices: joins, leaves
-        if (line.StartsWith("! "u8))
+        if (ChatWire.IsNotice(line))
+            return; // joins, leaves
+        if (ChatWire.IsError(line))
         {
             tally.CountError($"server said: {Encoding.ASCII.GetString(line[..Math.Min(line.Length, 120)])}");
             return;
         }
-        int prefixEnd = line.IndexOf("> "u8);
-        if (line.IsEmpty || line[0] != (byte)'<' || prefixEnd < 0
-            || !ChatBenchLine.TryRead(line[(prefixEnd + 2)..], _size, scratch, out int sender, out long sequence, out long sent, out bool intact)
+        int textStart = ChatWire.MessageTextStart(line);
+        if (textStart < 0
+            || !ChatBenchLine.TryRead(line[textStart..], _size, scratch, out int sender, out long sequence, out long sent, out bool intact)
             || sender < 0 || sender >= _members.Length || sender == receiver)
         {
             tally.CountError("a line that no member sent");
             return;
         }
-        if (!intact)
-            tally.CountCorruption(1);
         if (sequence != nextExpected[sender])
             tally.CountError($"member {sender}'s line {sequence} arrived when {nextExpected[sender]} was due");
         Volatile.Write(ref nextExpected[sender], sequence + 1);
-        if (_phase.Measuring)
-        {
-            tally.CountMessage(line.Length + 1);
-            LatencyHistogram.RecordElapsed(tally.Latency!, sent, now);
-        }
+        tally.CountEcho(line.Length + 1, intact ? 0 : 1, sent, now, _phase);
         // Open loop has no window: nobody waits for the credit.
         if (_ratePerMember is null && Observer(sender) == receiver)
             _credits[sender].Release();

@@ -1,52 +1,83 @@
 using System.Runtime.InteropServices;
+using Ferry.Bench.Native;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Epoll;
 
 /// <summary>
-/// One message and its echo on a non-blocking socket, driven by the epoll engine: sends what
-/// the kernel takes, reads what has arrived, checks every echoed byte against the pattern at
-/// its stream position. Holds no buffers of its own (the engine's one receive buffer is lent
-/// to each read), so a connection costs a few fields.
+/// One connection of the epoll engine: its non-blocking socket and where its stream stands.
+/// Sends what the kernel takes and reads what has arrived, checking every echoed byte against
+/// the pattern at its stream position. Every mode keeps its state here: ping-pong and connect
+/// one message at a time (<see cref="BeginMessage"/>), bulk an endless stream
+/// (<see cref="BeginStream"/>). Holds no buffers of its own (the engine's one receive buffer is
+/// lent to each read), so a connection costs a few fields.
 /// </summary>
-internal sealed class EchoExchange(PayloadPattern pattern, int seed, int size)
+internal sealed class EpollConnection(int index)
 {
-    private int _sent;
-    private int _received;
+    /// <summary>Its place in the run: epoll tag, pattern seed and tally.</summary>
+    public int Index { get; } = index;
 
-    public int Fd { get; set; } = -1;
+    public int Fd { get; private set; } = -1;
 
-    /// <summary>Where this message starts in the connection's stream.</summary>
-    public long StreamOffset { get; private set; }
+    /// <summary>Bytes of the stream sent.</summary>
+    public long Sent { get; private set; }
 
+    /// <summary>Echoed bytes of the stream received and checked.</summary>
+    public long Received { get; private set; }
+
+    /// <summary>Where sending stops (the current message's end, or never for a bulk stream).</summary>
+    public long SendEnd { get; private set; }
+
+    /// <summary>When the current message started (its latency runs from here).</summary>
     public long StartTimestamp { get; private set; }
 
-    /// <summary>Echoed bytes of this message that differed from what was sent.</summary>
-    public int CorruptBytes { get; private set; }
-
-    /// <summary>The errno of the last <see cref="ExchangeStep.Failed"/> step.</summary>
+    /// <summary>The errno of the last failed step.</summary>
     public int Error { get; private set; }
 
-    public bool SendPending => _sent < size;
+    /// <summary>A connect was started and has not finished yet (connect mode).</summary>
+    public bool Connecting { get; set; }
 
-    /// <summary>Whether epoll is asked for writability too (only while a send is unfinished).</summary>
-    public bool WatchingWrite { get; set; }
+    /// <summary>The write side is shut down (bulk mode, once the run stops).</summary>
+    public bool HalfClosed { get; set; }
 
-    public void Begin(long streamOffset, long startTimestamp)
+    /// <summary>Done for this run: the driver stops when every connection is.</summary>
+    public bool Retired { get; set; }
+
+    public bool SendPending => Sent < SendEnd;
+
+    private int _corruptBytes;
+    private uint _watching;
+
+    /// <summary>Takes over <paramref name="fd"/>, already registered with epoll for <paramref name="watching"/>; the stream starts at 0.</summary>
+    public void Attach(int fd, uint watching)
     {
-        StreamOffset = streamOffset;
-        StartTimestamp = startTimestamp;
-        _sent = 0;
-        _received = 0;
-        CorruptBytes = 0;
+        Fd = fd;
+        _watching = watching;
+        Sent = 0;
+        Received = 0;
+        HalfClosed = false;
     }
 
-    /// <summary>Sends as much of the message as the kernel takes now; false on a socket error.</summary>
-    public bool TrySend()
+    /// <summary>The next message: <paramref name="size"/> bytes from where the stream stands.</summary>
+    public void BeginMessage(int size, long startTimestamp)
     {
-        while (_sent < size)
+        SendEnd = Sent + size;
+        StartTimestamp = startTimestamp;
+    }
+
+    /// <summary>An endless stream (bulk): sending goes on until the run stops.</summary>
+    public void BeginStream() => SendEnd = long.MaxValue;
+
+    /// <summary>
+    /// Sends as much as the kernel takes now, in pieces that end at multiples of
+    /// <paramref name="writeSize"/> (a partial write is continued, not restarted); false on a
+    /// socket error.
+    /// </summary>
+    public bool TrySend(PayloadPattern pattern, int writeSize)
+    {
+        while (Sent < SendEnd)
         {
-            ReadOnlySpan<byte> rest = pattern.Slice(seed, StreamOffset + _sent, size - _sent).Span;
-            nint n = LinuxSockets.SendSome(Fd, rest, out int error);
+            int length = (int)Math.Min(writeSize - Sent % writeSize, SendEnd - Sent);
+            nint n = LinuxSockets.SendSome(Fd, pattern.Slice(Index, Sent, length).Span, out int error);
             if (n == 0)
                 return true;
             if (n < 0)
@@ -54,22 +85,28 @@ internal sealed class EchoExchange(PayloadPattern pattern, int seed, int size)
                 Error = error;
                 return false;
             }
-            _sent += (int)n;
+            Sent += n;
         }
         return true;
     }
 
-    /// <summary>Reads and checks what has arrived, into <paramref name="buffer"/>, until the message is whole or the socket is empty.</summary>
-    public ExchangeStep Receive(byte[] buffer)
+    /// <summary>
+    /// Reads and checks what has arrived, into <paramref name="buffer"/>, until everything sent
+    /// so far is back (<see cref="ExchangeStep.Echoed"/>), the socket is empty, or
+    /// <paramref name="maxReads"/> reads were made (both <see cref="ExchangeStep.Waiting"/>).
+    /// </summary>
+    public ExchangeStep Receive(PayloadPattern pattern, byte[] buffer, int maxReads)
     {
-        while (_received < size)
+        for (int reads = 0; Received < SendEnd; )
         {
-            int wanted = Math.Min(size - _received, buffer.Length);
+            if (reads++ == maxReads)
+                return ExchangeStep.Waiting;
+            int wanted = (int)Math.Min(SendEnd - Received, buffer.Length);
             nint n = LinuxSockets.Receive(Fd, ref buffer[0], wanted, 0);
             if (n > 0)
             {
-                CorruptBytes += pattern.CountMismatches(seed, StreamOffset + _received, buffer.AsSpan(0, (int)n));
-                _received += (int)n;
+                _corruptBytes += pattern.CountMismatches(Index, Received, buffer.AsSpan(0, (int)n));
+                Received += n;
                 continue;
             }
             if (n == 0)
@@ -85,21 +122,30 @@ internal sealed class EchoExchange(PayloadPattern pattern, int seed, int size)
         return ExchangeStep.Echoed;
     }
 
-    /// <summary>Asks epoll for writability while a send is unfinished, and stops asking once it is done.</summary>
-    public void WatchFor(EpollSet epoll, int tag)
+    /// <summary>Echoed bytes that differed since the last call.</summary>
+    public int TakeCorruptBytes()
     {
-        bool needsWrite = SendPending;
-        if (needsWrite == WatchingWrite)
-            return;
-        epoll.Modify(Fd, needsWrite ? LinuxSockets.EpollIn | LinuxSockets.EpollOut : LinuxSockets.EpollIn, tag);
-        WatchingWrite = needsWrite;
+        int corrupt = _corruptBytes;
+        _corruptBytes = 0;
+        return corrupt;
     }
+
+    /// <summary>Asks epoll for <paramref name="events"/> unless that is what it already watches.</summary>
+    public void Watch(EpollSet epoll, uint events)
+    {
+        if (events == _watching)
+            return;
+        epoll.Modify(Fd, events, Index);
+        _watching = events;
+    }
+
+    public void ShutdownWrite() => LinuxSockets.Shutdown(Fd, LinuxSockets.ShutdownWrite);
 
     public void Close()
     {
         if (Fd >= 0)
             NativeSocket.Close(Fd);
         Fd = -1;
-        WatchingWrite = false;
+        _watching = 0;
     }
 }

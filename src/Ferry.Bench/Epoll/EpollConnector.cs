@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using Ferry.Bench.Native;
+using Ferry.Client;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Epoll;
 
 /// <summary>
 /// Opens the epoll engine's long-lived connections before the run, one at a time: starts a
@@ -32,7 +34,7 @@ internal sealed class EpollConnector(BenchSettings settings, EpollSet epoll)
             while (epoll.Wait(100) == 0)
             {
                 if (Stopwatch.GetTimestamp() > giveUp)
-                    throw Failed(110);
+                    throw Failed(LinuxSockets.ErrorTimedOut);
             }
             error = NativeSocket.PendingError(fd);
             if (error != 0)
@@ -47,6 +49,5 @@ internal sealed class EpollConnector(BenchSettings settings, EpollSet epoll)
         }
     }
 
-    private CommandFailedException Failed(int errno) =>
-        new($"connect to {settings.Host} port {settings.Target.Port}: {Errno.Describe(errno)}");
+    private CommandFailedException Failed(int errno) => settings.ConnectFailed(Errno.Describe(errno));
 }

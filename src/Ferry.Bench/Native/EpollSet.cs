@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Native;
 
 /// <summary>
 /// One epoll instance, level-triggered, each registration tagged with a caller's index.

@@ -2,19 +2,19 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Ferry.Client.Net;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Native;
 
 /// <summary>Linux errno values from the epoll engine, described in the same words as the async engine's errors.</summary>
 internal static class Errno
 {
     public static string Describe(int errno) => errno switch
     {
-        111 => SocketErrorText.Describe(new SocketException((int)SocketError.ConnectionRefused)),
-        104 => SocketErrorText.Describe(new SocketException((int)SocketError.ConnectionReset)),
-        110 => SocketErrorText.Describe(new SocketException((int)SocketError.TimedOut)),
-        99 => SocketErrorText.Describe(new SocketException((int)SocketError.AddressNotAvailable)),
-        24 => SocketErrorText.Describe(new SocketException((int)SocketError.TooManyOpenSockets)),
-        32 => "broken pipe",
+        LinuxSockets.ErrorConnectionRefused => SocketErrorText.Describe(new SocketException((int)SocketError.ConnectionRefused)),
+        LinuxSockets.ErrorConnectionReset => SocketErrorText.Describe(new SocketException((int)SocketError.ConnectionReset)),
+        LinuxSockets.ErrorTimedOut => SocketErrorText.Describe(new SocketException((int)SocketError.TimedOut)),
+        LinuxSockets.ErrorAddressNotAvailable => SocketErrorText.Describe(new SocketException((int)SocketError.AddressNotAvailable)),
+        LinuxSockets.ErrorTooManyFiles => SocketErrorText.Describe(new SocketException((int)SocketError.TooManyOpenSockets)),
+        LinuxSockets.ErrorBrokenPipe => "broken pipe",
         _ => LowerFirst(Marshal.GetPInvokeErrorMessage(errno)),
     };
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Native;
 
 /// <summary>
 /// The few Linux socket and epoll calls the epoll engine makes directly. Called without the
@@ -22,11 +22,16 @@ internal static class LinuxSockets
 
     public const int ErrorInterrupted = 4;      // EINTR
     public const int ErrorWouldBlock = 11;      // EAGAIN / EWOULDBLOCK
+    public const int ErrorTooManyFiles = 24;    // EMFILE
+    public const int ErrorBrokenPipe = 32;      // EPIPE
+    public const int ErrorAddressNotAvailable = 99;     // EADDRNOTAVAIL
+    public const int ErrorConnectionReset = 104;        // ECONNRESET
+    public const int ErrorTimedOut = 110;       // ETIMEDOUT
+    public const int ErrorConnectionRefused = 111;      // ECONNREFUSED
     public const int ErrorInProgress = 115;     // EINPROGRESS
 
     public const int EpollCloseOnExec = 0x80000;
     public const int EpollAdd = 1;
-    public const int EpollDelete = 2;
     public const int EpollModify = 3;
     public const uint EpollIn = 0x001;
     public const uint EpollOut = 0x004;

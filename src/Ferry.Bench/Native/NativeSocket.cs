@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Native;
 
 /// <summary>
 /// A TCP socket as a bare file descriptor for the epoll engine: opened non-blocking with

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Reports;
 
 /// <summary>
 /// The report for machines: one JSON object. Written field by field with Utf8JsonWriter so
@@ -15,7 +15,7 @@ internal static class BenchReportJson
         using (var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();
-            json.WriteString("mode", BenchRun.ModeName(s.Mode));
+            json.WriteString("mode", BenchSettings.NameOf(s.Mode));
             json.WriteString("host", s.Host);
             json.WriteNumber("port", s.Target.Port);
             json.WriteNumber("connections", s.Connections);
@@ -23,12 +23,12 @@ internal static class BenchReportJson
             json.WriteNumber("durationSeconds", s.Duration.TotalSeconds);
             json.WriteNumber("warmupSeconds", s.Warmup.TotalSeconds);
             WriteNullable(json, "rate", s.Rate);
-            json.WriteString("engine", s.UsesEpoll ? "epoll" : "async");
+            json.WriteString("engine", BenchSettings.NameOf(s.EngineInUse));
             json.WriteNumber("measuredSeconds", Math.Round(report.Measured.TotalSeconds, 6));
             json.WriteNumber("messages", report.Messages);
             json.WriteNumber("bytes", report.Bytes);
             json.WriteNumber("messagesPerSecond", Math.Round(report.MessagesPerSecond, 1));
-            WriteNullable(json, "offeredMessagesPerSecond", report.OfferedMessagesPerSecond is double offered ? Math.Round(offered, 1) : null);
+            WriteNullable(json, "offeredMessagesPerSecond", Round(report.OfferedMessagesPerSecond, 1));
             json.WriteNumber("megabytesPerSecond", Math.Round(report.MegabytesPerSecond, 3));
             json.WriteNumber("errors", report.Errors);
             json.WriteNumber("corruptBytes", report.CorruptBytes);
@@ -57,14 +57,20 @@ internal static class BenchReportJson
             WriteNullable(json, "idleConnections", report.IdleConnections);
             WriteNullable(json, "serverRssBeforeBytes", report.ServerRssBefore);
             WriteNullable(json, "serverRssAfterBytes", report.ServerRssAfter);
-            WriteNullable(json, "serverBytesPerConnection", report.ServerBytesPerConnection is double b ? Math.Round(b, 1) : null);
+            WriteNullable(json, "serverBytesPerConnection", Round(report.ServerBytesPerConnection, 1));
             json.WriteNumber("clientGen0Collections", report.ClientGen0Collections);
             json.WriteNumber("clientAllocatedBytes", report.ClientAllocatedBytes);
+            WriteNullable(json, "clientCpuSeconds", Round(report.ClientCpu?.TotalSeconds, 4));
+            WriteNullable(json, "serverCpuSeconds", Round(report.ServerCpu?.TotalSeconds, 4));
+            WriteNullable(json, "serverCpuMicrosecondsPerMessage", Round(report.ServerCpuMicrosecondsPerMessage, 3));
+            WriteNullable(json, "serverCpuMicrosecondsPerMegabyte", Round(report.ServerCpuMicrosecondsPerMegabyte, 1));
             json.WriteEndObject();
         }
         output.WriteByte((byte)'\n');
         output.Flush();
     }
+
+    private static double? Round(double? value, int digits) => value is double number ? Math.Round(number, digits) : null;
 
     private static void WriteNullable(Utf8JsonWriter json, string name, double? value)
     {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Reports;
 
 /// <summary>The report for people: a few aligned lines.</summary>
 internal static class BenchReportText
@@ -12,9 +12,9 @@ internal static class BenchReportText
             : s.Mode == BenchMode.Chat ? $", open loop at {Rate(r)} lines/s per member"
             : $", open loop at {Rate(r)} msg/s";
         output.WriteLine(Invariant(
-            $"{BenchRun.ModeName(s.Mode)} {s.Host}:{s.Target.Port}: {s.Connections} connection(s), {s.MessageSize} B, ")
+            $"{BenchSettings.NameOf(s.Mode)} {s.Host}:{s.Target.Port}: {s.Connections} connection(s), {s.MessageSize} B, ")
             + Invariant($"{s.Duration.TotalSeconds:0.###} s after {s.Warmup.TotalSeconds:0.###} s warm-up{rate}, ")
-            + (s.UsesEpoll ? "epoll engine" : "async engine"));
+            + $"{BenchSettings.NameOf(s.EngineInUse)} engine");
 
         if (report.IdleConnections is int held)
         {
@@ -44,10 +44,28 @@ internal static class BenchReportText
                 $"  server RSS        {before / 1024.0 / 1024:0.0} MiB -> {after / 1024.0 / 1024:0.0} MiB{perConnection}"));
         }
 
+        if (report.ServerCpu is TimeSpan serverCpu)
+        {
+            // Per operation in the unit that mode is about.
+            double? perOperation = s.Mode == BenchMode.Bulk ? report.ServerCpuMicrosecondsPerMegabyte : report.ServerCpuMicrosecondsPerMessage;
+            string unit = s.Mode switch
+            {
+                BenchMode.Bulk => "MB",
+                BenchMode.Connect => "connection",
+                BenchMode.Chat => "delivery",
+                _ => "message",
+            };
+            string cost = perOperation is double us ? Invariant($", {us:#,0.00} us per {unit}") : string.Empty;
+            output.WriteLine(Invariant(
+                $"  server CPU        {serverCpu.TotalSeconds:0.000} s ({report.CoreShare(serverCpu) * 100:0}% of a core){cost}"));
+        }
+
         if (report.IdleConnections is null)
         {
             output.WriteLine(Invariant(
                 $"  client GC         {report.ClientGen0Collections} gen0 collections, {report.ClientAllocatedBytes / 1024.0:N0} KiB allocated while measuring"));
+            if (report.ClientCpu is TimeSpan clientCpu)
+                output.WriteLine(Invariant($"  client CPU        {clientCpu.TotalSeconds:0.000} s ({report.CoreShare(clientCpu) * 100:0}% of a core)"));
         }
 
         output.WriteLine(report.Errors == 0

@@ -1,4 +1,4 @@
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Reports;
 
 /// <summary>Shows the run while it is measured; returns when <c>duration</c> has passed.</summary>
 internal interface IBenchProgress

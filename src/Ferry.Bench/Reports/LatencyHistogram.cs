@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using HdrHistogram;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Reports;
 
 /// <summary>
 /// Creates the histograms latencies are recorded into and records into them safely:

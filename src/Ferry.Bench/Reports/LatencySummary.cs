@@ -1,6 +1,6 @@
 using HdrHistogram;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Reports;
 
 /// <summary>The latency figures a report shows, in microseconds.</summary>
 internal sealed record LatencySummary(

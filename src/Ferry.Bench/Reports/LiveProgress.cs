@@ -1,7 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Reports;
 
 /// <summary>A live table on a terminal, redrawn every half second.</summary>
 internal sealed class LiveProgress : IBenchProgress

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Reports;
 
 /// <summary>
 /// Progress for pipes and logs: one line per second with the last second's rate, or nothing

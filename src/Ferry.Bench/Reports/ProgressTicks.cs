@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Ferry.Client.Bench;
+namespace Ferry.Bench.Reports;
 
 /// <summary>
 /// Paces a progress display: waits for the next tick or the end of the run, whichever comes
