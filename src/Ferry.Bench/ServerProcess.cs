@@ -26,8 +26,10 @@ internal static class ServerProcess
     }
 
     /// <summary>
-    /// The CPU time <paramref name="pid"/> has used, user plus system, all its threads (utime +
-    /// stime of /proc/PID/stat, in clock ticks of 10 ms), or null when it cannot be read.
+    /// The CPU time <paramref name="pid"/> has used, user plus system, all its threads, and its
+    /// children once it has reaped them, so that a fork-per-connection server (socat, ncat)
+    /// counts its connections too (utime + stime + cutime + cstime of /proc/PID/stat, in clock
+    /// ticks of 10 ms); null when it cannot be read.
     /// </summary>
     public static TimeSpan? CpuTime(int pid)
     {
@@ -36,7 +38,7 @@ internal static class ServerProcess
             string stat = File.ReadAllText($"/proc/{pid}/stat");
             // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
             string[] fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            long ticks = fields[11..15].Sum(field => long.Parse(field, CultureInfo.InvariantCulture));
             return TimeSpan.FromSeconds((double)ticks / LinuxProcess.ClockTicksPerSecond);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
