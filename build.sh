@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds Release binaries and puts runnable executables at artifacts/bin/ferryd and artifacts/bin/ferry.
+# Builds Release binaries and puts runnable executables at artifacts/bin/ferryd, artifacts/bin/ferry
+# and artifacts/bin/ferry-bench (the load generator behind `ferry bench`, found next to ferry).
 #
 # With a C toolchain (clang and zlib1g-dev) they are Native AOT executables: no JIT, so a
 # busy ferryd runs optimized code from its first connection instead of after seconds of
@@ -41,14 +42,14 @@ case $kind in
 esac
 
 # A previous build of the other kind leaves files that are not part of this one.
-rm -f "$out"/ferryd* "$out"/ferry "$out"/ferry.* "$out"/*.dll "$out"/*.pdb "$out"/*.json "$out"/*.dbg
-for project in src/Ferry.Daemon src/Ferry.Client; do
+rm -f "$out"/ferryd* "$out"/ferry "$out"/ferry.* "$out"/ferry-bench* "$out"/*.dll "$out"/*.pdb "$out"/*.json "$out"/*.dbg
+for project in src/Ferry.Daemon src/Ferry.Client src/Ferry.Bench; do
   dotnet publish "$project" -c Release -o "$out" --nologo -v quiet "${options[@]}"
 done
 if [ "$kind" = aot ]; then
-  echo "built $out/ferryd and $out/ferry (Native AOT, $rid)"
+  echo "built $out/ferryd, $out/ferry and $out/ferry-bench (Native AOT, $rid)"
 else
   note=""
   [ -n "${FERRY_BUILD:-}" ] || note="; install clang and zlib1g-dev for the faster Native AOT build"
-  echo "built $out/ferryd and $out/ferry (JIT, framework-dependent$note)"
+  echo "built $out/ferryd, $out/ferry and $out/ferry-bench (JIT, framework-dependent$note)"
 fi

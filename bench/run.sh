@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
 # Benchmarks ferryd's echo against a one-thread C epoll echo server (bench/echo-epoll.c) with
-# `ferry bench`, on loopback only, and prints a table with ferryd/C ratios.
+# ferry-bench (the load generator behind `ferry bench`), on loopback only, and prints a table
+# with ferryd/C ratios of throughput and of server CPU per operation.
 #
-#   bench/run.sh                       every scenario, 5 s each after 1 s of warm-up
+#   bench/run.sh                       every scenario, 5 s each after 1 s of warm-up, both client styles
 #   DURATION=2 SCENARIOS="pingpong bulk" bench/run.sh
-#   ROUNDS=5 bench/run.sh              each scenario 5 times, servers alternating: medians, and each round's ratio
+#   ROUNDS=5 bench/run.sh              each scenario 5 times, servers alternating: medians and ranges of the ratios
+#   CLIENT_STYLES=threads bench/run.sh                (one client style only; default "epoll threads")
 #   FERRYD_ENV="DOTNET_gcServer=1" bench/run.sh      (an experiment: env for ferryd only)
 #   FERRYD_ARGS="--log-level warning" bench/run.sh    (an experiment: ferryd options)
-#   CLIENT_ARGS="--engine async" bench/run.sh         (the load generator's old engine)
+#   CLIENT_STYLES="epoll threads async" bench/run.sh  (also the .NET async engine)
 #   PLOT=1 bench/run.sh                               (also draws latency percentiles to a PNG)
 #   FERRYD=/tmp/jit/ferryd SKIP_BUILD=1 bench/run.sh  (another ferryd build, e.g. FERRY_BUILD=jit's)
 #
-# Knobs (environment): DURATION, WARMUP, ROUNDS, SCENARIOS (pingpong bulk connect idle chat), IDLE_CONNS, CHAT_MEMBERS,
-# CONNECT_LOOPS, SERVERS (ferryd c), FERRYD_ENV, FERRYD_ARGS, CLIENT_ENV, CLIENT_ARGS, EXTRA_SERVERS=1 (also socat and ncat when installed),
-# SKIP_BUILD=1, OUT (directory for the JSON reports).
+# Client styles (CLIENT_STYLES, ferry-bench --engine): epoll (one thread, non-blocking, the
+# cheapest client per message) and threads (blocking sockets, a thread per connection and
+# direction, as ferry, socat and most real clients work). Ping-pong, bulk and connect run once
+# per style; chat and idle run once, on the async engine (the only one that runs them).
+# Beside every rate the table gives the server's CPU per operation (microseconds per message,
+# per MB in bulk, per connection in connect): ferry-bench reads the server's CPU time
+# (/proc/PID/stat) at the start and end of its measured window and divides by what that window
+# counted, so unlike a rate it is not capped by the client.
+#
+# Knobs (environment): DURATION, WARMUP, ROUNDS, SCENARIOS (pingpong bulk connect idle chat), CLIENT_STYLES,
+# IDLE_CONNS, CHAT_MEMBERS, CONNECT_LOOPS, SERVERS (ferryd c), FERRYD_ENV, FERRYD_ARGS, CLIENT_ENV, CLIENT_ARGS,
+# EXTRA_SERVERS=1 (also socat and ncat when installed), SKIP_BUILD=1, OUT (directory for the JSON reports).
+# CLIENT_ARGS adds ferry-bench options to every run (not ones the scenario already sets).
 # Every server it starts is stopped by PID on exit; each scenario is bounded by DURATION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +38,7 @@ SCENARIOS=${SCENARIOS:-"pingpong bulk connect idle chat"}
 CHAT_MEMBERS=${CHAT_MEMBERS:-50}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 CONNECT_LOOPS=${CONNECT_LOOPS:-8}
+CLIENT_STYLES=${CLIENT_STYLES:-"epoll threads"}
 FERRYD_ENV=${FERRYD_ENV:-}
 CLIENT_ENV=${CLIENT_ENV:-}
 CLIENT_ARGS=${CLIENT_ARGS:-}
@@ -34,7 +47,7 @@ EXTRA_SERVERS=${EXTRA_SERVERS:-0}
 OUT=${OUT:-$root/artifacts/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 
-ferry=$root/artifacts/bin/ferry
+ferry_bench=$root/artifacts/bin/ferry-bench
 ferryd=${FERRYD:-$root/artifacts/bin/ferryd}
 cserver=$root/artifacts/bench/echo-epoll
 
@@ -50,7 +63,7 @@ fi
 server_pin=() client_pin=()
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
   server_pin=(taskset -c 0) client_pin=(taskset -c 1)
-  pinning="server on core 0, ferry bench on core 1"
+  pinning="server on core 0, ferry-bench on core 1"
 else
   pinning="not pinned (fewer than 2 cores or no taskset)"
 fi
@@ -113,39 +126,10 @@ wait_for_port() {
   echo "server on port $1 did not start" >&2; return 1
 }
 
-# sample_cpu SERVER_PID CLIENT_PID LAUNCHED: prints "SERVER% CLIENT%", the share of one core each
-# used during the middle of the measured window (LAUNCHED: when the client was started, in
-# epoch seconds): whoever is at ~100% is the bottleneck. "?" for a process that was gone before
-# the window closed.
-sample_cpu() {
-  python3 - "$1" "$2" "$3" "$WARMUP" "$DURATION" <<'PY'
-import os, sys, time
-server, client = int(sys.argv[1]), int(sys.argv[2])
-launched, warmup, duration = map(float, sys.argv[3:6])
-hz = os.sysconf("SC_CLK_TCK")
-
-def ticks(pid):
-    """utime + stime in clock ticks, or None once the process has exited."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return None
-
-window = max(0.5, duration - 1)
-time.sleep(max(0.0, launched + warmup + 0.5 - time.time()))
-before = [ticks(server), ticks(client)]
-time.sleep(window)
-after = [ticks(server), ticks(client)]
-print(*("?" if b is None or a is None else round(100 * (a - b) / hz / window) for b, a in zip(before, after)))
-PY
-}
-
-# bench NAME SCENARIO ROUND: one scenario against a freshly started server.
+# bench NAME SCENARIO STYLE ROUND: one scenario against a freshly started server.
 bench() {
-  local name=$1 scenario=$2 suffix args
-  suffix=$([ "$3" = 1 ] && echo "" || echo ".r$3")
+  local name=$1 scenario=$2 style=$3 suffix args
+  suffix=$([ "$4" = 1 ] && echo "" || echo ".r$4")
   case $scenario in
     pingpong) args=(--mode pingpong --conns 100 --size 64) ;;
     bulk) args=(--mode bulk --conns 1 --size 65536) ;;
@@ -154,17 +138,24 @@ bench() {
     chat) args=(--mode chat --conns "$CHAT_MEMBERS" --size 64) ;;
   esac
   start_server "$name" "$([ "$scenario" = chat ] && echo chat || echo echo)"
-  local report=$OUT/$name.$scenario$suffix.json client_pid
+  local run=$OUT/$name.$scenario.$style$suffix
+  # ferry-bench reads the server's memory and CPU time itself (--server-pid), over its own
+  # measured window, and its own CPU time; all of it is in the JSON report.
   # shellcheck disable=SC2086
-  "${client_pin[@]}" env $CLIENT_ENV "$ferry" bench 127.0.0.1 "$server_port" "${args[@]}" $CLIENT_ARGS \
-      --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json >"$report" 2>"$OUT/$name.$scenario$suffix.err" &
-  client_pid=$!
-  sample_cpu "$server_pid" "$client_pid" "$(date +%s.%N)" >"$OUT/$name.$scenario$suffix.cpu"
-  if ! wait "$client_pid"; then
-    echo "  $name $scenario: ferry bench failed: $(tail -1 "$OUT/$name.$scenario$suffix.err")" >&2
+  if ! "${client_pin[@]}" env $CLIENT_ENV "$ferry_bench" 127.0.0.1 "$server_port" "${args[@]}" --engine "$style" $CLIENT_ARGS \
+      --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json >"$run.json" 2>"$run.err"; then
+    echo "  $name $scenario ($style): ferry-bench failed: $(tail -1 "$run.err")" >&2
   fi
   stop_server
-  echo "  $name $scenario${suffix:+ (round ${3})} done" >&2
+  echo "  $name $scenario ($style)${suffix:+ round $4} done" >&2
+}
+
+# styles SCENARIO: the client styles it runs with (the async engine alone runs chat and idle).
+styles() {
+  case $1 in
+    pingpong|bulk|connect) echo "$CLIENT_STYLES" ;;
+    *) echo async ;;
+  esac
 }
 
 read -r -a servers <<<"${SERVERS:-ferryd c}"
@@ -174,24 +165,26 @@ if [ "$EXTRA_SERVERS" = 1 ]; then
 fi
 
 build=$([ -e "$(dirname "$ferryd")/ferryd.dll" ] && echo "JIT" || echo "Native AOT")
-echo "ferry bench: ${servers[*]}; scenarios: $SCENARIOS; ${DURATION}s + ${WARMUP}s warm-up each, $ROUNDS round(s); $pinning; ferryd: $build build" >&2
+echo "ferry-bench: ${servers[*]}; scenarios: $SCENARIOS; client styles: $CLIENT_STYLES; ${DURATION}s + ${WARMUP}s warm-up each, $ROUNDS round(s); $pinning; ferryd: $build build" >&2
 if [ -n "$FERRYD_ENV" ]; then echo "ferryd environment: $FERRYD_ENV" >&2; fi
 # Rounds alternate the servers, so a noisy minute on the machine hits both rather than one.
 for round in $(seq "$ROUNDS"); do
   for scenario in $SCENARIOS; do
     # Idle memory does not vary between runs: once is enough.
     if [ "$scenario" = idle ] && [ "$round" != 1 ]; then continue; fi
-    for name in "${servers[@]}"; do
-      # Fork-per-connection servers would start thousands of processes for the idle run.
-      if [ "$scenario" = idle ] && [ "$name" != ferryd ] && [ "$name" != c ]; then continue; fi
-      # Only ferryd has a chat service; the others are echo servers.
-      if [ "$scenario" = chat ] && [ "$name" != ferryd ]; then continue; fi
-      bench "$name" "$scenario" "$round"
+    for style in $(styles "$scenario"); do
+      for name in "${servers[@]}"; do
+        # Fork-per-connection servers would start thousands of processes for the idle run.
+        if [ "$scenario" = idle ] && [ "$name" != ferryd ] && [ "$name" != c ]; then continue; fi
+        # Only ferryd has a chat service; the others are echo servers.
+        if [ "$scenario" = chat ] && [ "$name" != ferryd ]; then continue; fi
+        bench "$name" "$scenario" "$style" "$round"
+      done
     done
   done
 done
 
-ROUNDS=$ROUNDS python3 "$root/bench/table.py" "$OUT" "${servers[@]}"
+ROUNDS=$ROUNDS CLIENT_STYLES=$CLIENT_STYLES python3 "$root/bench/table.py" "$OUT" "${servers[@]}"
 echo "JSON reports: $OUT" >&2
 # PLOT=1: a PNG of the latency percentiles per server and scenario (bench/plot, ScottPlot; never
 # part of the shipped binaries).

@@ -2,7 +2,8 @@ using System.Text.Json;
 using ScottPlot;
 
 // latency-plot DIR [OUT.png]: one group of bars per scenario with latency percentiles
-// (p50, p90, p99, p99.9) for each server, from bench/run.sh's SERVER.SCENARIO.json reports.
+// (p50, p90, p99, p99.9) for each server, from bench/run.sh's SERVER.SCENARIO.STYLE.json reports
+// (first rounds only; STYLE is the client style, ferry-bench's --engine).
 if (args.Length is < 1 or > 2)
 {
     Console.Error.WriteLine("usage: latency-plot REPORT_DIR [OUT.png]");
@@ -14,8 +15,8 @@ string[] percentiles = ["p50", "p90", "p99", "p99_9"];
 
 var reports = Directory.GetFiles(directory, "*.json")
     .Select(path => (Name: Path.GetFileNameWithoutExtension(path).Split('.'), Path: path))
-    .Where(file => file.Name.Length == 2)
-    .Select(file => (Server: file.Name[0], Scenario: file.Name[1], Latency: ReadLatency(file.Path)))
+    .Where(file => file.Name.Length == 3)
+    .Select(file => (Server: file.Name[0], Scenario: $"{file.Name[1]} ({file.Name[2]})", Latency: ReadLatency(file.Path)))
     .Where(report => report.Latency is not null)
     .OrderBy(report => report.Scenario).ThenBy(report => report.Server)
     .ToList();
@@ -50,7 +51,7 @@ foreach (var group in reports.GroupBy(report => report.Scenario))
 }
 plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
 plot.Axes.Left.Label.Text = "latency, microseconds";
-plot.Title("ferry bench latency percentiles (p50, p90, p99, p99.9)");
+plot.Title("ferry-bench latency percentiles (p50, p90, p99, p99.9)");
 for (int p = 0; p < percentiles.Length; p++)
     plot.Legend.ManualItems.Add(new LegendItem { LabelText = percentiles[p].Replace('_', '.'), FillColor = palette.GetColor(p) });
 plot.ShowLegend(Alignment.UpperLeft);

@@ -2,12 +2,16 @@ using System.CommandLine;
 using Ferry.Client;
 using Ferry.Client.Commands;
 
+// `ferry bench ...` is ferry-bench's command line, untouched: even --help is its own.
+if (args.Length > 0 && args[0] == BenchForwarder.Subcommand)
+    return BenchForwarder.Run(args[1..]);
+
 using var signals = new TerminationSignals();
 
 RootCommand root = new ConnectCommand().CreateRoot();
 Command listen = new ListenCommand().Create();
 root.Subcommands.Add(listen);
-Command bench = new BenchCommand().Create();
+Command bench = BenchForwarder.CreateListing();
 root.Subcommands.Add(bench);
 SubcommandHelpAction.Install(root);
 
@@ -21,38 +25,10 @@ if (parse.Errors.Count > 0)
     Command failed = parse.CommandResult.Command;
     (string usage, string help) =
         failed == listen ? (ListenCommand.Usage, ListenCommand.HelpCommand)
-        : failed == bench ? (BenchCommand.Usage, BenchCommand.HelpCommand)
+        : failed == bench ? (BenchForwarder.Usage, BenchForwarder.HelpCommand)
         : (ConnectCommand.Usage, ConnectCommand.HelpCommand);
-    UsageError.Write(Console.Error, parse, usage, help);
+    UsageError.Write(Console.Error, parse, usage, help, "ferry");
     return ExitCodes.Usage;
 }
 
-var invocation = new InvocationConfiguration
-{
-    // Failures are reported below as one line; signals are handled by TerminationSignals so
-    // the exit codes (130, 143) are ours and do not depend on a termination timeout.
-    EnableDefaultExceptionHandler = false,
-    ProcessTerminationTimeout = null,
-};
-
-try
-{
-    return await parse.InvokeAsync(invocation, signals.Token);
-}
-catch (Exception) when (signals.ExitCode is int signalExitCode)
-{
-    // Whatever the interrupted work threw on its way out, the user asked us to stop.
-    return signalExitCode;
-}
-catch (CommandFailedException failure)
-{
-    await Console.Error.WriteLineAsync($"ferry: {failure.Message}");
-    return failure.ExitCode;
-}
-catch (Exception unexpected)
-{
-    // A bug or an error we did not foresee: still one line, so scripts reading stderr
-    // are not handed a stack trace.
-    await Console.Error.WriteLineAsync($"ferry: {unexpected.GetType().Name}: {unexpected.Message}");
-    return ExitCodes.Failure;
-}
+return await CommandInvocation.InvokeAsync(parse, signals, "ferry");

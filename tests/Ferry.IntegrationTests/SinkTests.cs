@@ -215,7 +215,7 @@ public sealed partial class SinkTests
         await ServiceProtocolTests.WaitForAsync(() => File.Exists(path) && new FileInfo(path).Length > 0, () => "first line never written");
 
         File.Move(path, path + ".1");
-        ferryd.Process.Signal(10);
+        ferryd.Process.Signal(Signals.SigUsr1);
         await Task.Delay(200, Token);
         await client.SendLineAsync("after rotation");
         await ServiceProtocolTests.WaitForAsync(() => File.Exists(path) && new FileInfo(path).Length > 0, () => "file not reopened");

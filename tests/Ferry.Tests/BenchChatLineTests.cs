@@ -1,5 +1,4 @@
 using System.Text;
-using Ferry.Client.Bench;
 
 namespace Ferry.Tests;
 

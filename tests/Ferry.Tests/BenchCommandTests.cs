@@ -4,8 +4,8 @@ using Ferry.Client.Commands;
 namespace Ferry.Tests;
 
 /// <summary>
-/// ferry bench's argument rules, parsed as the program parses them (root command plus bench).
-/// A parse with errors is what Program turns into exit code 2 and the one-line report of
+/// ferry bench's argument rules, parsed as ferry-bench parses them when ferry runs it.
+/// A parse with errors is what its Program turns into exit code 2 and the one-line report of
 /// <see cref="UsageError"/>; the real binary's exit code is checked in the integration tests.
 /// </summary>
 public sealed class BenchCommandTests
@@ -28,7 +28,7 @@ public sealed class BenchCommandTests
     {
         ParseResult parse = Parse("--mode", mode, "--conns", "3", "--rate", "10");
         var error = new StringWriter { NewLine = "\n" };
-        UsageError.Write(error, parse, BenchCommand.Usage, BenchCommand.HelpCommand);
+        new BenchCommand(BenchProgramName.ViaFerry).WriteUsageError(error, parse);
 
         Assert.NotEmpty(parse.Errors);
         Assert.Equal("--rate applies to pingpong and chat modes only", UsageError.Describe(parse));
@@ -46,7 +46,7 @@ public sealed class BenchCommandTests
     [Fact]
     public void TheRateOptionsHelpNamesBothModesAndTheChatUnit()
     {
-        Command bench = new BenchCommand().Create();
+        Command bench = new BenchCommand(BenchProgramName.ViaFerry).CreateRoot();
         Option rate = bench.Options.Single(option => option.Name == "--rate");
 
         Assert.Contains("pingpong: total messages per second", rate.Description);
@@ -55,8 +55,7 @@ public sealed class BenchCommandTests
 
     private static ParseResult Parse(params string[] options)
     {
-        RootCommand root = new ConnectCommand().CreateRoot();
-        root.Subcommands.Add(new BenchCommand().Create());
-        return root.Parse(["bench", "127.0.0.1", "7", .. options], new ParserConfiguration { ResponseFileTokenReplacer = null });
+        RootCommand root = new BenchCommand(BenchProgramName.ViaFerry).CreateRoot();
+        return root.Parse(["127.0.0.1", "7", .. options], new ParserConfiguration { ResponseFileTokenReplacer = null });
     }
 }

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using Ferry.Client.Bench;
 
 namespace Ferry.Tests;
 
@@ -46,11 +45,11 @@ public sealed class BenchEpollTests
         listener.Start();
         Task peer = EchoOnceAsync(listener, flipAt, closeInstead: false);
 
-        ExchangeStep step = RunOneExchange(listener, out EchoExchange exchange);
+        ExchangeStep step = RunOneExchange(listener, out int corruptBytes);
         await peer.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 
         Assert.Equal(ExchangeStep.Echoed, step);
-        Assert.Equal(expectedCorrupt, exchange.CorruptBytes);
+        Assert.Equal(expectedCorrupt, corruptBytes);
     }
 
     [Fact]
@@ -68,17 +67,18 @@ public sealed class BenchEpollTests
     }
 
     /// <summary>Connects, sends one message and waits (bounded) until the exchange ends one way or another.</summary>
-    private static ExchangeStep RunOneExchange(TcpListener listener, out EchoExchange exchange)
+    private static ExchangeStep RunOneExchange(TcpListener listener, out int corruptBytes)
     {
         var pattern = new PayloadPattern(MessageSize);
         using var epoll = new EpollSet(4);
         var settings = new BenchSettings("127.0.0.1", (IPEndPoint)listener.LocalEndpoint, BenchMode.PingPong, 1,
             TimeSpan.FromSeconds(1), TimeSpan.Zero, MessageSize, null, null);
-        exchange = new EchoExchange(pattern, seed: 5, MessageSize) { Fd = new EpollConnector(settings, epoll).Connect(0) };
+        var exchange = new EpollConnection(index: 5);
+        exchange.Attach(new EpollConnector(settings, epoll).Connect(0), Ferry.Platform.Linux.Epoll.In);
         try
         {
-            exchange.Begin(0, 0);
-            Assert.True(exchange.TrySend());
+            exchange.BeginMessage(MessageSize, 0);
+            Assert.True(exchange.TrySend(pattern, MessageSize));
             Assert.False(exchange.SendPending);
             var buffer = new byte[MessageSize];
             var giveUp = DateTime.UtcNow.AddSeconds(10);
@@ -86,10 +86,14 @@ public sealed class BenchEpollTests
             {
                 if (epoll.Wait(100) == 0)
                     continue;
-                ExchangeStep step = exchange.Receive(buffer);
+                ExchangeStep step = exchange.Receive(pattern, buffer, int.MaxValue);
                 if (step != ExchangeStep.Waiting)
+                {
+                    corruptBytes = exchange.TakeCorruptBytes();
                     return step;
+                }
             }
+            corruptBytes = exchange.TakeCorruptBytes();
             return ExchangeStep.Waiting;
         }
         finally

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Ferry.Client.Bench;
 using HdrHistogram;
 
 namespace Ferry.Tests;

@@ -1,4 +1,3 @@
-using Ferry.Client.Bench;
 
 namespace Ferry.Tests;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Ferry.Client.Bench;
 
 namespace Ferry.Tests;
 

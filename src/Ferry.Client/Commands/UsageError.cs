@@ -9,9 +9,10 @@ namespace Ferry.Client.Commands;
 /// </summary>
 internal static class UsageError
 {
-    public static void Write(TextWriter error, ParseResult parse, string usage, string helpCommand)
+    /// <param name="program">The name the first line starts with: <c>ferry</c>, or ferry-bench's own.</param>
+    public static void Write(TextWriter error, ParseResult parse, string usage, string helpCommand, string program)
     {
-        error.WriteLine($"ferry: {Describe(parse)}");
+        error.WriteLine($"{program}: {Describe(parse)}");
         error.WriteLine(usage);
         error.WriteLine($"Try '{helpCommand}' for more.");
     }

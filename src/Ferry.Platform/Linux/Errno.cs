@@ -13,9 +13,13 @@ public static class Errno
     public const int WouldBlock = 11;        // EAGAIN, EWOULDBLOCK
     public const int AccessDenied = 13;      // EACCES
     public const int NotADirectory = 20;     // ENOTDIR
+    public const int TooManyFiles = 24;      // EMFILE
     public const int NoSpace = 28;           // ENOSPC
     public const int BrokenPipe = 32;        // EPIPE
+    public const int AddressNotAvailable = 99; // EADDRNOTAVAIL
     public const int ConnectionReset = 104;  // ECONNRESET
+    public const int TimedOut = 110;         // ETIMEDOUT
+    public const int ConnectionRefused = 111; // ECONNREFUSED
     public const int InProgress = 115;       // EINPROGRESS
 
     /// <summary>The errno of the last call made with SetLastError.</summary>

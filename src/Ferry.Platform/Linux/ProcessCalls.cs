@@ -33,6 +33,14 @@ public static partial class ProcessCalls
         }
     }
 
+    private const int ClockTicksName = 2; // _SC_CLK_TCK
+
+    [LibraryImport(Libc.Name, EntryPoint = "sysconf", SetLastError = true)]
+    private static partial nint Sysconf(int name);
+
+    /// <summary>Clock ticks per second of /proc/PID/stat's utime and stime (100 on Linux; asked, not assumed).</summary>
+    public static long ClockTicksPerSecond { get; } = OperatingSystem.IsLinux() && Sysconf(ClockTicksName) is > 0 and var ticks ? ticks : 100;
+
     [StructLayout(LayoutKind.Sequential)]
     private struct ResourceLimit
     {

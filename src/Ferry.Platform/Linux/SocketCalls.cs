@@ -3,15 +3,46 @@ using System.Net.Sockets;
 namespace Ferry.Platform.Linux;
 
 /// <summary>
-/// Non-blocking transfers on a connected socket. Sockets are passed as <see cref="SafeSocketHandle"/>:
-/// the marshaller holds a reference for the duration of each call, so a socket closed by another
-/// thread is never closed under a call, and its number, which the kernel may already have given to
-/// a newer connection, is never used after it.
+/// Socket calls made directly, without the runtime's socket layer. ferryd passes sockets as
+/// <see cref="SafeSocketHandle"/>: the marshaller holds a reference for the duration of each
+/// call, so a socket closed by another thread is never closed under a call, and its number,
+/// which the kernel may already have given to a newer connection, is never used after it. The
+/// load generator drives bare descriptors it owns alone, from one thread.
 /// </summary>
 public static unsafe partial class SocketCalls
 {
     /// <summary>MSG_NOSIGNAL: a send to a closed peer fails with EPIPE instead of raising SIGPIPE.</summary>
     public const int NoSignal = 0x4000;
+
+    public const int AddressFamilyInet = 2;                               // AF_INET
+    public const int AddressFamilyInet6 = 10;                             // AF_INET6
+    public const int StreamNonBlockingCloseOnExec = 1 | 0x800 | 0x80000;  // SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC
+    public const int ProtocolTcp = 6;                                     // IPPROTO_TCP
+    public const int TcpNoDelay = 1;                                      // TCP_NODELAY
+    public const int SocketLevel = 1;                                     // SOL_SOCKET
+    public const int SocketError = 4;                                     // SO_ERROR
+    public const int ShutdownWrite = 1;                                   // SHUT_WR
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "socket", SetLastError = true)]
+    public static partial int Open(int domain, int type, int protocol);
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int descriptor, byte* address, int addressLength);
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetOption(int descriptor, int level, int name, int* value, int valueLength);
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetOption(int descriptor, int level, int name, int* value, int* valueLength);
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Receive(int descriptor, byte* buffer, nint length, int flags);
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int descriptor, byte* buffer, nint length, int flags);
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(int descriptor, int how);
 
     /// <summary>FIONREAD: how many received bytes the socket holds that no one has read yet.</summary>
     public const nuint ReadableBytesRequest = 0x541B;

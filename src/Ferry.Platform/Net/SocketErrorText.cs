@@ -28,6 +28,17 @@ public static class SocketErrorText
 
     public static string Describe(SocketException exception) => Describe(exception.SocketErrorCode);
 
+    /// <summary>An errno from a socket call made directly, in the same words as the runtime's socket errors.</summary>
+    public static string DescribeErrno(int errno) => errno switch
+    {
+        Linux.Errno.ConnectionRefused => Describe(SocketError.ConnectionRefused),
+        Linux.Errno.ConnectionReset => Describe(SocketError.ConnectionReset),
+        Linux.Errno.TimedOut => Describe(SocketError.TimedOut),
+        Linux.Errno.AddressNotAvailable => Describe(SocketError.AddressNotAvailable),
+        Linux.Errno.TooManyFiles => Describe(SocketError.TooManyOpenSockets),
+        _ => Linux.Errno.Describe(errno),
+    };
+
     private static string LowerFirst(string text) =>
         text.Length > 0 && char.IsUpper(text[0]) ? char.ToLowerInvariant(text[0]) + text[1..] : text;
 }

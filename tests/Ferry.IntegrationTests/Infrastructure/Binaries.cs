@@ -12,6 +12,9 @@ internal static class Binaries
 
     public static string Ferry => Path.Combine(Directory, "ferry");
 
+    /// <summary>The load generator; <c>ferry bench</c> runs it.</summary>
+    public static string FerryBench => Path.Combine(Directory, "ferry-bench");
+
     private static string Locate()
     {
         string? configured = Environment.GetEnvironmentVariable("FERRY_BIN");

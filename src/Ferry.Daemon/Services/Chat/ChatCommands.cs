@@ -1,3 +1,5 @@
+using Ferry.Protocol;
+
 namespace Ferry.Daemon.Services.Chat;
 
 /// <summary>What the chat service does with one line of text from one client.</summary>
@@ -39,37 +41,37 @@ internal static class ChatCommands
         {
             case "nick":
                 if (argument.Length == 0)
-                    client.Tell($"* you are {client.Nick}");
+                    client.Tell(ChatWire.Notice($"you are {client.Nick}"));
                 else if (hub.Rename(client, argument) is { } error)
-                    client.Tell("! " + error);
+                    client.Tell(ChatWire.Error(error));
                 return true;
             case "join":
                 if (!ChatNames.TryNormalizeRoom(argument, out string room))
-                    client.Tell(argument.Length == 0 ? "! usage: /join ROOM" : $"! invalid room '{argument}': {ChatNames.RoomRule}");
+                    client.Tell(ChatWire.Error(argument.Length == 0 ? "usage: /join ROOM" : $"invalid room '{argument}': {ChatNames.RoomRule}"));
                 else
                     hub.MoveTo(client, room);
                 return true;
             case "part":
                 if (client.Room == ChatNames.Lobby)
-                    client.Tell($"! you are in #{ChatNames.Lobby} already; /quit to leave");
+                    client.Tell(ChatWire.Error($"you are in #{ChatNames.Lobby} already; /quit to leave"));
                 else
                     hub.MoveTo(client, ChatNames.Lobby);
                 return true;
             case "who":
-                client.Tell($"* #{client.Room}: {string.Join(", ", hub.Members(client.Room))}");
+                client.Tell(ChatWire.Notice($"#{client.Room}: {string.Join(", ", hub.Members(client.Room))}"));
                 return true;
             case "rooms":
-                client.Tell("* rooms: " + string.Join(", ", hub.Rooms().Select(r => $"#{r.Room} ({r.Members})")));
+                client.Tell(ChatWire.Notice("rooms: " + string.Join(", ", hub.Rooms().Select(r => $"#{r.Room} ({r.Members})"))));
                 return true;
             case "quit":
-                client.Tell("* bye");
+                client.Tell(ChatWire.Notice("bye"));
                 return false;
             case "help":
                 foreach (string line in Help)
-                    client.Tell("* " + line);
+                    client.Tell(ChatWire.Notice(line));
                 return true;
             default:
-                client.Tell($"! unknown command /{command}; /help lists commands");
+                client.Tell(ChatWire.Error($"unknown command /{command}; /help lists commands"));
                 return true;
         }
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ferry.Daemon.Services.Fanout;
+using Ferry.Protocol;
 
 namespace Ferry.Daemon.Services.Chat;
 
@@ -93,7 +94,7 @@ internal sealed class ChatHub(IRoomDelivery delivery)
         delivery.Join(room, client.Queue);
         delivery.Publish(room, ChatLine.Notice($"{client.Nick} joined #{room}"), client.Queue);
         int count = _byNick.Values.Count(c => c.Room == room);
-        client.Queue.TryEnqueue(ChatLine.Notice($"you are {client.Nick} in #{room} ({count} {(count == 1 ? "member" : "members")}); /help lists commands"));
+        client.Queue.TryEnqueue(ChatLine.Notice(ChatWire.EnteredRoom(client.Nick, room, count)));
     }
 
     private void LeaveRoom(ChatClient client, string? why)

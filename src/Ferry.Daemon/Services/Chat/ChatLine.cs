@@ -1,4 +1,5 @@
 using System.Text;
+using Ferry.Protocol;
 
 namespace Ferry.Daemon.Services.Chat;
 
@@ -7,9 +8,9 @@ internal static class ChatLine
 {
     public static byte[] Encode(string text) => Encoding.UTF8.GetBytes(text + "\n");
 
-    public static byte[] Message(string nick, string text) => Encode($"<{nick}> {text}");
+    public static byte[] Message(string nick, string text) => Encode(ChatWire.Message(nick, text));
 
-    public static byte[] Notice(string text) => Encode("* " + text);
+    public static byte[] Notice(string text) => Encode(ChatWire.Notice(text));
 
-    public static byte[] Error(string text) => Encode("! " + text);
+    public static byte[] Error(string text) => Encode(ChatWire.Error(text));
 }

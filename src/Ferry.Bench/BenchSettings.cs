@@ -1,0 +1,71 @@
+using System.Net;
+using Ferry.Client;
+
+namespace Ferry.Bench;
+
+/// <summary>One benchmark run as the user asked for it, already validated.</summary>
+/// <param name="Rate">
+/// The open-loop rate as given, or null for closed loop: pingpong, messages per second over all
+/// connections; chat, lines per second sent by each member.
+/// </param>
+/// <param name="ServerPid">A server process whose memory and CPU time are reported, if given.</param>
+/// <param name="Engine">How sockets are driven; see <see cref="EngineInUse"/> for what Auto picks.</param>
+internal sealed record BenchSettings(
+    string Host,
+    IPEndPoint Target,
+    BenchMode Mode,
+    int Connections,
+    TimeSpan Duration,
+    TimeSpan Warmup,
+    int MessageSize,
+    double? Rate,
+    int? ServerPid,
+    BenchEngine Engine = BenchEngine.Auto)
+{
+    /// <summary>The open-loop rate one connection sends at (its schedule), or null for closed loop.</summary>
+    public double? RatePerConnection => Rate is not double rate ? null
+        : Mode == BenchMode.Chat ? rate
+        : rate / Connections;
+
+    /// <summary>
+    /// What the open-loop schedule offers, in the unit the report's messages are counted in:
+    /// pingpong, messages per second; chat, deliveries per second (each member's lines reach
+    /// the other N-1 members). Null for closed loop.
+    /// </summary>
+    public double? OfferedMessagesPerSecond => Rate is not double rate ? null
+        : Mode == BenchMode.Chat ? rate * Connections * (Connections - 1.0)
+        : rate;
+
+    /// <summary>The engine that runs: the one asked for, or for Auto epoll where it applies and async elsewhere.</summary>
+    public BenchEngine EngineInUse => Engine != BenchEngine.Auto ? Engine
+        : Runs(BenchEngine.Epoll, Mode, openLoop: Rate is not null) ? BenchEngine.Epoll
+        : BenchEngine.Async;
+
+    /// <summary>Connect mode opens a connection per cycle; the others open theirs before the run.</summary>
+    public bool ConnectsPerCycle => Mode == BenchMode.Connect;
+
+    /// <summary>Bulk has no message boundaries on the way back and idle no traffic: neither records latency.</summary>
+    public bool RecordsLatency => Mode is not (BenchMode.Bulk or BenchMode.Idle);
+
+    /// <summary>
+    /// Whether <paramref name="engine"/> can run <paramref name="mode"/>: epoll and threads run
+    /// the closed-loop modes that move bytes (pingpong, bulk, connect), epoll on Linux only;
+    /// async runs every mode.
+    /// </summary>
+    public static bool Runs(BenchEngine engine, BenchMode mode, bool openLoop)
+    {
+        bool closedLoopTraffic = mode is BenchMode.Bulk or BenchMode.Connect || (mode == BenchMode.PingPong && !openLoop);
+        return engine switch
+        {
+            BenchEngine.Epoll => closedLoopTraffic && OperatingSystem.IsLinux(),
+            BenchEngine.Threads => closedLoopTraffic,
+            _ => true,
+        };
+    }
+
+    /// <summary>A mode's or an engine's name on the command line and in reports.</summary>
+    public static string NameOf(Enum value) => value.ToString().ToLowerInvariant();
+
+    /// <summary>The one line for a server that cannot be reached before the run.</summary>
+    public CommandFailedException ConnectFailed(string cause) => new($"connect to {Host} port {Target.Port}: {cause}");
+}

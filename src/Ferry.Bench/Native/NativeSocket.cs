@@ -1,0 +1,113 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+
+using Ferry.Platform.Linux;
+
+namespace Ferry.Bench.Native;
+
+/// <summary>
+/// A TCP socket as a bare file descriptor for the epoll engine: opened non-blocking with
+/// Nagle off (small messages must leave at once), connected without waiting, closed by fd.
+/// Called without the runtime's socket layer on purpose: one thread drives every connection
+/// with plain non-blocking syscalls, no per-operation objects, no thread-pool hop.
+/// </summary>
+internal static unsafe class NativeSocket
+{
+    /// <summary>The <c>sockaddr_in</c> or <c>sockaddr_in6</c> bytes of <paramref name="endPoint"/>.</summary>
+    public static byte[] AddressOf(IPEndPoint endPoint)
+    {
+        bool v6 = endPoint.AddressFamily == AddressFamily.InterNetworkV6;
+        var address = new byte[v6 ? 28 : 16];
+        // sa_family is in host byte order, the port in network order.
+        BinaryPrimitives.WriteUInt16LittleEndian(address, (ushort)(v6 ? SocketCalls.AddressFamilyInet6 : SocketCalls.AddressFamilyInet));
+        BinaryPrimitives.WriteUInt16BigEndian(address.AsSpan(2), (ushort)endPoint.Port);
+        if (v6)
+        {
+            endPoint.Address.TryWriteBytes(address.AsSpan(8, 16), out _);
+            BinaryPrimitives.WriteUInt32LittleEndian(address.AsSpan(24), (uint)endPoint.Address.ScopeId);
+        }
+        else
+        {
+            endPoint.Address.TryWriteBytes(address.AsSpan(4, 4), out _);
+        }
+        return address;
+    }
+
+    /// <summary>
+    /// Opens a socket and starts connecting it. Returns the fd, or -1 with <paramref name="error"/>
+    /// set; <paramref name="connected"/> says the connect already finished (it usually has not:
+    /// wait for the fd to be writable, then read <see cref="PendingError"/>).
+    /// </summary>
+    public static int StartConnect(byte[] address, out int error, out bool connected)
+    {
+        connected = false;
+        int family = BinaryPrimitives.ReadUInt16LittleEndian(address);
+        int fd = SocketCalls.Open(family, SocketCalls.StreamNonBlockingCloseOnExec, 0);
+        if (fd < 0)
+        {
+            error = Errno.Last;
+            return -1;
+        }
+        int one = 1;
+        SocketCalls.SetOption(fd, SocketCalls.ProtocolTcp, SocketCalls.TcpNoDelay, &one, sizeof(int));
+        int result;
+        fixed (byte* bytes = address)
+            result = SocketCalls.Connect(fd, bytes, address.Length);
+        if (result == 0)
+        {
+            error = 0;
+            connected = true;
+            return fd;
+        }
+        error = Errno.Last;
+        if (error == Errno.InProgress)
+        {
+            error = 0;
+            return fd;
+        }
+        DescriptorCalls.Close(fd);
+        return -1;
+    }
+
+    /// <summary>The outcome of a connect that was in progress: 0 or an errno.</summary>
+    public static int PendingError(int fd)
+    {
+        int error = 0;
+        int length = sizeof(int);
+        return SocketCalls.GetOption(fd, SocketCalls.SocketLevel, SocketCalls.SocketError, &error, &length) == 0
+            ? error
+            : Errno.Last;
+    }
+
+    /// <summary>
+    /// One non-blocking send of as much of <paramref name="data"/> as the kernel takes, retried
+    /// on EINTR. Returns the bytes sent (&gt; 0), 0 when the socket buffer is full (EAGAIN: wait
+    /// for EPOLLOUT), or -1 with <paramref name="error"/> set when the connection failed.
+    /// </summary>
+    public static nint SendSome(int fd, ReadOnlySpan<byte> data, out int error)
+    {
+        fixed (byte* bytes = data)
+        {
+            while (true)
+            {
+                nint n = SocketCalls.Send(fd, bytes, data.Length, SocketCalls.NoSignal);
+                error = n > 0 ? 0 : Errno.Last;
+                if (n > 0 || error != Errno.Interrupted)
+                    return n > 0 ? n : error == Errno.WouldBlock ? 0 : -1;
+            }
+        }
+    }
+
+    /// <summary>One recv: bytes received, 0 at the peer's FIN, or -1 (errno in <see cref="Errno.Last"/>).</summary>
+    public static nint Receive(int fd, Span<byte> buffer)
+    {
+        fixed (byte* bytes = buffer)
+            return SocketCalls.Receive(fd, bytes, buffer.Length, 0);
+    }
+
+    /// <summary>Our FIN; the peer can still send.</summary>
+    public static void ShutdownWrite(int fd) => SocketCalls.Shutdown(fd, SocketCalls.ShutdownWrite);
+
+    public static void Close(int fd) => DescriptorCalls.Close(fd);
+}
