@@ -73,7 +73,7 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
             }
             catch (OperationCanceledException) when (connection.Stopping.IsCancellationRequested)
             {
-                client.Tell("* server shutting down");
+                client.Tell(ChatWire.Notice("server shutting down"));
                 return CloseReason.Shutdown;
             }
             switch (next)
