@@ -144,8 +144,16 @@ public sealed class BrokerTests
         var payload = new byte[12 * 1024 * 1024];
         new Random(12).NextBytes(payload);
         var receiving = Loopback.ReceiveAsync(reader, payload.Length, TimeSpan.FromSeconds(60));
-        await Loopback.SendAllAsync(sender, payload);
-        byte[] got = await receiving;
+        byte[] got;
+        try
+        {
+            await Loopback.SendAllAsync(sender, payload);
+            got = await receiving;
+        }
+        catch (SocketException e)
+        {
+            throw new Xunit.Sdk.XunitException($"the reader's stream broke ({e.Message}); ferryd: {ferryd.Process.StandardError}");
+        }
 
         Assert.True(payload.Length == got.Length, $"the reader got {got.Length} of {payload.Length} bytes; ferryd: {ferryd.Process.StandardError}");
         Assert.True(payload.AsSpan().SequenceEqual(got), "the reader's bytes differ from what was sent");

@@ -128,4 +128,31 @@ public sealed class OutboundQueueTests
         Assert.True(queue.IsCut);
         Assert.True(accepted <= 100_000, $"accepted {accepted} bytes past a 100000-byte hard limit");
     }
+    [Fact]
+    public void AMemberIdleForLongIsNotStalled_ItsClockStartsWithItsFirstQueuedByte()
+    {
+        var clock = new ManualClock();
+        var queue = new OutboundQueue(Limits, clock);
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.True(queue.TryEnqueue(Bytes(10)));
+        Assert.Equal(TimeSpan.Zero, clock.GetElapsedTime(queue.LastProgress));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(queue.TryEnqueue(Bytes(10)));
+        // Still waiting on the first message: the clock is not reset by more of them.
+        Assert.Equal(TimeSpan.FromSeconds(2), clock.GetElapsedTime(queue.LastProgress));
+        queue.Delivered(5);
+        Assert.Equal(TimeSpan.Zero, clock.GetElapsedTime(queue.LastProgress));
+    }
+
+    [Fact]
+    public void APacingStepKeepsAMemberLetThroughUnderHalfItsHardLimit()
+    {
+        long step = FanoutPacing.LargestStep(Limits);
+        Assert.Equal(250, step);
+        var queue = new OutboundQueue(Limits, new ManualClock());
+        Assert.True(queue.TryEnqueue(Bytes((int)step))); // at the high-water mark, the pacer lets the sender on
+        Assert.True(queue.TryEnqueue(Bytes((int)step)));
+        Assert.True(queue.QueuedBytes <= Limits.HardLimit / 2);
+        Assert.False(queue.IsCut);
+    }
 }

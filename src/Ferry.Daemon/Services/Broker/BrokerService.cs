@@ -69,10 +69,13 @@ internal sealed class BrokerService : IConnectionService, IAsyncDisposable
             {
                 return CloseReason.Shutdown;
             }
-            var buffer = read.Buffer;
+            // While the sender waited for the room, its input kept arriving (up to the reader's
+            // buffer limit, over a megabyte): it is passed on a pacing step at a time, or one
+            // message could take a reader that keeps up straight over hardLimit.
+            var buffer = read.Buffer.Slice(0, Math.Min(read.Buffer.Length, FanoutPacing.LargestStep(_limits)));
             if (!buffer.IsEmpty)
             {
-                // One copy per read, shared by every recipient's queue.
+                // One copy per step, shared by every recipient's queue.
                 _delivery.Publish(Room, buffer.ToArray(), queue);
             }
             input.AdvanceTo(buffer.End);
@@ -89,7 +92,7 @@ internal sealed class BrokerService : IConnectionService, IAsyncDisposable
             {
                 return CloseReason.Shutdown;
             }
-            if (read.IsCompleted)
+            if (read.IsCompleted && buffer.End.Equals(read.Buffer.End))
                 return CloseReason.PeerClosed;
         }
     }

@@ -12,10 +12,16 @@ internal static class FanoutPacing
     /// <summary>A member that delivered nothing for this long is not keeping up, and is not waited for.</summary>
     public static readonly TimeSpan StallTime = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The most a sender may hand the room between two waits: a member let through at a quarter
+    /// of its hard limit then stays under half of it.
+    /// </summary>
+    public static long LargestStep(OutboundLimits limits) => Math.Max(1, limits.HardLimit / 4);
+
     public static async Task WaitForMembersAsync(IRoomDelivery delivery, string room, OutboundQueue sender, OutboundLimits limits,
         TimeProvider time, CancellationToken cancellationToken)
     {
-        long highWater = limits.HardLimit / 4;
+        long highWater = LargestStep(limits);
         while (true)
         {
             OutboundQueue? behind = null;

@@ -32,7 +32,10 @@ internal sealed class OutboundQueue
         _lastProgress = time.GetTimestamp();
     }
 
-    /// <summary>When the writer last handed bytes to the transport (or the queue was made).</summary>
+    /// <summary>
+    /// When the writer last handed bytes to the transport, or when the queue last went from empty
+    /// to not: a member that had nothing to read for a while has not stalled, it has been idle.
+    /// </summary>
     public long LastProgress => Interlocked.Read(ref _lastProgress);
 
     /// <summary>Completes at the writer's next delivery, or when the client is cut off.</summary>
@@ -82,6 +85,8 @@ internal sealed class OutboundQueue
             Interlocked.Add(ref _queuedBytes, -message.Length);
             return false;
         }
+        if (queued == message.Length)
+            Interlocked.Exchange(ref _lastProgress, _time.GetTimestamp());
         ApplySoftLimit(queued);
         return true;
     }
