@@ -12,6 +12,7 @@
 #   CLIENT_STYLES="epoll threads async" bench/run.sh  (also the .NET async engine)
 #   PLOT=1 bench/run.sh                               (also draws latency percentiles to a PNG)
 #   FERRYD=/tmp/jit/ferryd SKIP_BUILD=1 bench/run.sh  (another ferryd build, e.g. FERRY_BUILD=jit's)
+#   FERRYD_B=/tmp/old/ferryd SERVERS="ferryd ferryd-b c" bench/run.sh  (two ferryd builds in the same rounds: A/B)
 #
 # Client styles (CLIENT_STYLES, ferry-bench --engine): epoll (one thread, non-blocking, the
 # cheapest client per message) and threads (blocking sockets, a thread per connection and
@@ -86,9 +87,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_server() {
   local name=$1 service=${2:-echo} log=$OUT/$1.server.log
   case $name in
-    ferryd)
+    ferryd|ferryd-b)
+      local binary=$ferryd
+      [ "$name" = ferryd-b ] && binary=${FERRYD_B:?FERRYD_B names the second ferryd build}
       # shellcheck disable=SC2086
-      "${server_pin[@]}" env $FERRYD_ENV "$ferryd" --listen "127.0.0.1:0=$service" $FERRYD_ARGS >"$log" 2>"$log.err" &
+      "${server_pin[@]}" env $FERRYD_ENV "$binary" --listen "127.0.0.1:0=$service" $FERRYD_ARGS >"$log" 2>"$log.err" &
       server_pid=$!
       wait_for_line "$log" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$log") ;;
     c)

@@ -64,11 +64,15 @@ def fmt(value):
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
-def ratio(picked):
-    """ferryd/C: the median of the rounds' ratios, and their range when there is more than one."""
-    if "ferryd" not in picked or "c" not in picked:
+# Every server but the reference is compared with it: ferryd/C, and ferryd-b/C in an A/B run.
+compared = [s for s in servers if s != "c"] if "c" in servers else []
+
+
+def ratio(picked, server="ferryd"):
+    """SERVER/C: the median of the rounds' ratios, and their range when there is more than one."""
+    if server not in picked or "c" not in picked:
         return "-"
-    per_round = [a / b for a, b in zip(picked["ferryd"], picked["c"]) if a is not None and b]
+    per_round = [a / b for a, b in zip(picked[server], picked["c"]) if a is not None and b]
     if not per_round:
         return "-"
     text = f"{median(per_round):.2f}x"
@@ -82,7 +86,8 @@ def picks(reports, pick):
     return {s: [None if r is None or r["errors"] else pick(r) for r in rs] for s, rs in reports.items()}
 
 
-header = ["scenario", "client"] + servers + ["ferryd/C"] + [f"{s} CPU/op" for s in servers] + ["CPU/op ferryd/C"]
+header = (["scenario", "client"] + servers + [f"{s}/C" for s in compared]
+          + [f"{s} CPU/op" for s in servers] + [f"CPU/op {s}/C" for s in compared])
 table = []
 for scenario, label, pick, cpu_pick in rows:
     for style in styles(scenario):
@@ -95,12 +100,12 @@ for scenario, label, pick, cpu_pick in rows:
             if errors:
                 row_label += f" ({s}: {errors} errors)"
         measured = picks(reports, pick)
-        cells = [fmt(median(measured[s])) for s in servers] + [ratio(measured)]
+        cells = [fmt(median(measured[s])) for s in servers] + [ratio(measured, s) for s in compared]
         if cpu_pick is None:
-            cells += ["-"] * len(servers) + ["-"]
+            cells += ["-"] * (len(servers) + len(compared))
         else:
             cpu = picks(reports, cpu_pick)
-            cells += [fmt(median(cpu[s])) for s in servers] + [ratio(cpu)]
+            cells += [fmt(median(cpu[s])) for s in servers] + [ratio(cpu, s) for s in compared]
         table.append([row_label, style] + cells)
 
 widths = [max(len(str(row[i])) for row in [header] + table) for i in range(len(header))]

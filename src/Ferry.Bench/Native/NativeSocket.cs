@@ -15,24 +15,7 @@ namespace Ferry.Bench.Native;
 internal static unsafe class NativeSocket
 {
     /// <summary>The <c>sockaddr_in</c> or <c>sockaddr_in6</c> bytes of <paramref name="endPoint"/>.</summary>
-    public static byte[] AddressOf(IPEndPoint endPoint)
-    {
-        bool v6 = endPoint.AddressFamily == AddressFamily.InterNetworkV6;
-        var address = new byte[v6 ? 28 : 16];
-        // sa_family is in host byte order, the port in network order.
-        BinaryPrimitives.WriteUInt16LittleEndian(address, (ushort)(v6 ? SocketCalls.AddressFamilyInet6 : SocketCalls.AddressFamilyInet));
-        BinaryPrimitives.WriteUInt16BigEndian(address.AsSpan(2), (ushort)endPoint.Port);
-        if (v6)
-        {
-            endPoint.Address.TryWriteBytes(address.AsSpan(8, 16), out _);
-            BinaryPrimitives.WriteUInt32LittleEndian(address.AsSpan(24), (uint)endPoint.Address.ScopeId);
-        }
-        else
-        {
-            endPoint.Address.TryWriteBytes(address.AsSpan(4, 4), out _);
-        }
-        return address;
-    }
+    public static byte[] AddressOf(IPEndPoint endPoint) => Ferry.Platform.Net.SocketAddressBytes.Of(endPoint);
 
     /// <summary>
     /// Opens a socket and starts connecting it. Returns the fd, or -1 with <paramref name="error"/>

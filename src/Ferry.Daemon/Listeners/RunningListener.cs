@@ -6,29 +6,34 @@ using System.Text;
 using Ferry.Daemon.Connections;
 using Ferry.Daemon.Services;
 using Ferry.Daemon.Transport;
+using Ferry.Platform.Linux;
 using Ferry.Platform.Net;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
-/// One listener at work: an accept loop on the bound socket that lets <see cref="Admission"/>
-/// judge each peer before anything is allocated for it, wraps admitted sockets in a
-/// <see cref="SocketConnection"/> and hands them to the <see cref="ConnectionHandler"/>; a
-/// once-a-second sweep for timeouts; and the listener's open connections
+/// One listener at work: its <see cref="Acceptor"/> accepts on the bound socket from the epoll
+/// loops, <see cref="Admission"/> judges each peer before anything is allocated for it, and an
+/// admitted one becomes a <see cref="SocketConnection"/> on the loop that accepted it, served by
+/// the <see cref="ConnectionHandler"/> right there when its service never blocks (on the thread
+/// pool otherwise); a once-a-second sweep for timeouts; and the listener's open connections
 /// (<see cref="ConnectionSet"/>), so it can be stopped on its own (reload removes it) or with
 /// the whole server, in stages: stop accepting, ask connections to finish, abort what is left
 /// at the deadline.
 /// </summary>
 /// <remarks>
-/// Accepting here rather than through Kestrel's IConnectionListener: Kestrel's accept loop
-/// retries every socket error at once, so running out of file descriptors becomes a busy
-/// spin; here EMFILE/ENFILE backs off and is logged once (<see cref="DescriptorShortage"/>).
+/// Accepting here rather than through Kestrel's IConnectionListener or the runtime's sockets:
+/// Kestrel's accept loop retries every socket error at once, so running out of file descriptors
+/// becomes a busy spin (here EMFILE/ENFILE backs off and is logged once, <see cref="DescriptorShortage"/>),
+/// and the runtime's accept costs thread hops and system calls a connection does not need.
 /// </remarks>
 internal sealed partial class RunningListener
 {
     private readonly MemoryPool<byte> _pool;
     private readonly PipeScheduler _serviceScheduler;
+    private readonly bool _serveOnLoop;
+    private Acceptor _acceptor;
     private readonly ConnectionHandler _handler;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -38,10 +43,9 @@ internal sealed partial class RunningListener
     private readonly RefusalLog _refusals;
     private readonly DescriptorShortage _shortage;
     private readonly ConnectionSweep _sweep;
-    private CancellationTokenSource _stopAccepting = new();
+
     private readonly CancellationTokenSource _stopSweeping = new();
     private readonly long? _descriptorLimit = DescriptorLimit.Current();
-    private Task _accepting = Task.CompletedTask;
     private Task _sweeping = Task.CompletedTask;
 
     public RunningListener(BoundListener listener, IConnectionService service, MemoryPool<byte> pool, ILogger logger,
@@ -52,7 +56,8 @@ internal sealed partial class RunningListener
         Policy = listener.Settings.Policy;
         _pool = pool;
         // TLS handshakes are CPU work a socket thread must not do for everyone else.
-        _serviceScheduler = listener.Settings.Service.Traits.NeverBlocks && Policy.Tls is null ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
+        _serveOnLoop = listener.Settings.Service.Traits.NeverBlocks && Policy.Tls is null;
+        _serviceScheduler = _serveOnLoop ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _handler = new ConnectionHandler(listener.Name, service, Policy.Tls, Policy.HandshakeTimeout, _time, logger);
@@ -61,7 +66,19 @@ internal sealed partial class RunningListener
         _refusals = new RefusalLog(listener.Name, logger, _time);
         _shortage = new DescriptorShortage(listener.Name, logger, _time);
         _sweep = new ConnectionSweep(Policy.IdleTimeout, Policy.FirstByteTimeout, _time);
+        _acceptor = NewAcceptor();
+        try
+        {
+            // Accepted sockets inherit TCP_NODELAY from the listening one: echoes and chat lines
+            // go out as they are written, not after Nagle's delay, at no cost per connection.
+            listener.Socket.NoDelay = true;
+        }
+        catch (SocketException)
+        {
+        }
     }
+
+    private Acceptor NewAcceptor() => new(Listener.Socket, Admit, errno => _shortage.AcceptFailed(Errno.Describe(errno)));
 
     public BoundListener Listener { get; }
 
@@ -71,90 +88,36 @@ internal sealed partial class RunningListener
 
     public void Start()
     {
-        _accepting = AcceptLoopAsync(_stopAccepting.Token);
+        _acceptor.Start();
         _sweeping = SweepLoopAsync();
     }
 
-    private async Task AcceptLoopAsync(CancellationToken stop)
+    /// <summary>A peer the acceptor took, on the loop that took it.</summary>
+    private void Admit(AcceptedPeer accepted)
     {
-        // Off the caller's stack: the first accept may complete synchronously.
-        await Task.Yield();
-        while (true)
-        {
-            Socket socket;
-            try
-            {
-                socket = await Listener.Socket.AcceptAsync(stop);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException
-                || (ex is SocketException && stop.IsCancellationRequested))
-            {
-                return;
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-            {
-                // The peer stays in the backlog; accepting again at once would only spin.
-                var pause = _shortage.AcceptFailed(ex.Message);
-                try
-                {
-                    await Task.Delay(pause, _time, stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                continue;
-            }
-            catch (SocketException ex)
-            {
-                // ECONNABORTED and the like: that peer left while in the backlog; the next one is fine.
-                AcceptFailed(_logger, Listener.Name, ex.SocketErrorCode.ToString());
-                continue;
-            }
-            Admit(socket);
-        }
-    }
-
-    private void Admit(Socket socket)
-    {
-        IPEndPoint peer;
-        try
-        {
-            peer = (IPEndPoint)socket.RemoteEndPoint!;
-        }
-        catch (SocketException)
-        {
-            socket.Dispose(); // already gone
-            return;
-        }
-        string peerText = EndpointText.Format(peer);
-
-        long descriptor = (long)socket.Handle;
-        var verdict = _admission.Decide(peer.Address, descriptor, Listener.Counters.Active, _shortage.IsShort);
+        string peerText = EndpointText.Format(accepted.Peer);
+        var verdict = _admission.Decide(accepted.Peer.Address, accepted.Descriptor, Listener.Counters.Active, _shortage.IsShort);
         if (verdict.Refusal is { } refusal)
         {
             if (refusal == RefusalReason.OutOfDescriptors)
-                _shortage.Refused(descriptor, _descriptorLimit ?? 0);
+                _shortage.Refused(accepted.Descriptor, _descriptorLimit ?? 0);
             else
                 _shortage.Admitted();
-            Refuse(socket, peerText, refusal, verdict.Detail);
+            Refuse(accepted.Descriptor, peerText, refusal, verdict.Detail);
             return;
         }
         _shortage.Admitted();
 
         Listener.Counters.Opened();
-        SocketConnection context;
+        var context = new SocketConnection(accepted, _pool, _serviceScheduler);
         try
         {
-            // Echoes and chat lines go out as they are written, not after Nagle's delay.
-            socket.NoDelay = true;
-            context = new SocketConnection(socket, EpollLoop.Next(), _pool, _serviceScheduler);
             context.Start();
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
+        catch (IOException)
         {
+            context.Close(null);
             Released(verdict.Source);
-            socket.Dispose();
             return;
         }
         var connection = new TrackedConnection(context, peerText, verdict.Source, _time.GetTimestamp());
@@ -162,24 +125,20 @@ internal sealed partial class RunningListener
         connection.Served = ServeAsync(connection);
     }
 
-    private void Refuse(Socket socket, string peer, RefusalReason reason, string detail)
+    private unsafe void Refuse(int descriptor, string peer, RefusalReason reason, string detail)
     {
         Listener.Counters.Refused(reason);
         _refusals.Refused(peer, reason, detail);
-        try
+        // A fresh socket's send buffer is empty, so this never blocks (it is non-blocking
+        // anyway); TLS listeners get no plain text, and raw byte services none at all
+        // (docs/security.md says why).
+        if (Policy.TellsRefusals && Policy.Tls is null && reason.ClientLine() is { } line)
         {
-            // A fresh socket's send buffer is empty, so this never blocks; TLS listeners get no
-            // plain text, and raw byte services none at all (docs/security.md says why).
-            if (Policy.TellsRefusals && Policy.Tls is null && reason.ClientLine() is { } line)
-            {
-                socket.Blocking = false;
-                socket.Send(Encoding.ASCII.GetBytes(line));
-            }
+            byte[] bytes = Encoding.ASCII.GetBytes(line);
+            fixed (byte* start = bytes)
+                SocketCalls.Send(descriptor, start, bytes.Length, SocketCalls.NoSignal);
         }
-        catch (SocketException)
-        {
-        }
-        socket.Dispose();
+        DescriptorCalls.Close(descriptor);
     }
 
     private void Released(IPAddress? source)
@@ -191,8 +150,10 @@ internal sealed partial class RunningListener
 
     private async Task ServeAsync(TrackedConnection connection)
     {
-        // Yield first: the accept loop must not run the handler's synchronous start.
-        await Task.Yield();
+        // A service that never blocks starts right here, on the loop that accepted it, as a C
+        // epoll server would; any other must not hold the loop: it starts on the thread pool.
+        if (!_serveOnLoop)
+            await Task.Yield();
         try
         {
             await _handler.ServeAsync(connection);
@@ -240,18 +201,17 @@ internal sealed partial class RunningListener
     /// Stops accepting but leaves the socket listening (peers wait in its backlog): a reload may
     /// give it to the listener that replaces this one, or hand it back (<see cref="ResumeAccepting"/>).
     /// </summary>
-    public async Task PauseAcceptingAsync()
+    public Task PauseAcceptingAsync()
     {
-        await _stopAccepting.CancelAsync();
-        await _accepting;
+        _acceptor.Stop();
+        return Task.CompletedTask;
     }
 
     /// <summary>Accepts again after <see cref="PauseAcceptingAsync"/>, on the listener's socket (the same, or bound anew).</summary>
     public void ResumeAccepting()
     {
-        _stopAccepting.Dispose();
-        _stopAccepting = new CancellationTokenSource();
-        _accepting = AcceptLoopAsync(_stopAccepting.Token);
+        _acceptor = NewAcceptor();
+        _acceptor.Start();
     }
 
     /// <summary>Completes once this listener, no longer accepting, has no open connection left.</summary>
@@ -281,6 +241,4 @@ internal sealed partial class RunningListener
     /// <summary>Asks every open connection to finish; aborts those still open at the deadline.</summary>
     public Task CloseConnectionsAsync(CancellationToken deadline) => _connections.CloseAllAsync(deadline);
 
-    [LoggerMessage(EventId = 16, Level = LogLevel.Debug, Message = "accept on {Listener} failed: {Error}; next")]
-    private static partial void AcceptFailed(ILogger logger, string listener, string error);
 }

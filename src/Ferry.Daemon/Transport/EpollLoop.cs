@@ -1,28 +1,35 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Transport;
 
 /// <summary>
-/// One thread waiting on one epoll set for the sockets of the connections given to it, and
-/// telling each connection when its socket may be read or written. Sockets are registered once,
-/// edge-triggered, for both directions: no epoll call per read or write, and the connection
-/// reads only when the kernel said there is something to read (where the runtime's sockets
-/// first try a read that fails with EAGAIN, one wasted call per message in a ping-pong).
+/// One thread waiting on one epoll set and telling what it registered (connections, listening
+/// sockets) what the kernel reported. Connections are registered once, edge-triggered, for both
+/// directions: no epoll call per read or write, and a connection reads only when the kernel said
+/// there is something to read. Listening sockets are registered with every loop (one wakes per
+/// new peer), and a connection stays on the loop that accepted it: accept, reads, the service and
+/// writes of a connection whose service never blocks all run on one thread, as a C epoll server's do.
 /// </summary>
 internal sealed unsafe class EpollLoop
 {
     private const int MaxEventsPerWait = 256;
-    private const uint Interest = Epoll.In | Epoll.Out | Epoll.PeerHangUp | Epoll.EdgeTriggered;
-    private const uint ReadableEvents = Epoll.In | Epoll.PeerHangUp | Epoll.HangUp | Epoll.Error;
-    private const uint HungUpEvents = Epoll.PeerHangUp | Epoll.HangUp | Epoll.Error;
-    private const uint WritableEvents = Epoll.Out | Epoll.HangUp | Epoll.Error;
+
+    [ThreadStatic]
+    private static EpollLoop? t_current;
 
     private readonly int _epoll;
     private readonly Lock _slotsGate = new();
     private readonly Stack<int> _freeSlots = new();
-    private SocketConnection?[] _slots = new SocketConnection?[64];
+    private readonly ConcurrentQueue<(Action<object?> Work, object? State)> _deferred = new();
+    private Entry[] _slots = new Entry[64];
     private int _usedSlots;
+    private static int s_lastGeneration;
+
+    /// <summary>A registration: what to tell, and which registration in that slot it is.</summary>
+    private readonly record struct Entry(IEpollTarget? Target, uint Generation);
 
     private EpollLoop(int epoll, string name)
     {
@@ -31,12 +38,15 @@ internal sealed unsafe class EpollLoop
         thread.UnsafeStart();
     }
 
+    /// <summary>The loop whose thread this is, or null on any other thread.</summary>
+    public static EpollLoop? Current => t_current;
+
     private static int s_next;
 
-    /// <summary>
-    /// The loop for a new connection: the process has one per processor it may run on
-    /// (started on first use), taken in turn.
-    /// </summary>
+    /// <summary>Every loop of the process: one per processor it may run on, started on first use.</summary>
+    public static IReadOnlyList<EpollLoop> All => s_shared.Value;
+
+    /// <summary>A loop for a connection that was not accepted by one (an outgoing connection): taken in turn.</summary>
     public static EpollLoop Next()
     {
         var loops = s_shared.Value;
@@ -60,9 +70,10 @@ internal sealed unsafe class EpollLoop
         return new EpollLoop(epoll, name);
     }
 
-    /// <summary>Starts reporting the connection's socket events to it; returns its registration.</summary>
-    public void Register(SocketConnection connection)
+    /// <summary>Starts reporting <paramref name="socket"/>'s events to <paramref name="target"/>; returns the registration's slot.</summary>
+    public int Register(IEpollTarget target, SafeHandle socket, uint interest)
     {
+        uint generation = (uint)Interlocked.Increment(ref s_lastGeneration);
         int slot;
         lock (_slotsGate)
         {
@@ -71,47 +82,82 @@ internal sealed unsafe class EpollLoop
                 slot = _usedSlots++;
                 if (slot == _slots.Length)
                 {
-                    var grown = new SocketConnection?[_slots.Length * 2];
+                    var grown = new Entry[_slots.Length * 2];
                     _slots.CopyTo(grown, 0);
                     Volatile.Write(ref _slots, grown);
                 }
             }
-            _slots[slot] = connection;
+            _slots[slot] = new Entry(target, generation);
         }
-        connection.Slot = slot;
         byte* control = stackalloc byte[16];
-        Epoll.WriteEvent(control, Interest, (ulong)(uint)slot | ((ulong)connection.Generation << 32));
-        if (Epoll.Control(_epoll, Epoll.Add, connection.Handle, control) != 0)
+        Epoll.WriteEvent(control, interest, (ulong)(uint)slot | ((ulong)generation << 32));
+        bool added = false;
+        socket.DangerousAddRef(ref added);
+        try
         {
-            int error = Errno.Last;
-            Unregister(connection);
-            throw new IOException($"epoll_ctl: {Errno.Describe(error)}");
+            if (Epoll.Control(_epoll, Epoll.Add, (int)socket.DangerousGetHandle(), control) == 0)
+                return slot;
         }
+        finally
+        {
+            if (added)
+                socket.DangerousRelease();
+        }
+        int error = Errno.Last;
+        Forget(slot, target);
+        throw new IOException($"epoll_ctl: {Errno.Describe(error)}");
     }
 
     /// <summary>
-    /// Forgets the connection once its socket is closed (closing it removed it from the epoll
-    /// set). An event already read for it is dropped by the generation check.
+    /// Stops reporting for a socket that stays open (a listening socket paused). A closed socket
+    /// leaves the epoll set by itself; then <see cref="Forget"/> is enough.
     /// </summary>
-    public void Unregister(SocketConnection connection)
+    public void Unregister(int slot, IEpollTarget target, SafeHandle socket)
+    {
+        bool added = false;
+        socket.DangerousAddRef(ref added);
+        try
+        {
+            Epoll.Control(_epoll, Epoll.Delete, (int)socket.DangerousGetHandle(), null);
+        }
+        finally
+        {
+            if (added)
+                socket.DangerousRelease();
+        }
+        Forget(slot, target);
+    }
+
+    /// <summary>Frees the slot; an event already read for it is dropped by the generation check.</summary>
+    public void Forget(int slot, IEpollTarget target)
     {
         lock (_slotsGate)
         {
-            if (ReferenceEquals(_slots[connection.Slot], connection))
+            if (ReferenceEquals(_slots[slot].Target, target))
             {
-                _slots[connection.Slot] = null;
-                _freeSlots.Push(connection.Slot);
+                _slots[slot] = default;
+                _freeSlots.Push(slot);
             }
         }
     }
 
+    /// <summary>
+    /// Steps off: the rest of the work runs on this loop after the events already reported (a
+    /// connection that had its fair share lets the others on its loop go first), or on the thread
+    /// pool when called from a thread that is not a loop's.
+    /// </summary>
+    public static LoopYield YieldAsync() => default;
+
+    private void Defer(Action<object?> work, object? state) => _deferred.Enqueue((work, state));
+
     private void Run()
     {
+        t_current = this;
         int size = Epoll.EventSize;
         byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEventsPerWait * size));
         while (true)
         {
-            int count = Epoll.Wait(_epoll, events, MaxEventsPerWait, -1);
+            int count = Epoll.Wait(_epoll, events, MaxEventsPerWait, _deferred.IsEmpty ? -1 : 0);
             if (count < 0)
             {
                 if (Errno.Last == Errno.Interrupted)
@@ -126,15 +172,35 @@ internal sealed unsafe class EpollLoop
                 int slot = (int)(uint)data;
                 if (slot >= slots.Length)
                     slots = Volatile.Read(ref _slots);
-                var connection = slots[slot];
-                if (connection is null || connection.Generation != (uint)(data >> 32))
-                    continue;
-                // Both directions may be reported at once; whoever waits on either resumes here, inline.
-                if ((mask & WritableEvents) != 0)
-                    connection.Writer.OnWritable();
-                if ((mask & ReadableEvents) != 0)
-                    connection.Reader.OnReadable(hungUp: (mask & HungUpEvents) != 0);
+                var entry = slots[slot];
+                if (entry.Target is not null && entry.Generation == (uint)(data >> 32))
+                    entry.Target.OnEvents(mask, this);
             }
+            // What stepped off before this wait; what steps off now waits for the next round.
+            for (int pending = _deferred.Count; pending > 0 && _deferred.TryDequeue(out var deferred); pending--)
+                deferred.Work(deferred.State);
+        }
+    }
+
+    /// <summary>The awaitable of <see cref="YieldAsync"/>.</summary>
+    public readonly struct LoopYield : ICriticalNotifyCompletion
+    {
+        public LoopYield GetAwaiter() => this;
+
+        public bool IsCompleted => false;
+
+        public void GetResult()
+        {
+        }
+
+        public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
+
+        public void UnsafeOnCompleted(Action continuation)
+        {
+            if (t_current is { } loop)
+                loop.Defer(static state => ((Action)state!)(), continuation);
+            else
+                ThreadPool.UnsafeQueueUserWorkItem(static state => ((Action)state!)(), continuation, preferLocal: true);
         }
     }
 }

@@ -2,7 +2,9 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Ferry.Platform.Linux;
+using Ferry.Platform.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -35,51 +37,66 @@ namespace Ferry.Daemon.Transport;
 /// <see cref="ConnectionAbortedException"/>.
 /// </para>
 /// </remarks>
-internal sealed class SocketConnection : ConnectionContext, IByteCounts
+internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollTarget
 {
-    private static long s_lastId;
-    private static int s_lastGeneration;
+    private const uint Interest = Epoll.In | Epoll.Out | Epoll.PeerHangUp | Epoll.EdgeTriggered;
+    private const uint ReadableEvents = Epoll.In | Epoll.PeerHangUp | Epoll.HangUp | Epoll.Error;
+    private const uint HungUpEvents = Epoll.PeerHangUp | Epoll.HangUp | Epoll.Error;
+    private const uint WritableEvents = Epoll.Out | Epoll.HangUp | Epoll.Error;
 
-    private readonly Socket _socket;
+    private static long s_lastId;
+
+    /// <summary>Only for a connection made from a runtime Socket: kept so nothing else finalizes its handle.</summary>
+    private readonly Socket? _socket;
     private readonly EpollLoop _loop;
     private IFeatureCollection? _features;
     private IDictionary<object, object?>? _items;
     private EndPoint? _localEndPoint;
     private Exception? _closedBecause;
     private int _closed;
+    private int _finishedSending;
 
-    /// <param name="socket">An accepted, connected socket; this connection owns it from now on.</param>
-    /// <param name="loop">The epoll thread that reports this socket's readiness.</param>
+    /// <summary>Where <see cref="EpollLoop"/> keeps this connection.</summary>
+    private int _slot;
+
+    /// <param name="accepted">A connection an <see cref="Acceptor"/> took; this connection owns its descriptor from now on and stays on its loop.</param>
     /// <param name="pool">Where input and output take their blocks.</param>
     /// <param name="serviceScheduler">
     /// Where the service resumes after waiting for input: <see cref="PipeScheduler.Inline"/> on
     /// the epoll thread that saw the data (no hop; only for services that never block), anything
     /// else on the thread pool.
     /// </param>
+    public SocketConnection(AcceptedPeer accepted, MemoryPool<byte> pool, PipeScheduler serviceScheduler)
+        : this(new SocketHandle(accepted.Descriptor), accepted.Peer, accepted.Loop, pool, serviceScheduler, null)
+    {
+    }
+
+    /// <summary>A connection over a connected runtime <see cref="Socket"/> (one ferryd made, or a test's), made non-blocking.</summary>
     public SocketConnection(Socket socket, EpollLoop loop, MemoryPool<byte> pool, PipeScheduler serviceScheduler)
+        : this(socket.SafeHandle, socket.RemoteEndPoint, loop, pool, serviceScheduler, socket)
+    {
+        socket.Blocking = false;
+    }
+
+    private SocketConnection(SafeHandle handle, EndPoint? remote, EpollLoop loop, MemoryPool<byte> pool,
+        PipeScheduler serviceScheduler, Socket? socket)
     {
         _socket = socket;
         _loop = loop;
-        Handle = socket.SafeHandle;
-        Generation = (uint)Interlocked.Increment(ref s_lastGeneration);
+        Handle = handle;
         ConnectionId = Interlocked.Increment(ref s_lastId).ToString("x");
-        RemoteEndPoint = socket.RemoteEndPoint;
+        RemoteEndPoint = remote;
         Reader = new SocketReader(this, pool, resumeOnThreadPool: serviceScheduler != PipeScheduler.Inline);
         Writer = new SocketWriter(this, pool);
         Transport = new DuplexPipe(Reader, Writer);
     }
 
-    public SafeSocketHandle Handle { get; }
+    /// <summary>The socket: ferryd's own <see cref="SocketHandle"/>, or the runtime Socket's handle.</summary>
+    public SafeHandle Handle { get; }
 
     public SocketReader Reader { get; }
 
     public SocketWriter Writer { get; }
-
-    /// <summary>Tells this connection's epoll events from those of an earlier one in the same slot.</summary>
-    public uint Generation { get; }
-
-    /// <summary>Where <see cref="EpollLoop"/> keeps this connection.</summary>
-    public int Slot { get; set; }
 
     /// <summary>Bytes received from the peer so far (what the kernel gave us, whether consumed or not).</summary>
     public long BytesReceived => Reader.BytesReceived;
@@ -100,17 +117,38 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
     public override IDuplexPipe Transport { get; set; }
 
     /// <summary>Asked for rarely (a system call): only when someone wants it.</summary>
-    public override EndPoint? LocalEndPoint
+    public override unsafe EndPoint? LocalEndPoint
     {
-        get => _localEndPoint ??= _socket.LocalEndPoint;
+        get
+        {
+            if (_localEndPoint is null && !IsClosed)
+            {
+                byte* address = stackalloc byte[SocketCalls.AddressCapacity];
+                int length = SocketCalls.AddressCapacity;
+                try
+                {
+                    if (SocketCalls.GetName(Handle, address, &length) == 0)
+                        _localEndPoint = SocketAddressBytes.ToEndPoint(new ReadOnlySpan<byte>(address, length));
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
+            return _localEndPoint;
+        }
         set => _localEndPoint = value;
     }
 
-    /// <summary>Makes the socket non-blocking and registers it with its epoll loop.</summary>
-    public void Start()
+    /// <summary>Registers the socket with its epoll loop, edge-triggered, both directions.</summary>
+    public void Start() => _slot = _loop.Register(this, Handle, Interest);
+
+    /// <summary>What epoll reported, on the loop's thread: both directions may come at once.</summary>
+    public void OnEvents(uint events, EpollLoop loop)
     {
-        _socket.Blocking = false;
-        _loop.Register(this);
+        if ((events & WritableEvents) != 0)
+            Writer.OnWritable();
+        if ((events & ReadableEvents) != 0)
+            Reader.OnReadable(hungUp: (events & HungUpEvents) != 0);
     }
 
     public bool IsClosed => Volatile.Read(ref _closed) == 1;
@@ -148,7 +186,7 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
     }
 
     /// <summary><c>recv</c> or <c>send</c>, retried when a signal interrupts it.</summary>
-    private unsafe int Transfer(delegate*<SafeSocketHandle, byte*, nint, int, nint> call, byte* start, int length, int flags, out int error)
+    private unsafe int Transfer(delegate*<SafeHandle, byte*, nint, int, nint> call, byte* start, int length, int flags, out int error)
     {
         try
         {
@@ -174,13 +212,25 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
     /// <summary>Our FIN, after everything sent: the peer reads to the end of what we sent, then end of stream.</summary>
     public void FinishSending()
     {
+        if (Interlocked.Exchange(ref _finishedSending, 1) == 0)
+            Shutdown(SocketShutdown.Send);
+    }
+
+    /// <summary>
+    /// shutdown(2), through the runtime Socket where there is one: it must know, or releasing its
+    /// handle later closes abortively. Fails only if reset or closed: nothing more to shut down.
+    /// </summary>
+    private void Shutdown(SocketShutdown how)
+    {
         try
         {
-            _socket.Shutdown(SocketShutdown.Send);
+            if (_socket is not null)
+                _socket.Shutdown(how);
+            else
+                SocketCalls.Shutdown(Handle, how == SocketShutdown.Send ? SocketCalls.ShutdownWrite : SocketCalls.ShutdownBoth);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            // Reset by the peer, or closed under us: nothing more to finish.
         }
     }
 
@@ -191,13 +241,16 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
     /// </summary>
     public void Close(Exception? reason) => Close(reason, reset: false);
 
+    private void Close(Exception? reason, bool reset) => CloseSocket(reason, reset, quietly: false);
+
     /// <summary>
     /// Ends the connection with a reset (RST) instead of a FIN, dropping whatever is unsent: the
     /// peer can tell it was cut off (a slow consumer) from an ordinary end.
     /// </summary>
     public void Reset(ConnectionAbortedException reason) => Close(reason, reset: true);
 
-    private void Close(Exception? reason, bool reset)
+    /// <param name="quietly">No other thread can be inside a call on the socket: no shutdown to wake one.</param>
+    private unsafe void CloseSocket(Exception? reason, bool reset, bool quietly)
     {
         if (reason is not null)
             Interlocked.CompareExchange(ref _closedBecause, reason, null);
@@ -206,17 +259,25 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
         try
         {
             if (reset)
-                _socket.LingerState = new LingerOption(enable: true, seconds: 0);
-            else
-                // Through the Socket, not a raw call: the runtime then knows the close is graceful
-                // and does not turn it into a reset if another thread is inside a call right now.
-                _socket.Shutdown(SocketShutdown.Both);
+            {
+                // SO_LINGER with a zero timeout: the close sends RST, and drops what is unsent.
+                long linger = 1; // struct linger { int l_onoff = 1; int l_linger = 0; }
+                SocketCalls.SetOption(Handle, SocketCalls.SocketLevel, SocketCalls.Linger, &linger, sizeof(long));
+            }
+            else if (!quietly && Volatile.Read(ref _finishedSending) == 0)
+            {
+                // Both ways, before the descriptor goes: a thread inside recv or send right now
+                // wakes with an error instead of going on with a socket that is closing.
+                Shutdown(SocketShutdown.Both);
+            }
         }
-        catch (SocketException)
+        catch (ObjectDisposedException)
         {
-            // Already reset by the peer.
         }
-        _socket.Dispose();
+        if (_socket is not null)
+            _socket.Dispose();
+        else
+            Handle.Dispose();
         Reader.OnClosed();
         Writer.OnClosed();
     }
@@ -231,12 +292,16 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts
     public override async ValueTask DisposeAsync()
     {
         Reader.Complete();
-        Writer.Complete();
+        Writer.CompleteForClose();
         await Writer.Ended;
         if (!IsClosed && !Reader.PeerFinished)
+        {
+            FinishSending();
             await Reader.DiscardUntilPeerFinishesAsync(LingerLimit);
-        Close(null);
-        _loop.Unregister(this);
+        }
+        // Nothing is inside a call on this socket any more: close(2) alone is the FIN.
+        CloseSocket(null, reset: false, quietly: true);
+        _loop.Forget(_slot, this);
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe

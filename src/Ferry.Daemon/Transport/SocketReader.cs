@@ -129,7 +129,7 @@ internal sealed class SocketReader : PipeReader
                 if (unbroken >= FairShare.Bytes)
                 {
                     unbroken = 0;
-                    await Task.Yield();
+                    await EpollLoop.YieldAsync();
                 }
                 continue;
             }
@@ -211,7 +211,7 @@ internal sealed class SocketReader : PipeReader
                         // A client that streams as fast as loopback allows must not keep the epoll
                         // thread, and every other connection on it, to itself.
                         _unbroken = 0;
-                        await Task.Yield();
+                        await EpollLoop.YieldAsync();
                         continue;
                     }
                     if (ReceiveOnce() >= 0)

@@ -45,6 +45,9 @@ internal sealed class SocketWriter : PipeWriter
     /// <summary>Someone owns the send path (see the remarks); taken and given back under the lock.</summary>
     private bool _sendOwned;
     private bool _completed;
+
+    /// <summary>Completed by the connection's own close: the close itself ends the output, no FIN before it.</summary>
+    private bool _completedForClose;
     private bool _cancelFlush;
     private TaskCompletionSource<FlushResult>? _flushWaiter;
     private long _unbroken;
@@ -201,7 +204,7 @@ internal sealed class SocketWriter : PipeWriter
 
     private static async ValueTask<FlushResult> YieldAsync()
     {
-        await Task.Yield();
+        await EpollLoop.YieldAsync();
         return new FlushResult(isCanceled: false, isCompleted: false);
     }
 
@@ -236,8 +239,10 @@ internal sealed class SocketWriter : PipeWriter
                 case Step.Closed:
                     return Progress.Closed;
                 case Step.Finished:
-                    // All sent and the output is complete: FIN, outside the lock; the connection closes.
-                    _connection.FinishSending();
+                    // All sent and the output is complete: FIN, outside the lock (unless the close
+                    // that comes next is the FIN).
+                    if (!Volatile.Read(ref _completedForClose))
+                        _connection.FinishSending();
                     _ended.TrySetResult();
                     return Progress.Closed;
             }
@@ -376,13 +381,19 @@ internal sealed class SocketWriter : PipeWriter
     }
 
     /// <summary>No more output: what was written is sent, then the FIN.</summary>
-    public override void Complete(Exception? exception = null)
+    public override void Complete(Exception? exception = null) => Complete(forClose: false);
+
+    /// <summary>No more output, for the connection's close: what was written is sent, and the close sends the FIN.</summary>
+    public void CompleteForClose() => Complete(forClose: true);
+
+    private void Complete(bool forClose)
     {
         lock (_gate)
         {
             if (_completed)
                 return;
             _completed = true;
+            _completedForClose = forClose;
             _lent = false;
             if (_tail is not null)
                 Commit();

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
 namespace Ferry.Platform.Linux;
@@ -16,6 +15,7 @@ public static unsafe partial class Epoll
     public const uint HangUp = 0x010;         // EPOLLHUP
     public const uint PeerHangUp = 0x2000;    // EPOLLRDHUP
     public const uint EdgeTriggered = 1u << 31; // EPOLLET
+    public const uint Exclusive = 1u << 28;   // EPOLLEXCLUSIVE: of the sets waiting on one socket, wake one
 
     /// <summary>
     /// <c>struct epoll_event</c>: a 32-bit event mask then 64 bits of user data, packed (12 bytes)
@@ -28,9 +28,6 @@ public static unsafe partial class Epoll
 
     [LibraryImport(Libc.Name, EntryPoint = "epoll_create1", SetLastError = true)]
     public static partial int Create(int flags);
-
-    [LibraryImport(Libc.Name, EntryPoint = "epoll_ctl", SetLastError = true)]
-    public static partial int Control(int epoll, int operation, SafeSocketHandle socket, byte* epollEvent);
 
     [LibraryImport(Libc.Name, EntryPoint = "epoll_ctl", SetLastError = true)]
     public static partial int Control(int epoll, int operation, int descriptor, byte* epollEvent);

@@ -1,10 +1,11 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Ferry.Platform.Linux;
 
 /// <summary>
 /// Socket calls made directly, without the runtime's socket layer. ferryd passes sockets as
-/// <see cref="SafeSocketHandle"/>: the marshaller holds a reference for the duration of each
+/// a <see cref="SafeHandle"/>: the marshaller holds a reference for the duration of each
 /// call, so a socket closed by another thread is never closed under a call, and its number,
 /// which the kernel may already have given to a newer connection, is never used after it. The
 /// load generator drives bare descriptors it owns alone, from one thread.
@@ -22,6 +23,24 @@ public static unsafe partial class SocketCalls
     public const int SocketLevel = 1;                                     // SOL_SOCKET
     public const int SocketError = 4;                                     // SO_ERROR
     public const int ShutdownWrite = 1;                                   // SHUT_WR
+    public const int ShutdownBoth = 2;                                    // SHUT_RDWR
+    public const int NonBlockingCloseOnExec = 0x800 | 0x80000;            // SOCK_NONBLOCK | SOCK_CLOEXEC (accept4)
+    public const int Linger = 13;                                         // SO_LINGER
+
+    /// <summary>Room for any address accept4 and getsockname return here (sockaddr_in6 is the largest).</summary>
+    public const int AddressCapacity = 28;
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept(SafeHandle listening, byte* address, int* addressLength, int flags);
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(SafeHandle socket, int how);
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetOption(SafeHandle socket, int level, int name, void* value, int valueLength);
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "getsockname", SetLastError = true)]
+    public static partial int GetName(SafeHandle socket, byte* address, int* addressLength);
 
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "socket", SetLastError = true)]
     public static partial int Open(int domain, int type, int protocol);
@@ -48,11 +67,11 @@ public static unsafe partial class SocketCalls
     public const nuint ReadableBytesRequest = 0x541B;
 
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "recv", SetLastError = true)]
-    public static partial nint Receive(SafeSocketHandle socket, byte* buffer, nint length, int flags);
+    public static partial nint Receive(SafeHandle socket, byte* buffer, nint length, int flags);
 
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "send", SetLastError = true)]
-    public static partial nint Send(SafeSocketHandle socket, byte* buffer, nint length, int flags);
+    public static partial nint Send(SafeHandle socket, byte* buffer, nint length, int flags);
 
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int ReadableBytes(SafeSocketHandle socket, nuint request, int* count);
+    public static partial int ReadableBytes(SafeHandle socket, nuint request, int* count);
 }

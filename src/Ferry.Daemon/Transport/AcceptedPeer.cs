@@ -1,0 +1,9 @@
+using System.Net;
+
+namespace Ferry.Daemon.Transport;
+
+/// <summary>
+/// A connection accept4 returned: its descriptor (non-blocking, close-on-exec, owned by whoever
+/// takes it now), the peer's address, and the loop that accepted it, where it stays.
+/// </summary>
+internal readonly record struct AcceptedPeer(int Descriptor, IPEndPoint Peer, EpollLoop Loop);
