@@ -42,6 +42,24 @@ public sealed class LoggingTests : IDisposable
     }
 
     [Fact]
+    public async Task ALogFileThatCannotBeWrittenCostsItsLinesNotTheService()
+    {
+        // /dev/full takes the open and refuses every write with ENOSPC, as a full disk does.
+        await using var ferryd = await FerrydProcess.StartEchoAsync("--log-file", "/dev/full", "--log-level", "debug");
+        for (int i = 0; i < 20; i++)
+        {
+            using var client = await Loopback.ConnectAsync(ferryd.Port());
+            await Loopback.SendAllAsync(client, "still here\n"u8.ToArray());
+            Assert.Equal("still here\n"u8.ToArray(), await Loopback.ReceiveAsync(client, 11, TimeSpan.FromSeconds(10)));
+        }
+        ferryd.Process.Signal(Signals.SigTerm);
+        Assert.Equal(0, await ferryd.Process.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        // Said once for the whole episode, naming the file and the cause; no stack trace.
+        string said = Assert.Single(ferryd.Process.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("ferryd: cannot write log file /dev/full: no space left on device; log lines are lost until it can", said);
+    }
+
+    [Fact]
     public async Task LogFileGetsEveryLevelAtOrAboveTheChosenOne()
     {
         string path = Path.Combine(_directory, "sub", "ferryd.log");

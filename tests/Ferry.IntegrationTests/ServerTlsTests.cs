@@ -109,7 +109,8 @@ public sealed class ServerTlsTests : IDisposable
             Assert.Equal("new", await fresh.EchoAsync("new"));
         }
         Assert.Equal("after", await old.EchoAsync("after"));
-        Assert.Contains("new TLS certificate for echo", sandbox.ReadLog());
+        await ServiceProtocolTests.WaitForAsync(() => sandbox.ReadLog().Contains("new TLS certificate for echo"),
+            () => "the new certificate is not in the log: " + sandbox.ReadLog());
 
         // A broken certificate rejects the reload; the one in use stays.
         File.WriteAllText(cert, "not a certificate\n");

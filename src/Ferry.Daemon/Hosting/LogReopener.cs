@@ -9,7 +9,7 @@ namespace Ferry.Daemon.Hosting;
 /// SIGUSR1 reopens the log files (nginx style), so logrotate can rename them and ferryd
 /// continues in new files at the configured paths.
 /// </summary>
-internal sealed partial class LogReopener(SerilogSetup.Output output, ILogger logger) : IAsyncDisposable
+internal sealed partial class LogReopener(LogOutput output, ILogger logger) : IAsyncDisposable
 {
     private readonly SignalQueue _signal = new(SignalNumber.UserSignal1, () =>
     {

@@ -2,7 +2,6 @@ using Ferry.Daemon.Listeners;
 using Ferry.Daemon.Logging;
 using Ferry.Daemon.Services;
 using Microsoft.Extensions.Logging;
-using Serilog.Extensions.Logging;
 
 namespace Ferry.Daemon.Hosting;
 
@@ -19,8 +18,8 @@ internal static class ServerHost
     {
         // First, so that a second ferryd on the same pid file is refused before it binds anything.
         using var pidFile = PidFile.AcquireFor(settings, detached: daemon is not null);
-        using var logOutput = SerilogSetup.Create(settings.Logging);
-        using var loggers = new SerilogLoggerFactory(logOutput.Logger);
+        using var logOutput = LogOutput.Create(settings.Logging);
+        var loggers = logOutput.Loggers;
         var logger = loggers.CreateLogger("ferryd");
         using var stop = new StopSignal();
 

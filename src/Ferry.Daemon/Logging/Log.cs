@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using ZLogger;
 
 namespace Ferry.Daemon.Logging;
 
@@ -17,11 +18,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "stopped")]
     public static partial void Stopped(ILogger logger);
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "open {Peer} on {Listener} [{ConnectionId}]")]
+    // The two lines of every connection: formatted by ZLogger straight to UTF-8 (LineFormat).
+    [ZLoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "open {peer} on {listener} [{connectionId}]")]
     public static partial void ConnectionOpened(ILogger logger, string peer, string listener, string connectionId);
 
-    [LoggerMessage(EventId = 11, Level = LogLevel.Information,
-        Message = "close {Peer} on {Listener} [{ConnectionId}]: {Reason}, in {BytesIn} B, out {BytesOut} B, {DurationMs} ms")]
+    [ZLoggerMessage(EventId = 11, Level = LogLevel.Information,
+        Message = "close {peer} on {listener} [{connectionId}]: {reason}, in {bytesIn} B, out {bytesOut} B, {durationMs} ms")]
     public static partial void ConnectionClosed(ILogger logger, string peer, string listener, string connectionId,
         string reason, long bytesIn, long bytesOut, long durationMs);
 

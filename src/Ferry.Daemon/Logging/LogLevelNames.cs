@@ -1,14 +1,14 @@
 using Microsoft.Extensions.Logging;
-using Serilog.Events;
 
 namespace Ferry.Daemon.Logging;
 
 /// <summary>
 /// The seed's five levels (Debug, Info, Warning, Error, Fatal) as names on the command line
-/// and in per-level file names, mapped to Microsoft.Extensions.Logging and Serilog levels.
+/// and in per-level file names, mapped to Microsoft.Extensions.Logging levels.
 /// </summary>
 internal static class LogLevelNames
 {
+    /// <summary>The five, lowest first; also the per-level files' middle names (ferryd.info.log).</summary>
     public static readonly string[] All = ["debug", "info", "warning", "error", "fatal"];
 
     public static bool TryParse(string text, out LogLevel level)
@@ -26,25 +26,15 @@ internal static class LogLevelNames
     }
 
     /// <summary>The name a user writes for <paramref name="level"/> (--log-level, Logging:Level).</summary>
-    public static string Name(LogLevel level) => FileName(ToSerilog(level));
+    public static string Name(LogLevel level) => All[Index(level)];
 
-    public static LogEventLevel ToSerilog(LogLevel level) => level switch
+    /// <summary>Where <paramref name="level"/> is in <see cref="All"/> (Trace counts as debug).</summary>
+    public static int Index(LogLevel level) => level switch
     {
-        LogLevel.Trace => LogEventLevel.Verbose,
-        LogLevel.Debug => LogEventLevel.Debug,
-        LogLevel.Information => LogEventLevel.Information,
-        LogLevel.Warning => LogEventLevel.Warning,
-        LogLevel.Error => LogEventLevel.Error,
-        _ => LogEventLevel.Fatal,
-    };
-
-    /// <summary>The per-level file's middle name: ferryd.info.log, ferryd.error.log, ...</summary>
-    public static string FileName(LogEventLevel level) => level switch
-    {
-        LogEventLevel.Verbose or LogEventLevel.Debug => "debug",
-        LogEventLevel.Information => "info",
-        LogEventLevel.Warning => "warning",
-        LogEventLevel.Error => "error",
-        _ => "fatal",
+        LogLevel.Trace or LogLevel.Debug => 0,
+        LogLevel.Information => 1,
+        LogLevel.Warning => 2,
+        LogLevel.Error => 3,
+        _ => 4,
     };
 }

@@ -11,6 +11,9 @@ namespace Ferry.IntegrationTests.Infrastructure;
 /// </summary>
 internal sealed class TestCertificates : IDisposable
 {
+    // One instant for every validity period: each certificate must end no later than its issuer.
+    private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
+
     public TestCertificates()
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("ferry-tls-").FullName;
@@ -18,7 +21,7 @@ internal sealed class TestCertificates : IDisposable
         var caRequest = new CertificateRequest("CN=Ferry Test CA", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
+        using var ca = caRequest.CreateSelfSigned(_now.AddDays(-1), _now.AddDays(3));
         Write("ca.pem", ca.ExportCertificatePem());
 
         Issue(ca, "server", "CN=localhost", serverAuth: true);
@@ -30,7 +33,7 @@ internal sealed class TestCertificates : IDisposable
         var intermediateRequest = new CertificateRequest("CN=Ferry Test Intermediate CA", intermediateKey, HashAlgorithmName.SHA256);
         intermediateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
         intermediateRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using var intermediatePublic = intermediateRequest.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2),
+        using var intermediatePublic = intermediateRequest.Create(ca, _now.AddDays(-1), _now.AddDays(2),
             RandomNumberGenerator.GetBytes(12));
         using var intermediate = intermediatePublic.CopyWithPrivateKey(intermediateKey);
         Issue(intermediate, "chained-server", "CN=localhost", serverAuth: true, chain: intermediate.ExportCertificatePem());
@@ -38,7 +41,7 @@ internal sealed class TestCertificates : IDisposable
 
         using var selfKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var selfRequest = ServerRequest("CN=localhost", selfKey, serverAuth: true);
-        using var self = selfRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
+        using var self = selfRequest.CreateSelfSigned(_now.AddDays(-1), _now.AddDays(2));
         Write("self.pem", self.ExportCertificatePem());
         Write("self.key", selfKey.ExportPkcs8PrivateKeyPem());
     }
@@ -74,7 +77,7 @@ internal sealed class TestCertificates : IDisposable
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = ServerRequest(subject, key, serverAuth);
         byte[] serial = RandomNumberGenerator.GetBytes(12);
-        using var certificate = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), serial);
+        using var certificate = request.Create(ca, _now.AddDays(-1), _now.AddDays(1), serial);
         Write($"{name}.pem", certificate.ExportCertificatePem() + "\n" + chain);
         Write($"{name}.key", key.ExportPkcs8PrivateKeyPem());
     }
