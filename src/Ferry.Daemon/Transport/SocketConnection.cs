@@ -157,20 +157,6 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     public Exception ClosedBecause =>
         Volatile.Read(ref _closedBecause) ?? new ConnectionAbortedException("the connection was closed");
 
-    /// <summary>Bytes received by the kernel and not read yet; 0 when it cannot say.</summary>
-    public unsafe int ReadableBytes()
-    {
-        int count = 0;
-        try
-        {
-            return SocketCalls.ReadableBytes(Handle, SocketCalls.ReadableBytesRequest, &count) == 0 ? count : 0;
-        }
-        catch (ObjectDisposedException)
-        {
-            return 0; // closed under us
-        }
-    }
-
     /// <summary>A non-blocking <c>recv</c>: bytes received, 0 at the peer's FIN, or -1 and the errno.</summary>
     public unsafe int Receive(Span<byte> buffer, out int error)
     {

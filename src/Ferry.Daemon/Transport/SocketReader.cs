@@ -34,11 +34,11 @@ internal sealed class SocketReader : PipeReader
     public const long BufferLimitBytes = 1024 * 1024;
 
     /// <summary>
-    /// Where a receive that follows an epoll edge lands before it is copied into a block, one per
-    /// thread. Why not straight into a block: the receive may find nothing (a stale edge), and
-    /// most messages are small; an idle connection then never holds a block. A receive that
-    /// follows a full one asks the kernel how much it holds (FIONREAD) and goes straight into
-    /// block memory, so bulk transfers are not copied twice.
+    /// Where a receive lands before it is copied into a block, one per thread, while the peer
+    /// sends small messages: the receive may find nothing (a stale edge), and an idle
+    /// connection then never holds a block. Once a receive fills what it was given, the peer is
+    /// sending in bulk (<see cref="_bulk"/>) and receives go straight into block memory, so bulk
+    /// transfers are not copied twice.
     /// </summary>
     [ThreadStatic]
     private static byte[]? s_scratch;
@@ -59,8 +59,8 @@ internal sealed class SocketReader : PipeReader
     /// <summary>The socket had nothing more at the last receive: wait for epoll before the next.</summary>
     private bool _drained;
 
-    /// <summary>What the kernel said it holds after a receive that filled its buffer.</summary>
-    private int _waiting;
+    /// <summary>The last receive filled what it was given: receive straight into a block, and again before waiting for epoll.</summary>
+    private bool _bulk;
 
     /// <summary>
     /// Epoll saw the peer's FIN (or a reset or error). The FIN is not in the data: a read that
@@ -245,14 +245,15 @@ internal sealed class SocketReader : PipeReader
     private int ReceiveOnce()
     {
         int requested, received, error;
-        if (_waiting > 0)
+        if (_bulk)
         {
-            // The kernel said how much it holds: straight into block memory, no copy.
-            Memory<byte> memory = WritableTail(Math.Min(_waiting, ReceiveSize));
+            Memory<byte> memory = WritableTail(ReceiveSize);
             requested = Math.Min(memory.Length, ReceiveSize);
             received = _connection.Receive(memory.Span[..requested], out error);
             if (received > 0)
                 Appended(received);
+            else if (Buffered == 0)
+                ReleaseAll(); // the block taken for it stays empty: an idle connection holds none
         }
         else
         {
@@ -266,7 +267,7 @@ internal sealed class SocketReader : PipeReader
 
         if (received < 0)
         {
-            _waiting = 0;
+            _bulk = false;
             if (error == Errno.WouldBlock)
             {
                 _drained = true;
@@ -286,9 +287,9 @@ internal sealed class SocketReader : PipeReader
         _unexamined = true;
         // Edge-triggered: a receive that did not fill its buffer took everything there was,
         // unless epoll saw the peer hang up (the FIN is returned only by the next receive).
-        // After a full one, the kernel says how much is left. Anything later is a new edge.
-        _waiting = received < requested ? 0 : _connection.ReadableBytes();
-        _drained = _waiting == 0 && !_peerHungUp;
+        // After a full one there may be more: the next receive is tried before waiting.
+        _bulk = received == requested;
+        _drained = !_bulk && !_peerHungUp;
         return received;
     }
 

@@ -63,15 +63,9 @@ public static unsafe partial class SocketCalls
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int descriptor, int how);
 
-    /// <summary>FIONREAD: how many received bytes the socket holds that no one has read yet.</summary>
-    public const nuint ReadableBytesRequest = 0x541B;
-
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "recv", SetLastError = true)]
     public static partial nint Receive(SafeHandle socket, byte* buffer, nint length, int flags);
 
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(SafeHandle socket, byte* buffer, nint length, int flags);
-
-    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int ReadableBytes(SafeHandle socket, nuint request, int* count);
 }
