@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test (unit and integration) and ends with the line "N passed, N failed, N skipped".
 # As root it installs the external peers the tests drive (nc from netcat-openbsd, socat,
-# openssl, systemd-socket-activate from systemd, logrotate) and the Native AOT toolchain
-# (clang, zlib1g-dev) when missing.
+# openssl, systemd-socket-activate from systemd, logrotate, redis-server and redis-tools, haproxy)
+# and the Native AOT toolchain (clang, zlib1g-dev) when missing.
 # FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip, and
 # requires the Native AOT build (what ships) instead of falling back to the JIT one.
 set -uo pipefail
@@ -16,6 +16,9 @@ command -v systemd-socket-activate >/dev/null 2>&1 || missing+=(systemd)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v logrotate >/dev/null 2>&1 || missing+=(logrotate)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 if ((${#missing[@]})); then

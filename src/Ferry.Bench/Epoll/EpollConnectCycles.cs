@@ -45,7 +45,7 @@ internal sealed class EpollConnectCycles(EpollConnections connections) : IEpollH
         if (slot.Connecting)
         {
             slot.Connecting = false;
-            int error = NativeSocket.PendingError(slot.Fd);
+            int error = NonBlockingConnect.PendingError(slot.Fd);
             if (error != 0)
                 connections.Fail(slot, SocketErrorText.DescribeErrno(error));
             else
@@ -70,7 +70,7 @@ internal sealed class EpollConnectCycles(EpollConnections connections) : IEpollH
     private void StartCycle(EpollConnection slot)
     {
         long start = Stopwatch.GetTimestamp();
-        int fd = NativeSocket.StartConnect(_address, out int error, out bool connected);
+        int fd = NonBlockingConnect.Start(_address, out int error, out bool connected);
         if (fd < 0)
         {
             connections.TallyOf(slot).CountError(SocketErrorText.DescribeErrno(error));

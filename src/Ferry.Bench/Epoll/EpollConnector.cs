@@ -20,7 +20,7 @@ internal sealed class EpollConnector(BenchSettings settings, EpollSet epoll)
     /// <summary>A connected socket registered for reading under <paramref name="tag"/>.</summary>
     public int Connect(int tag)
     {
-        int fd = NativeSocket.StartConnect(_address, out int error, out bool connected);
+        int fd = NonBlockingConnect.Start(_address, out int error, out bool connected);
         if (fd < 0)
             throw Failed(error);
         try
@@ -38,7 +38,7 @@ internal sealed class EpollConnector(BenchSettings settings, EpollSet epoll)
                 if (Stopwatch.GetTimestamp() > giveUp)
                     throw Failed(Errno.TimedOut);
             }
-            error = NativeSocket.PendingError(fd);
+            error = NonBlockingConnect.PendingError(fd);
             if (error != 0)
                 throw Failed(error);
             epoll.Modify(fd, EpollFlags.In, tag);

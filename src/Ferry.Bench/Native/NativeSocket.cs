@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
@@ -8,7 +7,8 @@ namespace Ferry.Bench.Native;
 
 /// <summary>
 /// A TCP socket as a bare file descriptor for the epoll engine: opened non-blocking with
-/// Nagle off (small messages must leave at once), connected without waiting, closed by fd.
+/// Nagle off (small messages must leave at once), connected without waiting
+/// (<see cref="NonBlockingConnect"/>), closed by fd.
 /// Called without the runtime's socket layer on purpose: one thread drives every connection
 /// with plain non-blocking syscalls, no per-operation objects, no thread-pool hop.
 /// </summary>
@@ -16,52 +16,6 @@ internal static unsafe class NativeSocket
 {
     /// <summary>The <c>sockaddr_in</c> or <c>sockaddr_in6</c> bytes of <paramref name="endPoint"/>.</summary>
     public static byte[] AddressOf(IPEndPoint endPoint) => Ferry.Platform.Net.SocketAddressBytes.Of(endPoint);
-
-    /// <summary>
-    /// Opens a socket and starts connecting it. Returns the fd, or -1 with <paramref name="error"/>
-    /// set; <paramref name="connected"/> says the connect already finished (it usually has not:
-    /// wait for the fd to be writable, then read <see cref="PendingError"/>).
-    /// </summary>
-    public static int StartConnect(byte[] address, out int error, out bool connected)
-    {
-        connected = false;
-        int family = BinaryPrimitives.ReadUInt16LittleEndian(address);
-        int fd = SocketCalls.Open(family, SocketCalls.StreamNonBlockingCloseOnExec, 0);
-        if (fd < 0)
-        {
-            error = Errno.Last;
-            return -1;
-        }
-        int one = 1;
-        SocketCalls.SetOption(fd, SocketCalls.ProtocolTcp, SocketCalls.TcpNoDelay, &one, sizeof(int));
-        int result;
-        fixed (byte* bytes = address)
-            result = SocketCalls.Connect(fd, bytes, address.Length);
-        if (result == 0)
-        {
-            error = 0;
-            connected = true;
-            return fd;
-        }
-        error = Errno.Last;
-        if (error == Errno.InProgress)
-        {
-            error = 0;
-            return fd;
-        }
-        DescriptorCalls.Close(fd);
-        return -1;
-    }
-
-    /// <summary>The outcome of a connect that was in progress: 0 or an errno.</summary>
-    public static int PendingError(int fd)
-    {
-        int error = 0;
-        int length = sizeof(int);
-        return SocketCalls.GetOption(fd, SocketCalls.SocketLevel, SocketCalls.SocketError, &error, &length) == 0
-            ? error
-            : Errno.Last;
-    }
 
     /// <summary>
     /// One non-blocking send of as much of <paramref name="data"/> as the kernel takes, retried

@@ -36,6 +36,21 @@ internal enum CloseReason
     /// <summary>The TLS handshake failed or timed out; the service never ran.</summary>
     TlsHandshakeFailed,
 
+    /// <summary>forward: no upstream could be connected (each tried is named in a Warning line), or none is up.</summary>
+    NoUpstream,
+
+    /// <summary>forward: the upstream reset the connection; the client was reset too.</summary>
+    UpstreamReset,
+
+    /// <summary>forward: one side half-closed and the other did not finish within finTimeout.</summary>
+    FinTimeout,
+
+    /// <summary>acceptProxy: the PROXY header was missing, malformed, late, or sent from outside proxyFrom.</summary>
+    ProxyHeaderRefused,
+
+    /// <summary>acceptProxy: the client the PROXY header names is refused by the listener's allow/deny.</summary>
+    Denied,
+
     /// <summary>An unexpected error in the service; logged with its exception.</summary>
     Error,
 }
@@ -55,6 +70,11 @@ internal static class CloseReasonText
         CloseReason.IdleTimeout => "idle timeout",
         CloseReason.FirstByteTimeout => "first byte timeout",
         CloseReason.TlsHandshakeFailed => "tls handshake failed",
+        CloseReason.NoUpstream => "no upstream",
+        CloseReason.UpstreamReset => "upstream reset",
+        CloseReason.FinTimeout => "fin timeout",
+        CloseReason.ProxyHeaderRefused => "proxy header refused",
+        CloseReason.Denied => "denied",
         _ => "error",
     };
 }

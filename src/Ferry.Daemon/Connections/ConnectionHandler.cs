@@ -30,6 +30,7 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
         CloseReason? returned = null;
         Exception? thrown = null;
         TlsSession? session = null;
+        ServiceConnection? serving = null;
         try
         {
             IDuplexPipe pipes = context.Transport;
@@ -49,8 +50,8 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
             }
             connection.ServiceStarted(time.GetTimestamp());
             var observer = logger.IsEnabled(LogLevel.Debug) ? new ReceivedLineLog(text => Log.ClientSays(logger, peer, text)) : null;
-            var serving = new ServiceConnection(pipes, stopping, peer,
-                () => context.Reset(new ConnectionAbortedException("cut off by the service")), observer);
+            serving = new ServiceConnection(pipes, stopping, peer,
+                () => context.Reset(new ConnectionAbortedException("cut off by the service")), observer) { Transport = context };
             returned = await serving.ServeWithAsync(service);
         }
         catch (Exception ex)
@@ -66,8 +67,13 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
             var reason = ConnectionEnding.Decide(returned, thrown, stopping.IsCancellationRequested, connection.Expired);
             if (ConnectionEnding.IsUnexpected(reason, thrown))
                 Log.ConnectionFailed(logger, thrown!, peer, listener, context.ConnectionId);
-            Log.ConnectionClosed(logger, peer, listener, context.ConnectionId, reason.Describe(),
-                connection.Traffic.BytesReceived, connection.Traffic.BytesSent, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            long durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (serving?.CloseDetail is { } detail)
+                Log.ConnectionClosedWithDetail(logger, peer, listener, context.ConnectionId, reason.Describe(),
+                    connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs, detail);
+            else
+                Log.ConnectionClosed(logger, peer, listener, context.ConnectionId, reason.Describe(),
+                    connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs);
         }
     }
 

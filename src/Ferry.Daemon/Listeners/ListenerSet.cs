@@ -9,13 +9,14 @@ namespace Ferry.Daemon.Listeners;
 /// The listeners ferryd is serving, which can change while it runs (reload). Sockets are
 /// bound by <see cref="ListenerBinder"/> (or inherited from systemd); each listener accepts
 /// on its socket itself (<see cref="RunningListener"/>) and wraps admitted sockets in
-/// <see cref="SocketConnection"/>s, whose readers and writers share one <see cref="BlockPool"/>.
+/// <see cref="SocketConnection"/>s, whose readers and writers share <see cref="BlockPool.Default"/>
+/// (with the connections services open, such as forward's upstreams).
 /// A listener a reload replaced no longer accepts but keeps its open connections until they
 /// end (retiring); a shutdown closes those too.
 /// </summary>
 internal sealed class ListenerSet : IAsyncDisposable
 {
-    private readonly BlockPool _pool = new();
+    private readonly BlockPool _pool = BlockPool.Default;
     private readonly ILogger _logger;
     private readonly List<RunningListener> _running = [];
     private readonly List<(RunningListener Listener, Task Retired)> _retiring = [];
@@ -135,6 +136,5 @@ internal sealed class ListenerSet : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAllAsync(TimeSpan.Zero);
-        _pool.Dispose();
     }
 }

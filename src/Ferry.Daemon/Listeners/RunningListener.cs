@@ -56,7 +56,7 @@ internal sealed partial class RunningListener
         Policy = listener.Settings.Policy;
         _pool = pool;
         // TLS handshakes are CPU work a socket thread must not do for everyone else.
-        _serveOnLoop = listener.Settings.Service.Traits.NeverBlocks && Policy.Tls is null;
+        _serveOnLoop = listener.Settings.Service.Traits.ServesOnLoop(listener.Settings.ServiceOptions) && Policy.Tls is null;
         _serviceScheduler = _serveOnLoop ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _logger = logger;
         _time = time ?? TimeProvider.System;

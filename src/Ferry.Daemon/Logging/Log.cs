@@ -27,6 +27,12 @@ internal static partial class Log
     public static partial void ConnectionClosed(ILogger logger, string peer, string listener, string connectionId,
         string reason, long bytesIn, long bytesOut, long durationMs);
 
+    /// <summary>The close line with what the service adds (forward: the upstream and which side closed first).</summary>
+    [ZLoggerMessage(EventId = 16, Level = LogLevel.Information,
+        Message = "close {peer} on {listener} [{connectionId}]: {reason}, in {bytesIn} B, out {bytesOut} B, {durationMs} ms; {detail}")]
+    public static partial void ConnectionClosedWithDetail(ILogger logger, string peer, string listener, string connectionId,
+        string reason, long bytesIn, long bytesOut, long durationMs, string detail);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "client {Peer} says: {Text}")]
     public static partial void ClientSays(ILogger logger, string peer, string text);
 

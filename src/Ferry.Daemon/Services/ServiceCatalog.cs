@@ -42,6 +42,9 @@ internal static class ServiceCatalog
             new Broker.BrokerService(context.Options<Fanout.OutboundLimits>(), context.Time, context.Loggers.CreateLogger("ferryd.broker"))),
         new("sink", new ServiceTraits { LineOriented = true, FirstByteTimeout = SinkFirstByteTimeout }, Sink.SinkOptions.Read,
             Sink.SinkService.Create) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "path" } },
+        // TLS to the upstreams is CPU work a socket thread must not do for everyone else.
+        new("forward", ByteService with { BusyWith = options => ((Forward.ForwardOptions)options!).Tls.Enabled }, Forward.ForwardOptions.Read,
+            context => new Forward.ForwardService(context)) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "upstreamCa" } },
     ];
 
     private static readonly Dictionary<string, ServiceDefinition> ByName = Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);

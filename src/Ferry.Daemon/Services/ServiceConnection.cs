@@ -38,6 +38,12 @@ internal sealed class ServiceConnection
     /// <summary>The client's address as "ADDR:PORT", for prefixes and log lines.</summary>
     public string Peer { get; }
 
+    /// <summary>The transport under the pipes, for a service that needs the socket's addresses (forward's PROXY header).</summary>
+    public Microsoft.AspNetCore.Connections.ConnectionContext? Transport { get; init; }
+
+    /// <summary>What the service adds to the connection's close line ("upstream 10.0.0.2:80, client closed first").</summary>
+    public string? CloseDetail { get; set; }
+
     /// <summary>
     /// Drops the connection at once with a reset, for a client cut off as a slow consumer: a
     /// graceful close would wait for a send the client is not reading, and would look to the

@@ -14,6 +14,12 @@ internal sealed record ServiceTraits
     /// </summary>
     public bool NeverBlocks { get; init; }
 
+    /// <summary>Options with which a service that otherwise never blocks does CPU work per read (forward with upstreamTls).</summary>
+    public Func<object?, bool>? BusyWith { get; init; }
+
+    /// <summary>May the transport run the service on the thread that received the data, with these options.</summary>
+    public bool ServesOnLoop(object? options) => NeverBlocks && BusyWith?.Invoke(options) != true;
+
     /// <summary>Its clients read "! " lines, so a refused client can be told why without corrupting a byte stream.</summary>
     public bool LineOriented { get; init; }
 

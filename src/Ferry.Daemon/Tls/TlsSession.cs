@@ -8,8 +8,9 @@ using Ferry.Platform.Tls;
 namespace Ferry.Daemon.Tls;
 
 /// <summary>
-/// A server-side TLS session over a connection's transport, offered to the service as an
-/// ordinary pair of pipes so services do not know TLS is there; it counts the decrypted bytes.
+/// A TLS session over a connection's transport (server side for a TLS listener, client side for
+/// forward's upstreamTls), offered as an ordinary pair of pipes so services do not know TLS is
+/// there; it counts the decrypted bytes.
 /// </summary>
 internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
 {
@@ -75,16 +76,51 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The client side, to a server at <paramref name="host"/> (its name for SNI and the name check):
+    /// its certificate is checked against <paramref name="authorities"/> or the system's store,
+    /// or not at all when <paramref name="insecure"/>. Returns the session, or why it failed.
+    /// </summary>
+    public static async Task<(TlsSession? Session, string Failure)> ConnectAsync(IDuplexPipe transport, string host,
+        X509Certificate2Collection? authorities, bool insecure, TimeSpan timeout)
+    {
+        string? verdict = null;
+        var tls = new SslStream(new DuplexPipeStream(transport), leaveInnerStreamOpen: false);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = host,
+            RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+            {
+                if (insecure)
+                    return true;
+                verdict = PeerCertificateCheck.Refusal(certificate, chain, errors, authorities, PeerRole.Server, "upstream", "upstreamCa");
+                return verdict is null;
+            },
+        };
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(options, deadline.Token);
+            return (new TlsSession(tls), "");
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException
+            or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+        {
+            await tls.DisposeAsync();
+            return (null, verdict ?? (ex is OperationCanceledException ? $"no handshake within {timeout.TotalSeconds} s" : Describe(ex, "upstream")));
+        }
+    }
+
     /// <summary>Why a handshake failed, in plain words: the runtime's messages say it in .NET's.</summary>
-    private static string Describe(Exception exception)
+    private static string Describe(Exception exception, string peer = "client")
     {
         string message = exception.GetBaseException().Message.TrimEnd('.');
         if (message.Contains("frame size", StringComparison.OrdinalIgnoreCase) || message.Contains("corrupted frame", StringComparison.OrdinalIgnoreCase))
-            return "the client did not speak TLS (plain text sent to a TLS listener?)";
+            return peer == "client" ? "the client did not speak TLS (plain text sent to a TLS listener?)" : $"the {peer} did not speak TLS";
         if (exception is IOException && exception.GetBaseException() is System.Net.Sockets.SocketException or Microsoft.AspNetCore.Connections.ConnectionResetException)
-            return "the client reset the connection";
+            return $"the {peer} reset the connection";
         if (exception is IOException && message.Contains("EOF", StringComparison.OrdinalIgnoreCase))
-            return "the client closed the connection";
+            return $"the {peer} closed the connection";
         return message.Length > 0 ? char.ToLowerInvariant(message[0]) + message[1..] : "failed";
     }
 

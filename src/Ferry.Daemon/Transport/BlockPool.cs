@@ -28,6 +28,9 @@ internal sealed class BlockPool(int blockSize = BlockPool.DefaultBlockSize) : Me
     private int _retained;
     private volatile bool _disposed;
 
+    /// <summary>The pool of every connection ferryd serves or opens: one free list, one bound on what it keeps.</summary>
+    public static BlockPool Default { get; } = new();
+
     public int BlockSize { get; } = blockSize;
 
     public override int MaxBufferSize => BlockSize;

@@ -192,6 +192,26 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
         }
     }
 
+    /// <summary>SO_ERROR: how a connect in progress ended (0: connected), or EBADF once the socket is closed.</summary>
+    public int PendingError()
+    {
+        bool added = false;
+        try
+        {
+            Handle.DangerousAddRef(ref added);
+            return NonBlockingConnect.PendingError((int)Handle.DangerousGetHandle());
+        }
+        catch (ObjectDisposedException)
+        {
+            return Errno.BadDescriptor;
+        }
+        finally
+        {
+            if (added)
+                Handle.DangerousRelease();
+        }
+    }
+
     /// <summary>How long a closing connection keeps reading (and dropping) what the peer still sends, at most.</summary>
     public static readonly TimeSpan LingerLimit = TimeSpan.FromSeconds(2);
 

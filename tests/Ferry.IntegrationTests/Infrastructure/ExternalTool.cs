@@ -43,5 +43,10 @@ internal static class ExternalTool
         return File.Exists("/bin/nc.openbsd") ? "/bin/nc.openbsd" : nc;
     }
 
-    private static string PackageOf(string name) => name == "nc" ? "netcat-openbsd" : name;
+    private static string PackageOf(string name) => name switch
+    {
+        "nc" => "netcat-openbsd",
+        "redis-cli" or "redis-benchmark" => "redis-tools",
+        _ => name,
+    };
 }

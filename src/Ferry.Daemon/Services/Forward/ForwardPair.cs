@@ -1,0 +1,160 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Ferry.Daemon.Connections;
+using Ferry.Daemon.Transport;
+using Microsoft.AspNetCore.Connections;
+
+namespace Ferry.Daemon.Services.Forward;
+
+/// <summary>
+/// A client and its upstream, bytes copied both ways until both directions are done.
+/// </summary>
+/// <remarks>
+/// Each direction is one loop: read what the source has (one receive, at most 64 KiB), write
+/// it to the destination and flush, which waits while the destination holds more than
+/// <see cref="SocketWriter.PauseBytes"/> unsent; so a slow reader on either side slows its
+/// writer through TCP's window, and a pair holds at most about 2 × (64 + 128) KiB.
+/// A FIN is passed on as a FIN (half-close), after which the other direction may go on for
+/// finTimeout; a reset is passed on as a reset.
+/// </remarks>
+/// <param name="upstreamPipes">The upstream's bytes: its transport, or a TLS session over it.</param>
+internal sealed class ForwardPair(ServiceConnection client, SocketConnection upstream, IDuplexPipe upstreamPipes, TimeSpan finTimeout)
+{
+    private enum DirectionEnd
+    {
+        /// <summary>The source sent its FIN; the destination got ours after the last byte.</summary>
+        Finished,
+
+        /// <summary>The source reset the connection.</summary>
+        SourceReset,
+
+        /// <summary>The destination is gone (reset, or closed while we wrote).</summary>
+        DestinationGone,
+
+        /// <summary>ferryd closed the source: a timeout, shutdown, or the other direction's reset.</summary>
+        Aborted,
+    }
+
+    /// <summary>Who ended first, for the close line: "client closed first", "upstream reset first", ...</summary>
+    public string Ending { get; private set; } = "";
+
+    public async Task<CloseReason> RunAsync()
+    {
+        Task<DirectionEnd> toUpstream = CopyAsync(client.Input, upstreamPipes.Output);
+        Task<DirectionEnd> toClient = CopyAsync(upstreamPipes.Input, client.Output);
+        Task<DirectionEnd> first = await Task.WhenAny(toUpstream, toClient);
+        bool clientFirst = first == toUpstream;
+        Task<DirectionEnd> other = clientFirst ? toClient : toUpstream;
+        DirectionEnd end = await first;
+        string side = clientFirst ? "client" : "upstream";
+
+        switch (end)
+        {
+            case DirectionEnd.Finished:
+                Ending = $"{side} closed first";
+                if (!other.IsCompleted)
+                {
+                    try
+                    {
+                        await other.WaitAsync(finTimeout);
+                    }
+                    catch (TimeoutException)
+                    {
+                        Ending = $"{side} closed first, the other side did not within finTimeout {finTimeout.TotalSeconds:0.###} s";
+                        CutBoth();
+                        await other;
+                        return CloseReason.FinTimeout;
+                    }
+                }
+                DirectionEnd otherEnd = await other;
+                return otherEnd == DirectionEnd.Finished ? CloseReason.PeerClosed : await Settle(!clientFirst, otherEnd);
+            default:
+                return await Settle(clientFirst, end, other);
+        }
+    }
+
+    /// <summary>A direction that ended other than by a FIN decides the pair's ending: resets go on as resets.</summary>
+    private async Task<CloseReason> Settle(bool clientFirst, DirectionEnd end, Task<DirectionEnd>? other = null)
+    {
+        string side = clientFirst ? "client" : "upstream";
+        string what;
+        CloseReason reason;
+        switch (end)
+        {
+            case DirectionEnd.SourceReset:
+                // The reset side is the source: pass it on to the other side.
+                what = $"{side} reset";
+                reason = clientFirst ? CloseReason.PeerReset : CloseReason.UpstreamReset;
+                break;
+            case DirectionEnd.DestinationGone:
+                // The destination of that direction reset: the other side of the pair.
+                what = $"{(clientFirst ? "upstream" : "client")} reset";
+                reason = clientFirst ? CloseReason.UpstreamReset : CloseReason.PeerReset;
+                break;
+            default:
+                what = "closed by ferryd";
+                reason = CloseReason.Aborted;
+                break;
+        }
+        // After a half-close this came second.
+        Ending = Ending.Length == 0 ? (reason == CloseReason.Aborted ? what : what + " first") : $"{Ending}, then {what}";
+        if (reason == CloseReason.Aborted)
+        {
+            upstream.Close(null);
+            client.Abort();
+        }
+        else
+        {
+            CutBoth();
+        }
+        if (other is not null)
+            await other;
+        return reason;
+    }
+
+    /// <summary>Resets both sides: neither may take the end of a cut stream for a complete one.</summary>
+    private void CutBoth()
+    {
+        upstream.Reset(new ConnectionAbortedException("the other side of the pair was cut"));
+        client.Abort();
+    }
+
+    private static async Task<DirectionEnd> CopyAsync(PipeReader source, PipeWriter destination)
+    {
+        try
+        {
+            while (true)
+            {
+                ReadResult read = await source.ReadAsync();
+                var buffer = read.Buffer;
+                bool received = !buffer.IsEmpty;
+                foreach (var segment in buffer)
+                    destination.Write(segment.Span);
+                source.AdvanceTo(buffer.End);
+                if (received && (await destination.FlushAsync()).IsCompleted)
+                    return DirectionEnd.DestinationGone;
+                if (read.IsCompleted)
+                {
+                    // Our FIN after the last byte; the other direction goes on (half-close).
+                    await destination.CompleteAsync();
+                    return DirectionEnd.Finished;
+                }
+                if (read.IsCanceled)
+                    return DirectionEnd.Aborted;
+            }
+        }
+        catch (ConnectionResetException)
+        {
+            return DirectionEnd.SourceReset;
+        }
+        catch (Exception ex) when (ex is ConnectionAbortedException or OperationCanceledException or ObjectDisposedException
+            or InvalidOperationException)
+        {
+            return DirectionEnd.Aborted;
+        }
+        catch (IOException)
+        {
+            return DirectionEnd.DestinationGone;
+        }
+    }
+}
