@@ -13,6 +13,8 @@
 #   PLOT=1 bench/run.sh                               (also draws latency percentiles to a PNG)
 #   FERRYD=/tmp/jit/ferryd SKIP_BUILD=1 bench/run.sh  (another ferryd build, e.g. FERRY_BUILD=jit's)
 #   FERRYD_B=/tmp/old/ferryd SERVERS="ferryd ferryd-b c" bench/run.sh  (two ferryd builds in the same rounds: A/B)
+#   MODE=forward bench/run.sh         proxies instead of echo servers: ferryd's forward, HAProxy (mode tcp,
+#                                     nbthread 1) and socat fork in front of the C echo server, compared with HAProxy
 #
 # Client styles (CLIENT_STYLES, ferry-bench --engine): epoll (one thread, non-blocking, the
 # cheapest client per message) and threads (blocking sockets, a thread per connection and
@@ -37,6 +39,14 @@ ROUNDS=${ROUNDS:-1}
 WARMUP=${WARMUP:-1}
 SCENARIOS=${SCENARIOS:-"pingpong bulk connect idle chat"}
 CHAT_MEMBERS=${CHAT_MEMBERS:-50}
+MODE=${MODE:-echo}
+if [ "$MODE" = forward ]; then
+  # The upstream (the C echo server) holds a socket per pair too: 1,000 pairs, as issue 13 asks.
+  IDLE_CONNS=${IDLE_CONNS:-1000}
+  REFERENCE=haproxy
+else
+  REFERENCE=c
+fi
 IDLE_CONNS=${IDLE_CONNS:-10000}
 CONNECT_LOOPS=${CONNECT_LOOPS:-8}
 CLIENT_STYLES=${CLIENT_STYLES:-"epoll threads"}
@@ -103,6 +113,38 @@ start_server() {
       "${server_pin[@]}" socat "TCP-LISTEN:$server_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" PIPE >"$log" 2>"$log.err" &
       server_pid=$!
       wait_for_port "$server_port" ;;
+    forward)
+      # shellcheck disable=SC2086
+      "${server_pin[@]}" env $FERRYD_ENV "$ferryd" --listen "127.0.0.1:0=forward,to=127.0.0.1:$upstream_port" $FERRYD_ARGS >"$log" 2>"$log.err" &
+      server_pid=$!
+      wait_for_line "$log" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$log") ;;
+    haproxy)
+      server_port=$(free_port)
+      # One thread, TCP mode, no logging: HAProxy as an operator would run it in front of one server.
+      cat >"$OUT/haproxy.cfg" <<CFG
+global
+    nbthread 1
+    maxconn 50000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+frontend front
+    bind 127.0.0.1:$server_port
+    maxconn 50000
+    default_backend upstream
+backend upstream
+    server echo 127.0.0.1:$upstream_port maxconn 50000
+CFG
+      "${server_pin[@]}" haproxy -db -f "$OUT/haproxy.cfg" >"$log" 2>"$log.err" &
+      server_pid=$!
+      wait_for_port "$server_port" ;;
+    socat-forward)
+      server_port=$(free_port)
+      "${server_pin[@]}" socat "TCP-LISTEN:$server_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" "TCP:127.0.0.1:$upstream_port" >"$log" 2>"$log.err" &
+      server_pid=$!
+      wait_for_port "$server_port" ;;
     ncat)
       server_port=$(free_port)
       "${server_pin[@]}" ncat -l 127.0.0.1 "$server_port" --keep-open --exec /bin/cat >"$log" 2>"$log.err" &
@@ -161,7 +203,18 @@ styles() {
   esac
 }
 
-read -r -a servers <<<"${SERVERS:-ferryd c}"
+if [ "$MODE" = forward ]; then
+  read -r -a servers <<<"${SERVERS:-forward haproxy socat-forward}"
+  # The upstream every proxy forwards to: the C echo server, on the load generator's core, so
+  # the proxy alone has core 0.
+  "${client_pin[@]}" "$cserver" 0 >"$OUT/upstream.log" 2>"$OUT/upstream.err" &
+  upstream_pid=$!
+  trap 'stop_server; kill -TERM "$upstream_pid" 2>/dev/null || true' EXIT
+  wait_for_line "$OUT/upstream.log" && upstream_port=$(awk '/^listening/ {print $2; exit}' "$OUT/upstream.log")
+  pinning="$pinning; the C echo upstream on core 1"
+else
+  read -r -a servers <<<"${SERVERS:-ferryd c}"
+fi
 if [ "$EXTRA_SERVERS" = 1 ]; then
   command -v socat >/dev/null && servers+=(socat)
   command -v ncat >/dev/null && servers+=(ncat)
@@ -178,7 +231,7 @@ for round in $(seq "$ROUNDS"); do
     for style in $(styles "$scenario"); do
       for name in "${servers[@]}"; do
         # Fork-per-connection servers would start thousands of processes for the idle run.
-        if [ "$scenario" = idle ] && [ "$name" != ferryd ] && [ "$name" != c ]; then continue; fi
+        if [ "$scenario" = idle ] && [[ "$name" == socat* || "$name" == ncat ]]; then continue; fi
         # Only ferryd has a chat service; the others are echo servers.
         if [ "$scenario" = chat ] && [ "$name" != ferryd ]; then continue; fi
         bench "$name" "$scenario" "$style" "$round"
@@ -187,7 +240,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-ROUNDS=$ROUNDS CLIENT_STYLES=$CLIENT_STYLES python3 "$root/bench/table.py" "$OUT" "${servers[@]}"
+ROUNDS=$ROUNDS CLIENT_STYLES=$CLIENT_STYLES REFERENCE=$REFERENCE python3 "$root/bench/table.py" "$OUT" "${servers[@]}"
 echo "JSON reports: $OUT" >&2
 # PLOT=1: a PNG of the latency percentiles per server and scenario (bench/plot, ScottPlot; never
 # part of the shipped binaries).

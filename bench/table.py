@@ -65,14 +65,17 @@ def fmt(value):
 
 
 # Every server but the reference is compared with it: ferryd/C, and ferryd-b/C in an A/B run.
-compared = [s for s in servers if s != "c"] if "c" in servers else []
+# REFERENCE=haproxy (bench/run.sh MODE=forward) compares the proxies with HAProxy instead.
+reference = os.environ.get("REFERENCE", "c")
+compared = [s for s in servers if s != reference] if reference in servers else []
+ref_name = "C" if reference == "c" else reference
 
 
 def ratio(picked, server="ferryd"):
-    """SERVER/C: the median of the rounds' ratios, and their range when there is more than one."""
-    if server not in picked or "c" not in picked:
+    """SERVER/REFERENCE: the median of the rounds' ratios, and their range when there is more than one."""
+    if server not in picked or reference not in picked:
         return "-"
-    per_round = [a / b for a, b in zip(picked[server], picked["c"]) if a is not None and b]
+    per_round = [a / b for a, b in zip(picked[server], picked[reference]) if a is not None and b]
     if not per_round:
         return "-"
     text = f"{median(per_round):.2f}x"
@@ -86,8 +89,8 @@ def picks(reports, pick):
     return {s: [None if r is None or r["errors"] else pick(r) for r in rs] for s, rs in reports.items()}
 
 
-header = (["scenario", "client"] + servers + [f"{s}/C" for s in compared]
-          + [f"{s} CPU/op" for s in servers] + [f"CPU/op {s}/C" for s in compared])
+header = (["scenario", "client"] + servers + [f"{s}/{ref_name}" for s in compared]
+          + [f"{s} CPU/op" for s in servers] + [f"CPU/op {s}/{ref_name}" for s in compared])
 table = []
 for scenario, label, pick, cpu_pick in rows:
     for style in styles(scenario):

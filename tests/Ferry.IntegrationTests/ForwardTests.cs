@@ -427,6 +427,62 @@ public sealed class ForwardTests
             () => $"no close line for the fin timeout: {ferryd.Process.StandardError}");
     }
 
+    /// <summary>A ferryd TLS echo listener (the upstream) with the given certificate.</summary>
+    private static Task<FerrydProcess> StartTlsEchoAsync(string cert, string key) =>
+        FerrydProcess.StartAsync(1, "--listen", $"127.0.0.1:0=echo,cert={cert},key={key}");
+
+    [Fact]
+    public async Task UpstreamTlsVerifiesTheUpstreamAgainstUpstreamCaAndCarriesTheBytes()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await StartTlsEchoAsync(certificates.ServerCert, certificates.ServerKey);
+        await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{upstream.Port()}",
+            $",upstreamTls=on,upstreamCa={certificates.CaFile}");
+        byte[] payload = RandomBytes(1024 * 1024, 21);
+        var result = await ToolRun.RunAsync(Binaries.Ferry, ["127.0.0.1", ferryd.Port("forward").ToString()], payload, Generous);
+        Assert.Equal(0, result.ExitCode);
+        Assert.True(payload.AsSpan().SequenceEqual(result.Stdout), $"{result.Stdout.Length} bytes came back through TLS, not {payload.Length}");
+    }
+
+    [Fact]
+    public async Task UpstreamWithAnUntrustedCertificateIsRefusedUnlessUpstreamInsecure()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await StartTlsEchoAsync(certificates.SelfSignedCert, certificates.SelfSignedKey);
+        await using (var verifying = await StartForwardAsync(echo: false, to: $"127.0.0.1:{upstream.Port()}",
+            $",upstreamTls=on,upstreamCa={certificates.CaFile}"))
+        {
+            using var client = await Loopback.ConnectAsync(verifying.Port("forward"));
+            await Loopback.SendAllAsync(client, "secret\n"u8.ToArray());
+            client.Shutdown(SocketShutdown.Send);
+            Assert.Empty(await Loopback.ReceiveToEndAsync(client, Generous));
+            await ServiceProtocolTests.WaitForAsync(() => verifying.Process.StandardError.Contains("TLS failed: its certificate"),
+                () => $"no close line saying why the upstream's certificate was refused: {verifying.Process.StandardError}");
+        }
+
+        await using var insecure = await StartForwardAsync(echo: false, to: $"127.0.0.1:{upstream.Port()}", ",upstreamTls=on,upstreamInsecure=on");
+        Assert.Contains("upstream certificates are not verified", insecure.Process.StandardError + await insecure.Process.ReadStderrLineAsync(Generous));
+        using var trusting = await Loopback.ConnectAsync(insecure.Port("forward"));
+        await Loopback.SendAllAsync(trusting, "anyway\n"u8.ToArray());
+        Assert.Equal("anyway\n", Encoding.ASCII.GetString(await Loopback.ReceiveAsync(trusting, 7, Generous)));
+    }
+
+    [Fact]
+    public async Task TlsTerminatingForwardPassesTheUpstreamsEndOnAsCloseNotify()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await FerrydProcess.StartAsync(1, "--listen", "127.0.0.1:0=daytime");
+        await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{upstream.Port("daytime")}",
+            $",cert={certificates.ServerCert},key={certificates.ServerKey},finTimeout=120");
+        // ferry's stdin stays open: it ends only when the forward passes on the upstream's end.
+        await using var client = RunningProcess.Start(Binaries.Ferry, ["--tls", "--ca", certificates.CaFile, "127.0.0.1", ferryd.Port("forward").ToString()]);
+        string line = await client.ReadStdoutLineAsync(Generous);
+        Assert.Matches(@"^\w{3}, \d{2} \w{3} \d{4} ", line);
+        Assert.Equal(0, await client.WaitForExitAsync(Generous));
+        await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains("upstream closed first"),
+            () => $"no close line saying the upstream closed first: {ferryd.Process.StandardError}");
+    }
+
     [Theory]
     [InlineData("127.0.0.1:0=forward", "forward needs to=HOST:PORT")]
     [InlineData("127.0.0.1:0=forward,to=127.0.0.1", "to=127.0.0.1: invalid port")]

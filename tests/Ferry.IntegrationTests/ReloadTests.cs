@@ -55,6 +55,24 @@ public sealed class ReloadTests
     }
 
     [Fact]
+    public async Task ForwardTakesANewUpstreamListWithoutDroppingOpenPairs()
+    {
+        await using var upstreams = await FerrydProcess.StartAsync(2, "--listen", "127.0.0.1:0=echo", "--listen", "127.0.0.1:0=daytime");
+        int port = Loopback.FreePort();
+        string Forward(string to) => Listener($"127.0.0.1:{port}", "forward", $$""", "Options": { "To": ["{{to}}"] }""");
+        await using var sandbox = await StartAsync(Forward($"127.0.0.1:{upstreams.Port("echo")}"));
+        using var open = await Loopback.ConnectAsync(port);
+        await EchoesAsync(open, "through the first upstream");
+
+        await ReloadAsync(sandbox, Forward($"127.0.0.1:{upstreams.Port("daytime")}"));
+
+        await EchoesAsync(open, "still through the first upstream");
+        using var fresh = await Loopback.ConnectAsync(port);
+        string day = System.Text.Encoding.ASCII.GetString(await Loopback.ReceiveToEndAsync(fresh, Generous));
+        Assert.Matches(@"^\w{3}, \d{2} \w{3} \d{4} ", day);
+    }
+
+    [Fact]
     public async Task ChatBecomesBrokerOnTheSamePortWhileTheChatMemberStays()
     {
         int port = Loopback.FreePort();

@@ -22,7 +22,7 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
         _tls = tls;
         _decrypted = new CountingStream(tls);
         Input = PipeReader.Create(_decrypted, new StreamPipeReaderOptions(leaveOpen: true));
-        Output = PipeWriter.Create(_decrypted, new StreamPipeWriterOptions(leaveOpen: true));
+        Output = new HalfClosingWriter(PipeWriter.Create(_decrypted, new StreamPipeWriterOptions(leaveOpen: true)), tls);
     }
 
     public PipeReader Input { get; }
@@ -124,15 +124,44 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
         return message.Length > 0 ? char.ToLowerInvariant(message[0]) + message[1..] : "failed";
     }
 
+    /// <summary>
+    /// The session's output. <see cref="CompleteAsync"/> ends our side as a FIN does in plain TCP:
+    /// what was written is sent, then a close_notify, and the peer's bytes can still be read
+    /// (forward passes a half-close on this way). <see cref="Complete"/> only completes the writer.
+    /// </summary>
+    private sealed class HalfClosingWriter(PipeWriter inner, SslStream tls) : PipeWriter
+    {
+        public override void Advance(int bytes) => inner.Advance(bytes);
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        private int _closeNotified;
+
+        public override async ValueTask CompleteAsync(Exception? exception = null)
+        {
+            await inner.CompleteAsync(exception);
+            if (exception is null && Interlocked.Exchange(ref _closeNotified, 1) == 0)
+                await tls.ShutdownAsync();
+        }
+    }
+
     /// <summary>Sends what the service left in the writer and a close_notify; the transport is closed by the caller.</summary>
     public async ValueTask DisposeAsync()
     {
         try
         {
-            await Output.CompleteAsync();
-            await Input.CompleteAsync();
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await _tls.ShutdownAsync().WaitAsync(deadline.Token);
+            // What is left, then the close_notify (once: forward may have sent it already).
+            await Output.CompleteAsync().AsTask().WaitAsync(deadline.Token);
+            await Input.CompleteAsync();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException
             or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
