@@ -124,7 +124,7 @@ start_server() {
       cat >"$OUT/haproxy.cfg" <<CFG
 global
     nbthread 1
-    maxconn 50000
+    maxconn 8000
 defaults
     mode tcp
     timeout connect 5s
@@ -132,10 +132,10 @@ defaults
     timeout server 300s
 frontend front
     bind 127.0.0.1:$server_port
-    maxconn 50000
+    maxconn 8000
     default_backend upstream
 backend upstream
-    server echo 127.0.0.1:$upstream_port maxconn 50000
+    server echo 127.0.0.1:$upstream_port maxconn 8000
 CFG
       "${server_pin[@]}" haproxy -db -f "$OUT/haproxy.cfg" >"$log" 2>"$log.err" &
       server_pid=$!

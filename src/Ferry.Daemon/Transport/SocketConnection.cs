@@ -24,7 +24,7 @@ namespace Ferry.Daemon.Transport;
 /// Kestrel's receives at most one 4 KiB block per <c>recv</c>, which held bulk echo at 0.45×
 /// of a C epoll server; the runtime's sockets try every read before waiting for it, one
 /// <c>recv</c> that fails with EAGAIN per message in a ping-pong; and every send went through a
-/// queue to another thread. Here a receive takes up to 64 KiB, the socket is read only after
+/// queue to another thread. Here a receive takes up to 16 KiB, the socket is read only after
 /// epoll said it is readable, and a service's <c>FlushAsync</c> sends on the service's own thread.
 /// </para>
 /// <para>

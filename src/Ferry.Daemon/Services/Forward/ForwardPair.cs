@@ -10,7 +10,7 @@ namespace Ferry.Daemon.Services.Forward;
 /// A client and its upstream, bytes copied both ways until both directions are done.
 /// </summary>
 /// <remarks>
-/// Each direction is one loop: read what the source has (one receive, at most 64 KiB), write
+/// Each direction is one loop: read what the source has (one receive, at most 16 KiB), write
 /// it to the destination and flush, which waits while the destination holds more than
 /// <see cref="SocketWriter.PauseBytes"/> unsent; so a slow reader on either side slows its
 /// writer through TCP's window, and a pair holds at most about 2 × (64 + 128) KiB.
