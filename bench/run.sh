@@ -15,6 +15,7 @@
 #   FERRYD_B=/tmp/old/ferryd SERVERS="ferryd ferryd-b c" bench/run.sh  (two ferryd builds in the same rounds: A/B)
 #   MODE=forward bench/run.sh         proxies instead of echo servers: ferryd's forward, HAProxy (mode tcp,
 #                                     nbthread 1) and socat fork in front of the C echo server, compared with HAProxy
+#                                     (SERVERS="forward forward-b haproxy" with FERRYD_B: two ferryd builds)
 #
 # Client styles (CLIENT_STYLES, ferry-bench --engine): epoll (one thread, non-blocking, the
 # cheapest client per message) and threads (blocking sockets, a thread per connection and
@@ -113,9 +114,11 @@ start_server() {
       "${server_pin[@]}" socat "TCP-LISTEN:$server_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" PIPE >"$log" 2>"$log.err" &
       server_pid=$!
       wait_for_port "$server_port" ;;
-    forward)
+    forward|forward-b)
+      local binary=$ferryd
+      [ "$name" = forward-b ] && binary=${FERRYD_B:?FERRYD_B names the second ferryd build}
       # shellcheck disable=SC2086
-      "${server_pin[@]}" env $FERRYD_ENV "$ferryd" --listen "127.0.0.1:0=forward,to=127.0.0.1:$upstream_port" $FERRYD_ARGS >"$log" 2>"$log.err" &
+      "${server_pin[@]}" env $FERRYD_ENV "$binary" --listen "127.0.0.1:0=forward,to=127.0.0.1:$upstream_port" $FERRYD_ARGS >"$log" 2>"$log.err" &
       server_pid=$!
       wait_for_line "$log" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$log") ;;
     haproxy)

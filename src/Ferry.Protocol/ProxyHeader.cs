@@ -108,10 +108,20 @@ public static class ProxyHeader
     private static bool TryAddress(string text, AddressFamily family, [NotNullWhen(true)] out IPAddress? address)
     {
         address = null;
-        // IPAddress.TryParse also takes "1" or "0x7f.1" for IPv4: the header must be dotted quads.
-        if (family == AddressFamily.InterNetwork && text.Count(c => c == '.') != 3)
+        // IPAddress.TryParse also takes "1", "0x7f.0.0.1" or "010.0.0.1" (octal) for IPv4, and
+        // scope ids for IPv6: the header has decimal dotted quads and plain IPv6 text only.
+        if (family == AddressFamily.InterNetwork && !IsDecimalDottedQuad(text))
+            return false;
+        if (text.Contains('%', StringComparison.Ordinal))
             return false;
         return IPAddress.TryParse(text, out address) && address.AddressFamily == family;
+    }
+
+    private static bool IsDecimalDottedQuad(string text)
+    {
+        string[] parts = text.Split('.');
+        return parts.Length == 4 && parts.All(part => part.Length is >= 1 and <= 3 && part.All(char.IsAsciiDigit)
+            && (part.Length == 1 || part[0] != '0') && int.Parse(part, CultureInfo.InvariantCulture) <= 255);
     }
 
     private static bool TryPort(string text, out int port) =>
@@ -190,6 +200,11 @@ public static class ProxyHeader
     /// <summary>Both addresses in one family, as the header carries one: IPv4 where both are (or map to) IPv4, IPv6 otherwise.</summary>
     private static (IPAddress From, IPAddress To) SameFamily(IPAddress from, IPAddress to)
     {
+        // A link-local peer's scope id is local to this host, and the header has no room for it.
+        if (from.AddressFamily == AddressFamily.InterNetworkV6 && from.ScopeId != 0)
+            from = new IPAddress(from.GetAddressBytes());
+        if (to.AddressFamily == AddressFamily.InterNetworkV6 && to.ScopeId != 0)
+            to = new IPAddress(to.GetAddressBytes());
         if (from.IsIPv4MappedToIPv6)
             from = from.MapToIPv4();
         if (to.IsIPv4MappedToIPv6)

@@ -356,6 +356,63 @@ public sealed class ForwardTests
     }
 
     [Fact]
+    public async Task SendProxyReachesAnUpstreamThatSpeaksFirstBeforeTheClientSaysAnything()
+    {
+        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        upstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        upstream.Listen();
+        await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}", ",sendProxy=v1");
+
+        // Like SMTP behind a PROXY-aware server: the upstream waits for the header, then greets;
+        // the client waits for the greeting.
+        using var client = await Loopback.ConnectAsync(ferryd.Port("forward"));
+        int clientPort = ((IPEndPoint)client.LocalEndPoint!).Port;
+        using var accepted = await upstream.AcceptAsync(TestContext.Current.CancellationToken);
+        string expected = $"PROXY TCP4 127.0.0.1 127.0.0.1 {clientPort} {ferryd.Port("forward")}\r\n";
+        Assert.Equal(expected, Encoding.ASCII.GetString(await Loopback.ReceiveAsync(accepted, expected.Length, Generous)));
+        await Loopback.SendAllAsync(accepted, "220 ready\r\n"u8.ToArray());
+        Assert.Equal("220 ready\r\n", Encoding.ASCII.GetString(await Loopback.ReceiveAsync(client, 11, Generous)));
+    }
+
+    [Fact]
+    public async Task ClientClosedByIdleTimeoutCutsAnUpstreamThatStoppedReading()
+    {
+        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        upstream.ReceiveBufferSize = 64 * 1024;
+        upstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        upstream.Listen();
+        await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}", ",idleTimeout=1");
+        using var client = await Loopback.ConnectAsync(ferryd.Port("forward"));
+        using var accepted = await upstream.AcceptAsync(TestContext.Current.CancellationToken);
+        // Fill every buffer on the way: the pair then waits on the upstream in both directions.
+        var chunk = new byte[64 * 1024];
+        while (true)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(0.5));
+            try
+            {
+                await client.SendAsync(chunk, SocketFlags.None, cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains(": idle timeout,"),
+            () => $"the stalled pair was never closed: {ferryd.Process.StandardError}");
+        // The upstream is reset, not left open with a pair's worth of bytes it will never be sent the rest of.
+        var buffer = new byte[64 * 1024];
+        using var deadline = new CancellationTokenSource(Generous);
+        var thrown = await Assert.ThrowsAsync<SocketException>(async () =>
+        {
+            while (await accepted.ReceiveAsync(buffer, SocketFlags.None, deadline.Token) > 0)
+            {
+            }
+        });
+        Assert.Equal(SocketError.ConnectionReset, thrown.SocketErrorCode);
+    }
+
+    [Fact]
     public async Task ClientResetMidTransferResetsTheUpstream()
     {
         using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -456,7 +513,8 @@ public sealed class ForwardTests
             await Loopback.SendAllAsync(client, "secret\n"u8.ToArray());
             client.Shutdown(SocketShutdown.Send);
             Assert.Empty(await Loopback.ReceiveToEndAsync(client, Generous));
-            await ServiceProtocolTests.WaitForAsync(() => verifying.Process.StandardError.Contains("TLS failed: its certificate"),
+            await ServiceProtocolTests.WaitForAsync(() => verifying.Process.StandardError.Contains("no upstream connected: ")
+                && verifying.Process.StandardError.Contains("TLS: its certificate 'CN=localhost' is not signed by upstreamCa"),
                 () => $"no close line saying why the upstream's certificate was refused: {verifying.Process.StandardError}");
         }
 
@@ -496,5 +554,16 @@ public sealed class ForwardTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(expected, result.Stderr);
         Assert.DoesNotContain("   at ", result.Stderr);
+    }
+
+    [Fact]
+    public async Task AcceptProxyWithTlsOnTheListenerIsRefusedAtStart()
+    {
+        using var certificates = new TestCertificates();
+        var result = await ToolRun.RunAsync(Binaries.Ferryd, ["--listen",
+            $"127.0.0.1:0=forward,to=127.0.0.1:1,acceptProxy=on,proxyFrom=127.0.0.1,cert={certificates.ServerCert},key={certificates.ServerKey}"],
+            timeout: Generous);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("acceptProxy=on cannot be combined with TLS on the listener", result.Stderr);
     }
 }

@@ -90,6 +90,29 @@ public sealed class UpstreamPoolTests
     }
 
     [Fact]
+    public void DownUpstreamLetsOneClientProbeItPerBackoff()
+    {
+        var pool = Pool(Balance.RoundRobin, upstreams: 1);
+        pool.All[0].ConnectFailed("timed out after 5 s");
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.NotNull(pool.Choose(null));
+        // The probe's connect is under way: the next clients do not pile onto a dead upstream.
+        Assert.Null(pool.Choose(null));
+        Assert.Null(pool.Choose(null));
+    }
+
+    [Fact]
+    public void ChoosingCountsThePairSoTheLastSlotGoesOnce()
+    {
+        var pool = Pool(Balance.LeastConn, upstreams: 2, maxConns: 1);
+        var chosen = Enumerable.Range(0, 4).Select(_ => pool.Choose(null)).ToList();
+        Assert.Equal(2, chosen.Count(u => u is not null));
+        Assert.True(pool.AllFull());
+        chosen[0]!.PairClosed();
+        Assert.Same(chosen[0], pool.Choose(null));
+    }
+
+    [Fact]
     public void ChecksTakeAnUpstreamDownAfterFallAndBackAfterRise()
     {
         var pool = Pool(Balance.First, upstreams: 1, check: true);

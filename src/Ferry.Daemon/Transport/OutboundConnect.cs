@@ -17,10 +17,11 @@ internal readonly record struct OutboundResult(SocketConnection? Connection, str
 /// </summary>
 internal static class OutboundConnect
 {
-    public static async ValueTask<OutboundResult> ConnectAsync(IPEndPoint to, EpollLoop loop, MemoryPool<byte> pool,
+    /// <param name="address">The <c>sockaddr</c> bytes of <paramref name="to"/> (<see cref="SocketAddressBytes.Of"/>), made once per upstream.</param>
+    public static async ValueTask<OutboundResult> ConnectAsync(IPEndPoint to, byte[] address, EpollLoop loop, MemoryPool<byte> pool,
         PipeScheduler scheduler, TimeSpan timeout)
     {
-        int fd = NonBlockingConnect.Start(SocketAddressBytes.Of(to), out int error, out bool connected);
+        int fd = NonBlockingConnect.Start(address, out int error, out bool connected);
         if (fd < 0)
             return new OutboundResult(null, SocketErrorText.DescribeErrno(error));
         var connection = new SocketConnection(new AcceptedPeer(fd, to, loop), pool, scheduler);
@@ -36,26 +37,21 @@ internal static class OutboundConnect
         if (connected)
             return new OutboundResult(connection, null);
 
-        bool timedOut = false;
+        ConnectDeadlines.Add(connection, timeout);
         int pending;
-        var timer = new Timer(_ =>
-        {
-            Volatile.Write(ref timedOut, true);
-            connection.Close(new TimeoutException("connect timed out"));
-        }, null, timeout, Timeout.InfiniteTimeSpan);
         do
         {
-            // Writable (connected), an error or hang-up (failed), or closed by the timer.
+            // Writable (connected), an error or hang-up (failed), or closed at the deadline.
             await connection.Writer.Writable.WaitAsync();
             pending = connection.IsClosed ? Errno.TimedOut : connection.PendingError();
         }
         while (pending is Errno.WouldBlock or Errno.InProgress);
-        // Waits for a timer callback under way: after this, a connection still open stays open.
-        await timer.DisposeAsync();
-        if (pending == 0 && !Volatile.Read(ref timedOut))
+        // False when the deadline's sweep took it first: then it is closed, whatever SO_ERROR said.
+        bool inTime = ConnectDeadlines.Remove(connection);
+        if (pending == 0 && inTime)
             return new OutboundResult(connection, null);
         await connection.DisposeAsync();
-        string failure = Volatile.Read(ref timedOut) ? $"timed out after {timeout.TotalSeconds:0.###} s" : SocketErrorText.DescribeErrno(pending);
+        string failure = !inTime ? $"timed out after {timeout.TotalSeconds:0.###} s" : SocketErrorText.DescribeErrno(pending);
         return new OutboundResult(null, failure);
     }
 }

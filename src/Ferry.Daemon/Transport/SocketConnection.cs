@@ -53,6 +53,7 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     private IDictionary<object, object?>? _items;
     private EndPoint? _localEndPoint;
     private Exception? _closedBecause;
+    private CancellationTokenSource? _closedSignal;
     private int _closed;
     private int _finishedSending;
 
@@ -152,6 +153,27 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     }
 
     public bool IsClosed => Volatile.Read(ref _closed) == 1;
+
+    /// <summary>
+    /// Cancelled when the socket is closed, by anyone (a timeout, the shutdown deadline, a reset):
+    /// for whoever must react without reading (forward cuts the upstream). Made on first use only.
+    /// </summary>
+    public override CancellationToken ConnectionClosed
+    {
+        get
+        {
+            if (Volatile.Read(ref _closedSignal) is null)
+            {
+                var created = new CancellationTokenSource();
+                if (Interlocked.CompareExchange(ref _closedSignal, created, null) is not null)
+                    created.Dispose();
+                else if (IsClosed)
+                    created.Cancel();
+            }
+            return _closedSignal!.Token;
+        }
+        set => throw new NotSupportedException("the connection says when it is closed");
+    }
 
     /// <summary>Why the socket was closed: what reading it throws from then on.</summary>
     public Exception ClosedBecause =>
@@ -286,6 +308,7 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
             Handle.Dispose();
         Reader.OnClosed();
         Writer.OnClosed();
+        Volatile.Read(ref _closedSignal)?.Cancel();
     }
 
     public override void Abort(ConnectionAbortedException abortReason) => Close(abortReason);

@@ -74,6 +74,10 @@ internal sealed record ForwardOptions(
             throw reader.Problem("acceptProxy=on needs proxyFrom=CIDR;... (the load balancers whose PROXY headers are trusted)");
         if (!acceptProxy && proxyFrom is not null)
             throw reader.Problem("proxyFrom= is only used with acceptProxy=on");
+        // A load balancer sends the header before the TLS ClientHello, and ferryd's TLS handshake
+        // runs before the service: the header would be read as TLS. Not supported (yet).
+        if (acceptProxy && reader.Spec.Options.ContainsKey("cert"))
+            throw reader.Problem("acceptProxy=on cannot be combined with TLS on the listener (cert=): the PROXY header comes before the TLS handshake");
 
         bool tls = reader.Switch("upstreamTls", false);
         string? ca = reader.Text("upstreamCa");

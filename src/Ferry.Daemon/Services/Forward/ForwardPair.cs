@@ -40,8 +40,29 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
 
     public async Task<CloseReason> RunAsync()
     {
+        // The client closed under the pair (idle timeout, the shutdown deadline): the loops may both
+        // be waiting on the upstream (one for room to write, one for bytes), so cut it to wake them.
+        using var clientClosed = client.Transport?.ConnectionClosed.UnsafeRegister(
+            static state => ThreadPool.UnsafeQueueUserWorkItem(
+                static upstream => upstream.Reset(new ConnectionAbortedException("the client was closed")), (SocketConnection)state!, preferLocal: false),
+            upstream);
         Task<DirectionEnd> toUpstream = CopyAsync(client.Input, upstreamPipes.Output);
         Task<DirectionEnd> toClient = CopyAsync(upstreamPipes.Input, client.Output);
+        try
+        {
+            return await EndAsync(toUpstream, toClient);
+        }
+        catch
+        {
+            // A bug in one loop must not leave the other waiting for ever.
+            CutBoth();
+            await Task.WhenAll(toUpstream, toClient).ContinueWith(static _ => { }, TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    private async Task<CloseReason> EndAsync(Task<DirectionEnd> toUpstream, Task<DirectionEnd> toClient)
+    {
         Task<DirectionEnd> first = await Task.WhenAny(toUpstream, toClient);
         bool clientFirst = first == toUpstream;
         Task<DirectionEnd> other = clientFirst ? toClient : toUpstream;
@@ -98,15 +119,8 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
         }
         // After a half-close this came second.
         Ending = Ending.Length == 0 ? (reason == CloseReason.Aborted ? what : what + " first") : $"{Ending}, then {what}";
-        if (reason == CloseReason.Aborted)
-        {
-            upstream.Close(null);
-            client.Abort();
-        }
-        else
-        {
-            CutBoth();
-        }
+        // Closed by ferryd too (a timeout, the shutdown deadline): a FIN would pass a cut stream off as complete.
+        CutBoth();
         if (other is not null)
             await other;
         return reason;
@@ -121,13 +135,27 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
 
     private static async Task<DirectionEnd> CopyAsync(PipeReader source, PipeWriter destination)
     {
-        try
+        while (true)
         {
-            while (true)
+            ReadResult read;
+            try
             {
-                ReadResult read = await source.ReadAsync();
-                var buffer = read.Buffer;
-                bool received = !buffer.IsEmpty;
+                read = await source.ReadAsync();
+            }
+            catch (Exception ex) when (ex is ConnectionAbortedException or OperationCanceledException or ObjectDisposedException
+                or InvalidOperationException)
+            {
+                return DirectionEnd.Aborted;
+            }
+            catch (IOException)
+            {
+                // ConnectionResetException, or a TLS record that does not decrypt: the source failed.
+                return DirectionEnd.SourceReset;
+            }
+            var buffer = read.Buffer;
+            bool received = !buffer.IsEmpty;
+            try
+            {
                 foreach (var segment in buffer)
                     destination.Write(segment.Span);
                 source.AdvanceTo(buffer.End);
@@ -142,19 +170,15 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
                 if (read.IsCanceled)
                     return DirectionEnd.Aborted;
             }
-        }
-        catch (ConnectionResetException)
-        {
-            return DirectionEnd.SourceReset;
-        }
-        catch (Exception ex) when (ex is ConnectionAbortedException or OperationCanceledException or ObjectDisposedException
-            or InvalidOperationException)
-        {
-            return DirectionEnd.Aborted;
-        }
-        catch (IOException)
-        {
-            return DirectionEnd.DestinationGone;
+            catch (Exception ex) when (ex is ConnectionAbortedException or OperationCanceledException or ObjectDisposedException
+                or InvalidOperationException)
+            {
+                return DirectionEnd.Aborted;
+            }
+            catch (IOException)
+            {
+                return DirectionEnd.DestinationGone;
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
     private readonly UpstreamTlsClient? _tls;
     private readonly RepeatWindow _noneUp;
     private readonly RepeatWindow _badHeaders;
+    private readonly RepeatWindow _failedConnects;
 
     /// <summary>How often a repeated warning (no upstream up, bad PROXY headers) is logged at most.</summary>
     public static readonly TimeSpan RepeatedWarningWindow = TimeSpan.FromSeconds(10);
@@ -42,6 +43,8 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
         _upstreams = new UpstreamPool(_options, _listener, context.Time, _logger);
         _noneUp = new RepeatWindow(context.Time, RepeatedWarningWindow);
         _badHeaders = new RepeatWindow(context.Time, RepeatedWarningWindow);
+        _failedConnects = new RepeatWindow(context.Time, RepeatedWarningWindow);
+        _upstreams.CameUp += _noneUp.Reset;
         if (_options.Tls.Enabled)
             _tls = new UpstreamTlsClient(_options.Tls, _options.ConnectTimeout, _listener, _logger);
         if (_options.Check.Enabled)
@@ -53,6 +56,7 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
         var remote = client.Transport?.RemoteEndPoint as IPEndPoint;
         string peer = client.Peer;
         string? via = null;
+        IPEndPoint? proxied = null;
         if (_options.AcceptsProxy)
         {
             var header = await ProxyHeaderReader.ReadAsync(client.Input, remote, _options.AcceptProxyFrom!, ForwardOptions.ProxyHeaderTimeout);
@@ -67,6 +71,8 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
             {
                 via = peer;
                 remote = source;
+                // Passed on as it came: the address the client connected to at the load balancer.
+                proxied = header.Destination;
                 peer = EndpointText.Format(source);
                 if (!_policy.Admits(EndpointText.Unmapped(source.Address)))
                 {
@@ -76,30 +82,17 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
             }
         }
 
-        var (upstream, connection) = await ConnectAsync(peer);
-        if (connection is null)
+        var destination = proxied ?? client.Transport?.LocalEndPoint as IPEndPoint;
+        var opened = await ConnectAsync(peer, remote, destination);
+        if (opened is not var (upstream, connection, pipes))
         {
             client.CloseDetail = via is null ? null : $"client {peer} via {via}";
             return CloseReason.NoUpstream;
         }
-        string detail = via is null ? $"upstream {upstream!.Name}" : $"client {peer} via {via}, upstream {upstream!.Name}";
+        string detail = via is null ? $"upstream {upstream.Name}" : $"client {peer} via {via}, upstream {upstream.Name}";
         client.CloseDetail = detail;
-        IDuplexPipe? tlsSession = null;
         try
         {
-            if (_options.SendProxy != ProxyVersion.Off)
-                SendProxyHeader(connection, remote, client);
-            IDuplexPipe pipes = connection.Transport;
-            if (_tls is not null)
-            {
-                (tlsSession, string? failure) = await _tls.ConnectAsync(connection.Transport, upstream.Address.Host!);
-                if (tlsSession is null)
-                {
-                    client.CloseDetail = $"{detail}, TLS failed: {failure}";
-                    return CloseReason.NoUpstream;
-                }
-                pipes = tlsSession;
-            }
             var pair = new ForwardPair(client, connection, pipes, _options.FinTimeout);
             var reason = await pair.RunAsync();
             client.CloseDetail = $"{detail}, {pair.Ending}";
@@ -107,15 +100,44 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
         }
         finally
         {
-            if (tlsSession is IAsyncDisposable session)
-                await session.DisposeAsync();
-            await connection.DisposeAsync();
+            await CloseUpstreamAsync(connection, pipes);
             upstream.PairClosed();
         }
     }
 
-    /// <summary>Connects to an upstream, trying others after a failure (at most 1 + retries); logs one line when all failed.</summary>
-    private async ValueTask<(Upstream? Upstream, SocketConnection? Connection)> ConnectAsync(string peer)
+    /// <summary>
+    /// Ends the upstream side: what is still unsent goes first, within finTimeout (an upstream that
+    /// stopped reading must not hold the pair for ever), then the socket is reset.
+    /// </summary>
+    private async Task CloseUpstreamAsync(SocketConnection connection, IDuplexPipe pipes)
+    {
+        Task closing = DisposeAsync(connection, pipes);
+        if (closing.IsCompleted)
+            return;
+        try
+        {
+            await closing.WaitAsync(_options.FinTimeout);
+        }
+        catch (TimeoutException)
+        {
+            connection.Reset(new Microsoft.AspNetCore.Connections.ConnectionAbortedException("the upstream did not take the rest within finTimeout"));
+            await closing;
+        }
+
+        static async Task DisposeAsync(SocketConnection connection, IDuplexPipe pipes)
+        {
+            if (pipes is IAsyncDisposable session)
+                await session.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Connects to an upstream, trying others after a failure (at most 1 + retries), with the PROXY
+    /// header sent and TLS set up; logs one line when every upstream tried failed.
+    /// </summary>
+    private async ValueTask<(Upstream Upstream, SocketConnection Connection, IDuplexPipe Pipes)?> ConnectAsync(string peer,
+        IPEndPoint? client, IPEndPoint? destination)
     {
         // The pair stays on the loop that serves the client: no thread hop between its two sockets.
         EpollLoop loop = EpollLoop.Current ?? EpollLoop.Next();
@@ -124,45 +146,64 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
         List<string>? failures = null;
         for (int attempt = 0; attempt <= _options.Retries; attempt++)
         {
+            // Counted as open from here: leastconn and maxConnsPerUpstream see connects in flight.
             Upstream? upstream = _upstreams.Choose(tried);
             if (upstream is null)
                 break;
-            IPEndPoint endpoint = upstream.NextEndpoint();
+            UpstreamEndpoint endpoint = upstream.NextEndpoint();
             if (_logger.IsEnabled(LogLevel.Debug))
-                UpstreamChosen(_logger, _listener, peer, upstream.Name, EndpointText.Format(endpoint));
-            // Counted from the attempt on: leastconn and maxConnsPerUpstream see connects in flight.
-            upstream.PairOpened();
-            var result = await OutboundConnect.ConnectAsync(endpoint, loop, BlockPool.Default, scheduler, _options.ConnectTimeout);
+                UpstreamChosen(_logger, _listener, peer, upstream.Name, endpoint.ToString());
+            var result = await OutboundConnect.ConnectAsync(endpoint.EndPoint, endpoint.SocketAddress, loop, BlockPool.Default, scheduler,
+                _options.ConnectTimeout);
+            string? failure = result.Failure;
             if (result.Connection is { } connection)
             {
-                upstream.Connected();
-                _noneUp.Reset();
-                return (upstream, connection);
+                (IDuplexPipe? pipes, failure) = await PrepareAsync(connection, upstream, client, destination);
+                if (pipes is not null)
+                {
+                    upstream.Connected();
+                    return (upstream, connection, pipes);
+                }
+                await connection.DisposeAsync();
             }
             upstream.PairClosed();
-            if (upstream.ConnectFailed(result.Failure!))
+            if (upstream.ConnectFailed(failure!))
                 _ = upstream.ResolveAgainAsync();
             (tried ??= []).Add(upstream);
-            (failures ??= []).Add($"{upstream.Name} ({EndpointText.Format(endpoint)}): {result.Failure}");
+            (failures ??= []).Add($"{upstream.Name} ({endpoint}): {failure}");
         }
-        if (failures is null)
+        if (failures is not null)
         {
-            if (_noneUp.ShouldLog(out long more))
+            if (_failedConnects.ShouldLog(out long more))
+                NoUpstreamConnected(_logger, _listener, peer, string.Join("; ", failures), Repeats(more));
+        }
+        else if (_noneUp.ShouldLog(out long more))
+        {
+            if (_upstreams.AllFull())
+                EveryUpstreamFull(_logger, _listener, peer, _options.MaxConnsPerUpstream, Repeats(more));
+            else
                 NoUpstreamUp(_logger, _listener, peer, Repeats(more));
         }
-        else
-            NoUpstreamConnected(_logger, _listener, peer, string.Join("; ", failures));
-        return (null, null);
+        return null;
     }
 
-    /// <summary>The PROXY header goes first, before any byte of the client's: the upstream's output is empty, so this only buffers.</summary>
-    private void SendProxyHeader(SocketConnection upstream, IPEndPoint? client, ServiceConnection connection)
+    /// <summary>
+    /// The PROXY header first (flushed: with a protocol where the server speaks first, the client
+    /// sends nothing until it has), then TLS. Returns the upstream's pipes, or why it failed.
+    /// </summary>
+    private async ValueTask<(IDuplexPipe? Pipes, string? Failure)> PrepareAsync(SocketConnection connection, Upstream upstream,
+        IPEndPoint? client, IPEndPoint? destination)
     {
-        var local = connection.Transport?.LocalEndPoint as IPEndPoint;
-        if (client is null || local is null)
-            return;
-        byte[] header = _options.SendProxy == ProxyVersion.V1 ? ProxyHeader.V1(client, local) : ProxyHeader.V2(client, local);
-        upstream.Transport.Output.Write(header);
+        if (_options.SendProxy != ProxyVersion.Off && client is not null && destination is not null)
+        {
+            byte[] header = _options.SendProxy == ProxyVersion.V1 ? ProxyHeader.V1(client, destination) : ProxyHeader.V2(client, destination);
+            if ((await connection.Transport.Output.WriteAsync(header)).IsCompleted)
+                return (null, "the connection ended before the PROXY header was sent");
+        }
+        if (_tls is null)
+            return (connection.Transport, null);
+        (var session, string failure) = await _tls.ConnectAsync(connection.Transport, upstream.Address.Host!);
+        return session is null ? (null, $"TLS: {failure}") : (session, null);
     }
 
     private static string Repeats(long more) => more == 0 ? "" : $" ({more} more since the last such line)";
@@ -173,8 +214,12 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
             await _checks.DisposeAsync();
     }
 
-    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "forward {Listener}: client {Peer}: no upstream connected: {Failures}")]
-    private static partial void NoUpstreamConnected(ILogger logger, string listener, string peer, string failures);
+    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "forward {Listener}: client {Peer}: no upstream connected: {Failures}{Repeats}")]
+    private static partial void NoUpstreamConnected(ILogger logger, string listener, string peer, string failures, string repeats);
+
+    [LoggerMessage(EventId = 67, Level = LogLevel.Warning,
+        Message = "forward {Listener}: client {Peer}: every upstream that is up has maxConnsPerUpstream={Max} pairs, client closed{Repeats}")]
+    private static partial void EveryUpstreamFull(ILogger logger, string listener, string peer, int max, string repeats);
 
     [LoggerMessage(EventId = 63, Level = LogLevel.Warning, Message = "forward {Listener}: client {Peer}: no upstream is up, client closed{Repeats}")]
     private static partial void NoUpstreamUp(ILogger logger, string listener, string peer, string repeats);

@@ -6,8 +6,11 @@ using Ferry.Protocol;
 
 namespace Ferry.Daemon.Services.Forward;
 
-/// <summary>What a client behind a load balancer said it is: its address (null: a LOCAL header, the connection's own stands), or why it is refused.</summary>
-internal readonly record struct ProxiedClient(IPEndPoint? Source, string? Refusal);
+/// <summary>
+/// What a client behind a load balancer said it is: its address and the one it connected to
+/// (null: a LOCAL header, the connection's own stand), or why it is refused.
+/// </summary>
+internal readonly record struct ProxiedClient(IPEndPoint? Source, string? Refusal, IPEndPoint? Destination = null);
 
 /// <summary>
 /// Reads the PROXY header a load balancer puts before its client's bytes (<c>acceptProxy=on</c>):
@@ -40,7 +43,7 @@ internal static class ProxyHeaderReader
                         return new ProxiedClient(null, header.Error);
                     default:
                         input.AdvanceTo(buffer.GetPosition(header.Length));
-                        return new ProxiedClient(header.Source, null);
+                        return new ProxiedClient(header.Source, null, header.Destination);
                 }
             }
         }

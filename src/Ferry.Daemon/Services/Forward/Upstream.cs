@@ -4,6 +4,14 @@ using Ferry.Protocol;
 
 namespace Ferry.Daemon.Services.Forward;
 
+/// <summary>One address of an upstream, with its <c>sockaddr</c> bytes made once for every connect to it.</summary>
+internal sealed record UpstreamEndpoint(IPEndPoint EndPoint)
+{
+    public byte[] SocketAddress { get; } = Ferry.Platform.Net.SocketAddressBytes.Of(EndPoint);
+
+    public override string ToString() => Ferry.Platform.Net.EndpointText.Format(EndPoint);
+}
+
 /// <summary>
 /// One <c>to=</c> entry of a forward: its addresses, how many pairs are open through it, and its
 /// health. Passive: a failed connect takes it down, and it is tried again after a back-off
@@ -19,7 +27,7 @@ internal sealed class Upstream
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly bool _checked;
-    private IPEndPoint[] _endpoints;
+    private UpstreamEndpoint[] _endpoints;
     private int _nextEndpoint;
     private int _failedInARow;
     private int _open;
@@ -34,7 +42,7 @@ internal sealed class Upstream
         Address = address;
         Name = address.ToString();
         IsName = !IPAddress.TryParse(address.Host, out _);
-        _endpoints = [.. addresses.Select(a => new IPEndPoint(a, address.Port))];
+        _endpoints = [.. addresses.Select(a => new UpstreamEndpoint(new IPEndPoint(a, address.Port)))];
         _time = time;
         _checked = activelyChecked;
     }
@@ -47,7 +55,7 @@ internal sealed class Upstream
     /// <summary>A host name rather than an address: resolved again when each of its addresses has failed.</summary>
     public bool IsName { get; }
 
-    /// <summary>Up or down changed: (upstream, now up, why).</summary>
+    /// <summary>Up or down changed: (upstream, now up, why); raised under the upstream's lock, so it must not call back into it.</summary>
     public event Action<Upstream, bool, string>? Changed;
 
     public int Open => Volatile.Read(ref _open);
@@ -62,20 +70,44 @@ internal sealed class Upstream
     }
 
     /// <summary>Where the next connect goes: its addresses in turn, moving on after a failure.</summary>
-    public IPEndPoint NextEndpoint()
+    public UpstreamEndpoint NextEndpoint()
     {
         lock (_gate)
             return _endpoints[_nextEndpoint % _endpoints.Length];
     }
 
-    /// <summary>May a client's connect go here now: up, or down with its back-off over and no active check to wait for.</summary>
-    public bool IsAvailable(int maxOpen)
+    /// <summary>
+    /// May a client's connect go here now: up, or down with its back-off over and no active check
+    /// to wait for. A down upstream lets one client through per back-off (the probe), not every
+    /// client that arrives while the probe is under way.
+    /// </summary>
+    public bool IsAvailable()
     {
-        if (maxOpen > 0 && Open >= maxOpen)
-            return false;
         lock (_gate)
-            return !_down || (!_checked && _time.GetTimestamp() >= _retryAt);
+        {
+            if (!_down)
+                return true;
+            if (_checked || _time.GetTimestamp() < _retryAt)
+                return false;
+            _retryAt = _time.GetTimestamp() + (long)(_backoff.TotalSeconds * _time.TimestampFrequency);
+            return true;
+        }
     }
+
+    /// <summary>Counts a pair (or a connect in flight) when the upstream has room for it under <paramref name="maxOpen"/> (0: no limit).</summary>
+    public bool TryOpen(int maxOpen)
+    {
+        while (true)
+        {
+            int open = Volatile.Read(ref _open);
+            if (maxOpen > 0 && open >= maxOpen)
+                return false;
+            if (Interlocked.CompareExchange(ref _open, open + 1, open) == open)
+                return true;
+        }
+    }
+
+    public bool IsFull(int maxOpen) => maxOpen > 0 && Open >= maxOpen;
 
     public void PairOpened() => Interlocked.Increment(ref _open);
 
@@ -90,8 +122,9 @@ internal sealed class Upstream
             if (!_down || _checked)
                 return;
             _down = false;
+            // Under the lock, so up and down lines come out in the order the changes happened.
+            Changed?.Invoke(this, true, "a connect succeeded");
         }
-        Changed?.Invoke(this, true, "a connect succeeded");
     }
 
     /// <summary>A client's connect failed. Returns true when each address has now failed in a row (time to resolve the name again).</summary>
@@ -109,9 +142,9 @@ internal sealed class Upstream
             _down = true;
             _checkRun = 0;
             _retryAt = _time.GetTimestamp() + (long)(_backoff.TotalSeconds * _time.TimestampFrequency);
+            if (wentDown)
+                Changed?.Invoke(this, false, cause);
         }
-        if (wentDown)
-            Changed?.Invoke(this, false, cause);
         return everyAddressFailed && IsName;
     }
 
@@ -134,10 +167,9 @@ internal sealed class Upstream
                 _down = !up;
                 _checkRun = 0;
                 _failedInARow = 0;
+                Changed?.Invoke(this, up, ok ? $"{rise} checks passed" : $"{fall} checks failed, the last: {cause}");
             }
         }
-        if (nowUp is { } changed)
-            Changed?.Invoke(this, changed, ok ? $"{rise} checks passed" : $"{fall} checks failed, the last: {cause}");
     }
 
     /// <summary>Resolves the name again, once at a time; new addresses replace the old ones.</summary>
@@ -153,7 +185,7 @@ internal sealed class Upstream
                 return;
             lock (_gate)
             {
-                _endpoints = [.. usable.Select(a => new IPEndPoint(a, Address.Port))];
+                _endpoints = [.. usable.Select(a => new UpstreamEndpoint(new IPEndPoint(a, Address.Port)))];
                 _nextEndpoint = 0;
                 _failedInARow = 0;
             }

@@ -42,7 +42,8 @@ internal sealed class UpstreamChecks : IAsyncDisposable
     private static async Task CheckAsync(Upstream upstream, HealthCheck check, TimeSpan connectTimeout)
     {
         var endpoint = upstream.NextEndpoint();
-        var result = await OutboundConnect.ConnectAsync(endpoint, EpollLoop.Next(), BlockPool.Default, PipeScheduler.ThreadPool, connectTimeout);
+        var result = await OutboundConnect.ConnectAsync(endpoint.EndPoint, endpoint.SocketAddress, EpollLoop.Next(), BlockPool.Default,
+            PipeScheduler.ThreadPool, connectTimeout);
         if (result.Connection is { } connection)
         {
             connection.Close(null);

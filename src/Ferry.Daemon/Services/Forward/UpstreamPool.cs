@@ -30,47 +30,61 @@ internal sealed partial class UpstreamPool
 
     public IReadOnlyList<Upstream> All => _upstreams;
 
-    /// <summary>The upstream for a client's next attempt, none of <paramref name="tried"/>; null when none is available.</summary>
+    /// <summary>An upstream came up (again).</summary>
+    public event Action? CameUp;
+
+    /// <summary>
+    /// The upstream for a client's next attempt, none of <paramref name="tried"/>, with the pair
+    /// already counted on it (<see cref="Upstream.TryOpen"/>: two clients on two threads cannot both
+    /// take its last slot); null when none is available.
+    /// </summary>
     public Upstream? Choose(IReadOnlyCollection<Upstream>? tried)
     {
-        switch (_balance)
+        if (_balance == Balance.LeastConn)
         {
-            case Balance.First:
-                foreach (var upstream in _upstreams)
-                {
-                    if (Eligible(upstream, tried))
-                        return upstream;
-                }
-                return null;
-            case Balance.LeastConn:
+            // Another thread may take the least loaded one's last slot first: look again then.
+            for (int look = 0; look < _upstreams.Length; look++)
+            {
                 Upstream? least = null;
                 foreach (var upstream in _upstreams)
                 {
-                    if (Eligible(upstream, tried) && (least is null || upstream.Open < least.Open))
+                    if (!Tried(upstream, tried) && !upstream.IsFull(_maxOpen) && (least is null || upstream.Open < least.Open)
+                        && upstream.IsAvailable())
                         least = upstream;
                 }
-                return least;
-            default:
-                int start = Interlocked.Increment(ref _turn) & int.MaxValue;
-                for (int i = 0; i < _upstreams.Length; i++)
-                {
-                    var upstream = _upstreams[(start + i) % _upstreams.Length];
-                    if (Eligible(upstream, tried))
-                        return upstream;
-                }
-                return null;
+                if (least is null)
+                    return null;
+                if (least.TryOpen(_maxOpen))
+                    return least;
+            }
+            return null;
         }
+        int start = _balance == Balance.First ? 0 : Interlocked.Increment(ref _turn) & int.MaxValue;
+        for (int i = 0; i < _upstreams.Length; i++)
+        {
+            var upstream = _upstreams[(start + i) % _upstreams.Length];
+            if (!Tried(upstream, tried) && !upstream.IsFull(_maxOpen) && upstream.IsAvailable() && upstream.TryOpen(_maxOpen))
+                return upstream;
+        }
+        return null;
     }
 
-    private bool Eligible(Upstream upstream, IReadOnlyCollection<Upstream>? tried) =>
-        (tried is null || !tried.Contains(upstream)) && upstream.IsAvailable(_maxOpen);
+    /// <summary>Every upstream that is up is at maxConnsPerUpstream: why a client found none.</summary>
+    public bool AllFull() => _upstreams.Any(u => !u.IsDown) && _upstreams.All(u => u.IsDown || u.IsFull(_maxOpen));
+
+    private static bool Tried(Upstream upstream, IReadOnlyCollection<Upstream>? tried) => tried is not null && tried.Contains(upstream);
 
     private void Report(Upstream upstream, bool up, string cause)
     {
         if (up)
+        {
             UpstreamUp(_logger, _listener, upstream.Name, cause);
+            CameUp?.Invoke();
+        }
         else
+        {
             UpstreamDown(_logger, _listener, upstream.Name, cause);
+        }
     }
 
     [LoggerMessage(EventId = 60, Level = LogLevel.Warning, Message = "forward {Listener}: upstream {Upstream} is down: {Cause}")]
