@@ -53,7 +53,8 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     private IDictionary<object, object?>? _items;
     private EndPoint? _localEndPoint;
     private Exception? _closedBecause;
-    private CancellationTokenSource? _closedSignal;
+    private Action<object?>? _closedCallback;
+    private object? _closedCallbackState;
     private int _closed;
     private int _finishedSending;
 
@@ -155,25 +156,21 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     public bool IsClosed => Volatile.Read(ref _closed) == 1;
 
     /// <summary>
-    /// Cancelled when the socket is closed, by anyone (a timeout, the shutdown deadline, a reset):
-    /// for whoever must react without reading (forward cuts the upstream). Made on first use only.
+    /// Calls <paramref name="callback"/> once the socket is closed, by anyone (a timeout, the
+    /// shutdown deadline, a reset), on the closing thread, or at once if it is closed already:
+    /// for whoever must react without reading (forward cuts the upstream). One callback per
+    /// connection, and nothing allocated for it.
     /// </summary>
-    public override CancellationToken ConnectionClosed
+    public void WhenClosed(Action<object?> callback, object? state)
     {
-        get
-        {
-            if (Volatile.Read(ref _closedSignal) is null)
-            {
-                var created = new CancellationTokenSource();
-                if (Interlocked.CompareExchange(ref _closedSignal, created, null) is not null)
-                    created.Dispose();
-                else if (IsClosed)
-                    created.Cancel();
-            }
-            return _closedSignal!.Token;
-        }
-        set => throw new NotSupportedException("the connection says when it is closed");
+        _closedCallbackState = state;
+        Volatile.Write(ref _closedCallback, callback);
+        if (IsClosed && Interlocked.Exchange(ref _closedCallback, null) is { } now)
+            now(state);
     }
+
+    /// <summary>The callback given to <see cref="WhenClosed"/> is no longer wanted.</summary>
+    public void ForgetWhenClosed() => Volatile.Write(ref _closedCallback, null);
 
     /// <summary>Why the socket was closed: what reading it throws from then on.</summary>
     public Exception ClosedBecause =>
@@ -308,7 +305,8 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
             Handle.Dispose();
         Reader.OnClosed();
         Writer.OnClosed();
-        Volatile.Read(ref _closedSignal)?.Cancel();
+        if (Interlocked.Exchange(ref _closedCallback, null) is { } callback)
+            callback(_closedCallbackState);
     }
 
     public override void Abort(ConnectionAbortedException abortReason) => Close(abortReason);

@@ -42,15 +42,39 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
     {
         // The client closed under the pair (idle timeout, the shutdown deadline): the loops may both
         // be waiting on the upstream (one for room to write, one for bytes), so cut it to wake them.
-        using var clientClosed = client.Transport?.ConnectionClosed.UnsafeRegister(
-            static state => ThreadPool.UnsafeQueueUserWorkItem(
-                static upstream => upstream.Reset(new ConnectionAbortedException("the client was closed")), (SocketConnection)state!, preferLocal: false),
+        var clientSocket = client.Transport as SocketConnection;
+        clientSocket?.WhenClosed(static state => ThreadPool.UnsafeQueueUserWorkItem(
+            static upstream => upstream.Reset(new ConnectionAbortedException("the client was closed")), (SocketConnection)state!, preferLocal: false),
             upstream);
         Task<DirectionEnd> toUpstream = CopyAsync(client.Input, upstreamPipes.Output);
         Task<DirectionEnd> toClient = CopyAsync(upstreamPipes.Input, client.Output);
         try
         {
-            return await EndAsync(toUpstream, toClient);
+            Task<DirectionEnd> first = await Task.WhenAny(toUpstream, toClient);
+            bool clientFirst = first == toUpstream;
+            Task<DirectionEnd> other = clientFirst ? toClient : toUpstream;
+            DirectionEnd end = await first;
+            if (end != DirectionEnd.Finished)
+                return await Settle(clientFirst, end, other);
+
+            string side = clientFirst ? "client" : "upstream";
+            Ending = $"{side} closed first";
+            if (!other.IsCompleted)
+            {
+                try
+                {
+                    await other.WaitAsync(finTimeout);
+                }
+                catch (TimeoutException)
+                {
+                    Ending = $"{side} closed first, the other side did not within finTimeout {finTimeout.TotalSeconds:0.###} s";
+                    CutBoth();
+                    await other;
+                    return CloseReason.FinTimeout;
+                }
+            }
+            DirectionEnd otherEnd = await other;
+            return otherEnd == DirectionEnd.Finished ? CloseReason.PeerClosed : await Settle(!clientFirst, otherEnd);
         }
         catch
         {
@@ -59,38 +83,9 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
             await Task.WhenAll(toUpstream, toClient).ContinueWith(static _ => { }, TaskScheduler.Default);
             throw;
         }
-    }
-
-    private async Task<CloseReason> EndAsync(Task<DirectionEnd> toUpstream, Task<DirectionEnd> toClient)
-    {
-        Task<DirectionEnd> first = await Task.WhenAny(toUpstream, toClient);
-        bool clientFirst = first == toUpstream;
-        Task<DirectionEnd> other = clientFirst ? toClient : toUpstream;
-        DirectionEnd end = await first;
-        string side = clientFirst ? "client" : "upstream";
-
-        switch (end)
+        finally
         {
-            case DirectionEnd.Finished:
-                Ending = $"{side} closed first";
-                if (!other.IsCompleted)
-                {
-                    try
-                    {
-                        await other.WaitAsync(finTimeout);
-                    }
-                    catch (TimeoutException)
-                    {
-                        Ending = $"{side} closed first, the other side did not within finTimeout {finTimeout.TotalSeconds:0.###} s";
-                        CutBoth();
-                        await other;
-                        return CloseReason.FinTimeout;
-                    }
-                }
-                DirectionEnd otherEnd = await other;
-                return otherEnd == DirectionEnd.Finished ? CloseReason.PeerClosed : await Settle(!clientFirst, otherEnd);
-            default:
-                return await Settle(clientFirst, end, other);
+            clientSocket?.ForgetWhenClosed();
         }
     }
 
