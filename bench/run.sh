@@ -94,17 +94,21 @@ trap stop_server EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# start_ferryd NAME SERVICE LOG: ferryd (FERRYD_B's build for NAME *-b) with one listener.
+start_ferryd() {
+  local binary=$ferryd
+  [[ "$1" == *-b ]] && binary=${FERRYD_B:?FERRYD_B names the second ferryd build}
+  # shellcheck disable=SC2086
+  "${server_pin[@]}" env $FERRYD_ENV "$binary" --listen "127.0.0.1:0=$2" $FERRYD_ARGS >"$3" 2>"$3.err" &
+  server_pid=$!
+  wait_for_line "$3" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$3")
+}
+
 # start_server NAME [SERVICE]: starts it pinned, sets server_pid and server_port.
 start_server() {
   local name=$1 service=${2:-echo} log=$OUT/$1.server.log
   case $name in
-    ferryd|ferryd-b)
-      local binary=$ferryd
-      [ "$name" = ferryd-b ] && binary=${FERRYD_B:?FERRYD_B names the second ferryd build}
-      # shellcheck disable=SC2086
-      "${server_pin[@]}" env $FERRYD_ENV "$binary" --listen "127.0.0.1:0=$service" $FERRYD_ARGS >"$log" 2>"$log.err" &
-      server_pid=$!
-      wait_for_line "$log" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$log") ;;
+    ferryd|ferryd-b) start_ferryd "$name" "$service" "$log" ;;
     c)
       "${server_pin[@]}" "$cserver" 0 >"$log" 2>"$log.err" &
       server_pid=$!
@@ -114,13 +118,7 @@ start_server() {
       "${server_pin[@]}" socat "TCP-LISTEN:$server_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" PIPE >"$log" 2>"$log.err" &
       server_pid=$!
       wait_for_port "$server_port" ;;
-    forward|forward-b)
-      local binary=$ferryd
-      [ "$name" = forward-b ] && binary=${FERRYD_B:?FERRYD_B names the second ferryd build}
-      # shellcheck disable=SC2086
-      "${server_pin[@]}" env $FERRYD_ENV "$binary" --listen "127.0.0.1:0=forward,to=127.0.0.1:$upstream_port" $FERRYD_ARGS >"$log" 2>"$log.err" &
-      server_pid=$!
-      wait_for_line "$log" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$log") ;;
+    forward|forward-b) start_ferryd "$name" "forward,to=127.0.0.1:$upstream_port" "$log" ;;
     haproxy)
       server_port=$(free_port)
       # One thread, TCP mode, no logging: HAProxy as an operator would run it in front of one server.

@@ -24,6 +24,31 @@ public sealed class ForwardTests
             "--listen", $"127.0.0.1:0=forward,to={to ?? $"127.0.0.1:{echoPort}"}{options}", .. extra]);
     }
 
+    /// <summary>A listening socket the test plays the upstream with (accepts, reads or not, resets).</summary>
+    private static Socket RawUpstream(int receiveBuffer = 0)
+    {
+        var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        if (receiveBuffer > 0)
+            upstream.ReceiveBufferSize = receiveBuffer;
+        upstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        upstream.Listen();
+        return upstream;
+    }
+
+    /// <summary>Reads <paramref name="socket"/> until it fails, which must be with a reset.</summary>
+    private static async Task AssertResetAsync(Socket socket)
+    {
+        var buffer = new byte[64 * 1024];
+        using var deadline = new CancellationTokenSource(Generous);
+        var thrown = await Assert.ThrowsAsync<SocketException>(async () =>
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, deadline.Token) > 0)
+            {
+            }
+        });
+        Assert.Equal(SocketError.ConnectionReset, thrown.SocketErrorCode);
+    }
+
     private static byte[] RandomBytes(int count, int seed)
     {
         var bytes = new byte[count];
@@ -323,10 +348,7 @@ public sealed class ForwardTests
     [Fact]
     public async Task UpstreamThatStopsReadingSlowsTheClientWithBoundedMemory()
     {
-        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        upstream.ReceiveBufferSize = 64 * 1024;
-        upstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        upstream.Listen();
+        using var upstream = RawUpstream(receiveBuffer: 64 * 1024);
         await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}");
         long rssBefore = ProcessMemory.ResidentBytes(ferryd.Process.Pid);
 
@@ -358,9 +380,7 @@ public sealed class ForwardTests
     [Fact]
     public async Task SendProxyReachesAnUpstreamThatSpeaksFirstBeforeTheClientSaysAnything()
     {
-        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        upstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        upstream.Listen();
+        using var upstream = RawUpstream();
         await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}", ",sendProxy=v1");
 
         // Like SMTP behind a PROXY-aware server: the upstream waits for the header, then greets;
@@ -377,10 +397,7 @@ public sealed class ForwardTests
     [Fact]
     public async Task ClientClosedByIdleTimeoutCutsAnUpstreamThatStoppedReading()
     {
-        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        upstream.ReceiveBufferSize = 64 * 1024;
-        upstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        upstream.Listen();
+        using var upstream = RawUpstream(receiveBuffer: 64 * 1024);
         await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}", ",idleTimeout=1");
         using var client = await Loopback.ConnectAsync(ferryd.Port("forward"));
         using var accepted = await upstream.AcceptAsync(TestContext.Current.CancellationToken);
@@ -401,23 +418,13 @@ public sealed class ForwardTests
         await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains(": idle timeout,"),
             () => $"the stalled pair was never closed: {ferryd.Process.StandardError}");
         // The upstream is reset, not left open with a pair's worth of bytes it will never be sent the rest of.
-        var buffer = new byte[64 * 1024];
-        using var deadline = new CancellationTokenSource(Generous);
-        var thrown = await Assert.ThrowsAsync<SocketException>(async () =>
-        {
-            while (await accepted.ReceiveAsync(buffer, SocketFlags.None, deadline.Token) > 0)
-            {
-            }
-        });
-        Assert.Equal(SocketError.ConnectionReset, thrown.SocketErrorCode);
+        await AssertResetAsync(accepted);
     }
 
     [Fact]
     public async Task ClientResetMidTransferResetsTheUpstream()
     {
-        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        upstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        upstream.Listen();
+        using var upstream = RawUpstream();
         await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}");
 
         var client = await Loopback.ConnectAsync(ferryd.Port("forward"));
@@ -427,15 +434,7 @@ public sealed class ForwardTests
         client.LingerState = new LingerOption(true, 0);
         client.Dispose(); // RST
 
-        var buffer = new byte[1024];
-        using var cts = new CancellationTokenSource(Generous);
-        var thrown = await Assert.ThrowsAsync<SocketException>(async () =>
-        {
-            while (await accepted.ReceiveAsync(buffer, SocketFlags.None, cts.Token) > 0)
-            {
-            }
-        });
-        Assert.Equal(SocketError.ConnectionReset, thrown.SocketErrorCode);
+        await AssertResetAsync(accepted);
         await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains("client reset first"),
             () => $"no close line saying the client reset: {ferryd.Process.StandardError}");
     }
@@ -443,9 +442,7 @@ public sealed class ForwardTests
     [Fact]
     public async Task UpstreamResetIsPassedToTheClientAsAReset()
     {
-        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        upstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        upstream.Listen();
+        using var upstream = RawUpstream();
         await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}");
 
         using var client = await Loopback.ConnectAsync(ferryd.Port("forward"));
@@ -455,15 +452,7 @@ public sealed class ForwardTests
         accepted.LingerState = new LingerOption(true, 0);
         accepted.Dispose();
 
-        var buffer = new byte[1024];
-        using var cts = new CancellationTokenSource(Generous);
-        var thrown = await Assert.ThrowsAsync<SocketException>(async () =>
-        {
-            while (await client.ReceiveAsync(buffer, SocketFlags.None, cts.Token) > 0)
-            {
-            }
-        });
-        Assert.Equal(SocketError.ConnectionReset, thrown.SocketErrorCode);
+        await AssertResetAsync(client);
         await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains(": upstream reset,"),
             () => $"no close line saying the upstream reset: {ferryd.Process.StandardError}");
     }
@@ -471,9 +460,7 @@ public sealed class ForwardTests
     [Fact]
     public async Task HalfClosedPairIsClosedAfterFinTimeout()
     {
-        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        upstream.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        upstream.Listen();
+        using var upstream = RawUpstream();
         await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}", ",finTimeout=1");
         using var client = await Loopback.ConnectAsync(ferryd.Port("forward"));
         using var accepted = await upstream.AcceptAsync(TestContext.Current.CancellationToken);
