@@ -25,6 +25,25 @@ public sealed class BlockPoolTests
     }
 
     [Fact]
+    public void TheBlockAThreadReturnedLastIsItsNextAndOtherThreadsStillReuseTheRest()
+    {
+        using var pool = new BlockPool(4096);
+        var first = pool.Rent();
+        var second = pool.Rent();
+        Memory<byte> kept = first.Memory, shared = second.Memory;
+        first.Dispose(); // stays with this thread
+        second.Dispose(); // to the shared list
+
+        // Synchronous on purpose: an await could resume this test on another thread.
+        Memory<byte> onAnotherThread = default;
+        var other = new Thread(() => onAnotherThread = pool.Rent().Memory);
+        other.Start();
+        other.Join();
+        Assert.True(onAnotherThread.Span == shared.Span, "another thread did not get the block from the shared list");
+        Assert.True(pool.Rent().Memory.Span == kept.Span, "this thread did not get back the block it returned last");
+    }
+
+    [Fact]
     public void NoBlockIsBiggerThanTheBlockSize()
     {
         using var pool = new BlockPool(4096);
@@ -42,11 +61,12 @@ public sealed class BlockPoolTests
         foreach (var block in rented)
             block.Dispose();
 
-        // The first `cap` rents come from the free list, then fresh blocks: the 10 extra were dropped.
+        // The first rent gets the block this thread kept, the next `cap` come from the free list,
+        // then fresh blocks: the other 9 were dropped.
         var again = Enumerable.Range(0, cap + 10).Select(_ => pool.Rent()).ToList();
         var reused = again.Count(block => rented.Any(old => old.Memory.Span == block.Memory.Span));
 
-        Assert.Equal(cap, reused);
+        Assert.Equal(cap + 1, reused);
     }
 
     [Fact]

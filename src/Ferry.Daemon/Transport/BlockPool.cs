@@ -14,7 +14,8 @@ namespace Ferry.Daemon.Transport;
 /// reader receives into a per-thread scratch buffer first, and rents a block only for data the
 /// service has not consumed at once). The free list keeps at most
 /// <see cref="MaxRetainedBytes"/>, so a load peak does not hold memory for ever; beyond that,
-/// returned blocks are left to the garbage collector.
+/// returned blocks are left to the garbage collector (besides the one block each thread keeps
+/// for its next rent).
 /// Why not the shared ArrayPool: under echo load it handed out fresh arrays about every
 /// other message (measured: ~2.3 KB allocated per 64-byte message, 10–12 gen-0 collections
 /// a second; bench/RESULTS.md).
@@ -39,6 +40,11 @@ internal sealed class BlockPool(int blockSize = BlockPool.DefaultBlockSize) : Me
     {
         // The reader and writer never ask for more than MaxBufferSize: they rent bigger buffers elsewhere.
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minBufferSize, BlockSize);
+        if (t_last is { } last && ReferenceEquals(last.Pool, this))
+        {
+            t_last = null;
+            return last;
+        }
         if (_free.TryDequeue(out Block? block))
         {
             Interlocked.Add(ref _retained, -BlockSize);
@@ -55,6 +61,13 @@ internal sealed class BlockPool(int blockSize = BlockPool.DefaultBlockSize) : Me
 
     private void Return(Block block)
     {
+        // A ping-pong message rents and returns a block on the same thread: the last one returned
+        // stays with that thread for its next rent, without the shared queue's interlocked steps.
+        if (!_disposed && (t_last is null || !ReferenceEquals(t_last.Pool, this)))
+        {
+            t_last = block;
+            return;
+        }
         if (_disposed || Interlocked.Add(ref _retained, BlockSize) > MaxRetainedBytes)
         {
             if (!_disposed)
@@ -64,8 +77,14 @@ internal sealed class BlockPool(int blockSize = BlockPool.DefaultBlockSize) : Me
         _free.Enqueue(block);
     }
 
+    /// <summary>The block this thread returned last (one per thread, beside the shared free list).</summary>
+    [ThreadStatic]
+    private static Block? t_last;
+
     private sealed class Block(BlockPool pool) : IMemoryOwner<byte>
     {
+        public BlockPool Pool => pool;
+
         // Pinned heap: sockets pin their buffers for every I/O; these never move anyway.
         private readonly byte[] _array = GC.AllocateUninitializedArray<byte>(pool.BlockSize, pinned: true);
 
