@@ -119,8 +119,15 @@ public sealed class EchoServiceTests
         var full = DateTime.UtcNow + InMemoryConnection.Timeout;
         while (Interlocked.Read(ref handedToPipe) - connection.Stats.BytesIn < inputPause && DateTime.UtcNow < full)
             await Task.Delay(20, Token);
-        var settled = await InMemoryConnection.WaitUntilStableAsync(
-            () => [Interlocked.Read(ref handedToPipe), connection.Stats.BytesIn, connection.Stats.BytesOut], Token);
+        // A starved writer thread can look "stable" while it is between a resume and its next
+        // write: look again until the pipe is full (or the timeout), then judge that snapshot.
+        long[] settled;
+        do
+        {
+            settled = await InMemoryConnection.WaitUntilStableAsync(
+                () => [Interlocked.Read(ref handedToPipe), connection.Stats.BytesIn, connection.Stats.BytesOut], Token);
+        }
+        while (settled[0] - settled[1] < inputPause && DateTime.UtcNow < full);
         long handedBefore = settled[0];
         long consumedBefore = settled[1];
 
