@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using Ferry.Daemon.Connections;
 
 namespace Ferry.Daemon.Services;
@@ -11,47 +12,59 @@ namespace Ferry.Daemon.Services;
 /// </summary>
 internal sealed class EchoService : IConnectionService
 {
+    // One state machine per connection: the loop is in RunAsync itself (the shutdown path apart).
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
+        var input = connection.Input;
+        var output = connection.Output;
+        var stopping = connection.Stopping;
         try
         {
-            return await EchoAsync(connection, connection.Stopping);
+            while (true)
+            {
+                ReadResult read = await input.ReadAsync(stopping);
+                bool received = EchoRead(read, input, output);
+                if (received && (await output.FlushAsync(stopping)).IsCompleted)
+                    return CloseReason.PeerReset;
+                if (read.IsCompleted)
+                    return CloseReason.PeerClosed;
+            }
         }
-        catch (OperationCanceledException) when (connection.Stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             // Bounded by the shutdown deadline, which aborts the transport under us.
-            await EchoAsync(connection, CancellationToken.None, onlyWhatIsHeld: true);
+            await EchoWhatIsHeldAsync(input, output);
             throw;
         }
     }
 
-    /// <param name="onlyWhatIsHeld">Echo what has arrived (and what was written) without waiting for more, then return.</param>
-    private static async Task<CloseReason> EchoAsync(ServiceConnection connection, CancellationToken stopping, bool onlyWhatIsHeld = false)
+    /// <summary>At shutdown: sends what was written, echoes what has arrived without waiting for more, then returns.</summary>
+    private static async Task<CloseReason> EchoWhatIsHeldAsync(PipeReader input, PipeWriter output)
     {
-        var input = connection.Input;
-        var output = connection.Output;
-        if (onlyWhatIsHeld && (await output.FlushAsync(stopping)).IsCompleted)
+        if ((await output.FlushAsync()).IsCompleted)
             return CloseReason.PeerReset;
-        while (true)
+        while (input.TryRead(out ReadResult read))
         {
-            System.IO.Pipelines.ReadResult read;
-            if (!onlyWhatIsHeld)
-                read = await input.ReadAsync(stopping);
-            else if (!input.TryRead(out read))
-                return CloseReason.Shutdown;
-            var buffer = read.Buffer;
-            // Asked now: after AdvanceTo the buffer's blocks go back to the pool.
-            bool received = !buffer.IsEmpty;
-            foreach (var segment in buffer)
-                output.Write(segment.Span);
-            input.AdvanceTo(buffer.End);
-
-            if (received && (await output.FlushAsync(stopping)).IsCompleted)
+            bool received = EchoRead(read, input, output);
+            if (received && (await output.FlushAsync()).IsCompleted)
                 return CloseReason.PeerReset;
             if (read.IsCompleted)
                 return CloseReason.PeerClosed;
-            if (onlyWhatIsHeld && !received)
-                return CloseReason.Shutdown;
+            if (!received)
+                break;
         }
+        return CloseReason.Shutdown;
+    }
+
+    /// <summary>Writes what <paramref name="read"/> brought to the output and consumes it; true when it brought anything.</summary>
+    private static bool EchoRead(in ReadResult read, PipeReader input, PipeWriter output)
+    {
+        var buffer = read.Buffer;
+        // Asked now: after AdvanceTo the buffer's blocks go back to the pool.
+        bool received = !buffer.IsEmpty;
+        foreach (var segment in buffer)
+            output.Write(segment.Span);
+        input.AdvanceTo(buffer.End);
+        return received;
     }
 }

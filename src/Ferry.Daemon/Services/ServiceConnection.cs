@@ -52,7 +52,11 @@ internal sealed class ServiceConnection
     public void Abort() => _abort();
 
     /// <summary>Runs <paramref name="service"/> on this connection; then the observer sees the end of the input.</summary>
-    public async ValueTask<CloseReason> ServeWithAsync(IConnectionService service)
+    public ValueTask<CloseReason> ServeWithAsync(IConnectionService service) =>
+        // Without an observer nothing is left to do after the service: no state machine of our own.
+        _observer is null ? service.RunAsync(this) : ServeObservedAsync(service);
+
+    private async ValueTask<CloseReason> ServeObservedAsync(IConnectionService service)
     {
         try
         {
