@@ -60,11 +60,24 @@ public static class ProxyHeader
     {
         if (buffer.IsEmpty)
             return ProxyHeaderResult.Incomplete;
-        // Both headers are short: look at them in one span.
-        int look = (int)Math.Min(buffer.Length, V2MaxLength);
+        // Both headers are short: look at one in a span, no further than it can reach (the
+        // client's own bytes often follow in the same read).
+        bool v2 = buffer.FirstSpan[0] == V2Signature[0];
+        int look = (int)Math.Min(buffer.Length, v2 ? V2Extent(buffer) : V1MaxLength);
         Span<byte> head = look <= 512 ? stackalloc byte[look] : new byte[look];
         buffer.Slice(0, look).CopyTo(head);
-        return head[0] == V2Signature[0] ? ParseV2(head) : ParseV1(head);
+        return v2 ? ParseV2(head) : ParseV1(head);
+    }
+
+    /// <summary>How far a v2 header reaches: its 16 fixed bytes and the length they give (the fixed bytes alone when that is too long).</summary>
+    private static int V2Extent(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.Length < 16)
+            return 16;
+        Span<byte> length = stackalloc byte[2];
+        buffer.Slice(14, 2).CopyTo(length);
+        int extent = 16 + BinaryPrimitives.ReadUInt16BigEndian(length);
+        return extent > V2MaxLength ? 16 : extent;
     }
 
     private static ProxyHeaderResult ParseV1(ReadOnlySpan<byte> head)

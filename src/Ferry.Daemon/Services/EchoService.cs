@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using Ferry.Daemon.Connections;
 
@@ -23,7 +22,7 @@ internal sealed class EchoService : IConnectionService
             while (true)
             {
                 ReadResult read = await input.ReadAsync(stopping);
-                bool received = EchoRead(read, input, output);
+                bool received = PipeCopy.WriteAndConsume(read, input, output);
                 if (received && (await output.FlushAsync(stopping)).IsCompleted)
                     return CloseReason.PeerReset;
                 if (read.IsCompleted)
@@ -45,7 +44,7 @@ internal sealed class EchoService : IConnectionService
             return CloseReason.PeerReset;
         while (input.TryRead(out ReadResult read))
         {
-            bool received = EchoRead(read, input, output);
+            bool received = PipeCopy.WriteAndConsume(read, input, output);
             if (received && (await output.FlushAsync()).IsCompleted)
                 return CloseReason.PeerReset;
             if (read.IsCompleted)
@@ -54,17 +53,5 @@ internal sealed class EchoService : IConnectionService
                 break;
         }
         return CloseReason.Shutdown;
-    }
-
-    /// <summary>Writes what <paramref name="read"/> brought to the output and consumes it; true when it brought anything.</summary>
-    private static bool EchoRead(in ReadResult read, PipeReader input, PipeWriter output)
-    {
-        var buffer = read.Buffer;
-        // Asked now: after AdvanceTo the buffer's blocks go back to the pool.
-        bool received = !buffer.IsEmpty;
-        foreach (var segment in buffer)
-            output.Write(segment.Span);
-        input.AdvanceTo(buffer.End);
-        return received;
     }
 }

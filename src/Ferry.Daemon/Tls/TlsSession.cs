@@ -59,21 +59,13 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
         };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         deadline.CancelAfter(timeout);
-        try
-        {
-            await tls.AuthenticateAsServerAsync(options, deadline.Token);
-            return (new TlsSession(tls), "");
-        }
-        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException
-            or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
-        {
-            await tls.DisposeAsync();
-            string reason = verdict
-                ?? (ex is OperationCanceledException
-                    ? stopping.IsCancellationRequested ? "server shutting down" : $"no handshake within {timeout.TotalSeconds} s"
-                    : Describe(ex));
-            return (null, reason);
-        }
+        var (session, failure) = await HandshakeAsync(tls, tls.AuthenticateAsServerAsync(options, deadline.Token));
+        if (failure is null)
+            return (session, "");
+        return (null, verdict
+            ?? (failure is OperationCanceledException
+                ? stopping.IsCancellationRequested ? "server shutting down" : $"no handshake within {timeout.TotalSeconds} s"
+                : Describe(failure)));
     }
 
     /// <summary>
@@ -98,16 +90,25 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
             },
         };
         using var deadline = new CancellationTokenSource(timeout);
+        var (session, failure) = await HandshakeAsync(tls, tls.AuthenticateAsClientAsync(options, deadline.Token));
+        if (failure is null)
+            return (session, "");
+        return (null, verdict ?? (failure is OperationCanceledException ? $"no handshake within {timeout.TotalSeconds} s" : Describe(failure, "upstream")));
+    }
+
+    /// <summary>Awaits a handshake: the session, or what the peer's failure (or the deadline) threw, never thrown on.</summary>
+    private static async Task<(TlsSession? Session, Exception? Failure)> HandshakeAsync(SslStream tls, Task handshake)
+    {
         try
         {
-            await tls.AuthenticateAsClientAsync(options, deadline.Token);
-            return (new TlsSession(tls), "");
+            await handshake;
+            return (new TlsSession(tls), null);
         }
         catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException
             or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {
             await tls.DisposeAsync();
-            return (null, verdict ?? (ex is OperationCanceledException ? $"no handshake within {timeout.TotalSeconds} s" : Describe(ex, "upstream")));
+            return (null, ex);
         }
     }
 

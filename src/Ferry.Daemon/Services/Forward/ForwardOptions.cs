@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Ferry.Daemon.Listeners;
 using Ferry.Protocol;
 
@@ -29,8 +30,14 @@ internal enum ProxyVersion
 /// <summary>The active health check: a TCP connect every <see cref="Interval"/>; <see cref="Rise"/> successes bring an upstream up, <see cref="Fall"/> failures take it down.</summary>
 internal sealed record HealthCheck(bool Enabled, TimeSpan Interval, int Rise, int Fall);
 
-/// <summary>TLS to the upstreams: verified against the system store or <see cref="CaFile"/>, unless <see cref="Insecure"/>.</summary>
-internal sealed record UpstreamTls(bool Enabled, string? CaFile, bool Insecure);
+/// <summary>
+/// TLS to the upstreams: verified against the system store or <see cref="CaFile"/> (its
+/// certificates read once, with the settings: <see cref="Authorities"/>), unless <see cref="Insecure"/>.
+/// </summary>
+internal sealed record UpstreamTls(bool Enabled, string? CaFile, bool Insecure)
+{
+    public X509Certificate2Collection? Authorities { get; init; }
+}
 
 /// <summary>A forward listener's options (docs/services.md, "forward").</summary>
 internal sealed record ForwardOptions(
@@ -84,11 +91,12 @@ internal sealed record ForwardOptions(
         bool insecure = reader.Switch("upstreamInsecure", false);
         if (!tls && (ca is not null || insecure))
             throw reader.Problem("upstreamCa= and upstreamInsecure= are only used with upstreamTls=on");
+        X509Certificate2Collection? authorities = null;
         if (ca is not null)
         {
             try
             {
-                Ferry.Platform.Tls.TlsCertificateFiles.LoadAuthorities(ca);
+                authorities = Ferry.Platform.Tls.TlsCertificateFiles.LoadAuthorities(ca);
             }
             catch (Ferry.Platform.Tls.TlsFileException ex)
             {
@@ -102,7 +110,7 @@ internal sealed record ForwardOptions(
         int fall = (int)reader.Integer("fall", 3, 1, 100);
 
         return new ForwardOptions(to, addresses, balance, connectTimeout, retries, finTimeout, maxConns, sendProxy,
-            acceptProxy ? proxyFrom : null, new UpstreamTls(tls, ca is null ? null : Path.GetFullPath(ca), insecure),
+            acceptProxy ? proxyFrom : null, new UpstreamTls(tls, ca is null ? null : Path.GetFullPath(ca), insecure) { Authorities = authorities },
             new HealthCheck(check, interval, rise, fall));
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using Ferry.Daemon.Connections;
 using Ferry.Daemon.Transport;
@@ -147,13 +146,9 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
                 // ConnectionResetException, or a TLS record that does not decrypt: the source failed.
                 return DirectionEnd.SourceReset;
             }
-            var buffer = read.Buffer;
-            bool received = !buffer.IsEmpty;
             try
             {
-                foreach (var segment in buffer)
-                    destination.Write(segment.Span);
-                source.AdvanceTo(buffer.End);
+                bool received = PipeCopy.WriteAndConsume(read, source, destination);
                 if (received && (await destination.FlushAsync()).IsCompleted)
                     return DirectionEnd.DestinationGone;
                 if (read.IsCompleted)

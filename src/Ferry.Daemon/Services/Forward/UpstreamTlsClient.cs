@@ -1,15 +1,15 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography.X509Certificates;
 using Ferry.Daemon.Tls;
-using Ferry.Platform.Tls;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Services.Forward;
 
 /// <summary>
-/// TLS towards a forward's upstreams (<c>upstreamTls=on</c>): the CA file is read once, when the
-/// listener starts; each pair runs its handshake with SNI and the name check from the upstream's
-/// host name in <c>to=</c>. Skipping verification (<c>upstreamInsecure=on</c>) is said once, at start.
+/// TLS towards a forward's upstreams (<c>upstreamTls=on</c>): the CA file was read with the
+/// settings (<see cref="UpstreamTls.Authorities"/>); each pair runs its handshake with SNI and the
+/// name check from the upstream's host name in <c>to=</c>. Skipping verification
+/// (<c>upstreamInsecure=on</c>) is said once, at start.
 /// </summary>
 internal sealed partial class UpstreamTlsClient
 {
@@ -19,23 +19,12 @@ internal sealed partial class UpstreamTlsClient
 
     public UpstreamTlsClient(UpstreamTls settings, TimeSpan handshakeTimeout, string listener, ILogger logger)
     {
+        _authorities = settings.Authorities;
         _insecure = settings.Insecure;
         _handshakeTimeout = handshakeTimeout;
-        if (settings.CaFile is { } file)
-        {
-            try
-            {
-                _authorities = TlsCertificateFiles.LoadAuthorities(file);
-            }
-            catch (TlsFileException ex)
-            {
-                throw new ServiceOptionException($"listener {listener}: upstreamCa={file}: {ex.Message}");
-            }
-        }
         if (_insecure)
             InsecureUpstreams(logger, listener);
     }
-
     /// <returns>The session, or null and why the handshake failed.</returns>
     public async Task<(TlsSession? Session, string Failure)> ConnectAsync(IDuplexPipe transport, string host) =>
         await TlsSession.ConnectAsync(transport, host, _authorities, _insecure, _handshakeTimeout);
