@@ -51,6 +51,12 @@ internal enum CloseReason
     /// <summary>acceptProxy: the client the PROXY header names is refused by the listener's allow/deny.</summary>
     Denied,
 
+    /// <summary>exec: the program could not be started (named in a Warning line, once per episode).</summary>
+    ProgramNotStarted,
+
+    /// <summary>exec: the program ran longer than the listener's timeout and was ended.</summary>
+    ProgramTimeout,
+
     /// <summary>An unexpected error in the service; logged with its exception.</summary>
     Error,
 }
@@ -75,6 +81,8 @@ internal static class CloseReasonText
         CloseReason.FinTimeout => "fin timeout",
         CloseReason.ProxyHeaderRefused => "proxy header refused",
         CloseReason.Denied => "denied",
+        CloseReason.ProgramNotStarted => "program not started",
+        CloseReason.ProgramTimeout => "program timeout",
         _ => "error",
     };
 }

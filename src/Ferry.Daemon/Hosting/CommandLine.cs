@@ -85,9 +85,14 @@ internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
         {
             return Usage(ex.Message);
         }
-        catch (Services.ServiceOptionException ex)
+        catch (Services.ServiceOptionException ex) when (!ex.AboutTheSystem)
         {
             return Usage(ex.Message);
+        }
+        catch (Services.ServiceOptionException ex)
+        {
+            stderr.WriteLine($"ferryd: {ex.Message}");
+            return ExitCodes.BadConfig;
         }
         catch (ConfigException ex)
         {

@@ -99,7 +99,7 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
 
         var started = await _listeners.StartAsync(bound.Select(b => (b, _services[b.Settings])));
         foreach (var listener in started)
-            Logging.Log.Listening(_logger, listener.Listener.Service, listener.Listener.EndPoint.ToString());
+            Logging.Log.Listening(_logger, listener.Listener);
 
         // A listener replaced by one on its socket, or by one of its name, lets its connections
         // finish under its old settings and service. One removed for good asks them to finish

@@ -44,7 +44,7 @@ internal static class ServerHost
         foreach (var listener in bound)
         {
             stdout.WriteLine($"listening {listener.Service} {listener.EndPoint}");
-            Log.Listening(logger, listener.Service, listener.EndPoint.ToString());
+            Log.Listening(logger, listener);
         }
         stdout.Flush();
         daemon?.Ready();

@@ -186,7 +186,7 @@ internal static partial class SettingsLoader
             }
             catch (ServiceOptionException ex)
             {
-                throw new UsageException(ex.Message);
+                throw ex.AboutTheSystem ? new ConfigException(ex.Message) : new UsageException(ex.Message);
             }
         }
         return listeners;

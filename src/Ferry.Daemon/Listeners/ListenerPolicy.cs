@@ -43,7 +43,7 @@ internal sealed record ListenerPolicy
     /// <summary>Null: everyone not denied may connect.</summary>
     public AddressRanges? Allow { get; init; }
 
-    /// <summary>True when <see cref="Allow"/> is the loopback-only default of an amplifier service.</summary>
+    /// <summary>True when <see cref="Allow"/> is the loopback-only default of a service that must not face the network unasked (chargen, exec).</summary>
     public bool AllowIsLoopbackDefault { get; init; }
 
     public AddressRanges Deny { get; init; } = AddressRanges.None;
@@ -65,7 +65,7 @@ internal sealed record ListenerPolicy
     {
         double rate = reader.Number("connectionRate", DefaultConnectionRate, minimum: 0, maximum: 1_000_000);
         var allow = reader.Ranges("allow");
-        bool loopbackDefault = allow is null && traits.Amplifier;
+        bool loopbackDefault = allow is null && traits.LoopbackByDefault;
         return new ListenerPolicy
         {
             MaxConnections = (int)reader.Integer("maxConnections", DefaultMaxConnections, 0, int.MaxValue),

@@ -32,6 +32,13 @@ internal sealed class OptionReader(ListenerSpec spec)
 
     public ServiceOptionException Problem(string problem) => new($"listener {spec}: {problem}");
 
+    /// <summary>A well-formed value naming something this machine cannot give (a missing program): exit 6 wherever written.</summary>
+    public ServiceOptionException Unusable(string key, string value, string why) => new($"listener {spec}: {key}={value}: {why}", aboutTheSystem: true);
+
+    /// <summary>The ';'-separated list written for <paramref name="key"/> (a JSON array arrives so), or an empty one.</summary>
+    public IReadOnlyList<string> List(string key) =>
+        Text(key) is { Length: > 0 } text ? text.Split(';') : [];
+
     public double Number(string key, double fallback, double minimum, double maximum)
     {
         string? text = Text(key);

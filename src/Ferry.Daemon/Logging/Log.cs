@@ -6,8 +6,13 @@ namespace Ferry.Daemon.Logging;
 /// <summary>ferryd's log messages, source-generated, each with a stable event id.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "listening {Service} {Endpoint}")]
-    public static partial void Listening(ILogger logger, string service, string endpoint);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "listening {Service} {Endpoint}{Note}")]
+    private static partial void Listening(ILogger logger, string service, string endpoint, string note);
+
+    /// <summary>The startup line of a listener; one that serves loopback peers only by default says so.</summary>
+    public static void Listening(ILogger logger, Listeners.BoundListener listener) =>
+        Listening(logger, listener.Service, listener.EndPoint.ToString(),
+            listener.Settings.Policy.AllowIsLoopbackDefault ? " (loopback peers only: allow= is not set)" : "");
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "stopping: no new connections, {Active} open, deadline {DeadlineSeconds} s")]
     public static partial void Stopping(ILogger logger, long active, double deadlineSeconds);

@@ -1,9 +1,26 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
 
 namespace Ferry.Daemon.Services;
 
-/// <summary>Passing what a read brought from one pipe on to another: echo's and forward's one step.</summary>
+/// <summary>How one direction of a copy ended (<see cref="PipeCopy.PumpAsync"/>).</summary>
+internal enum DirectionEnd
+{
+    /// <summary>The source sent its FIN; the destination got ours after the last byte.</summary>
+    Finished,
+
+    /// <summary>The source reset the connection.</summary>
+    SourceReset,
+
+    /// <summary>The destination is gone (reset, or closed while we wrote).</summary>
+    DestinationGone,
+
+    /// <summary>ferryd closed the source: a timeout, shutdown, or the other direction's reset.</summary>
+    Aborted,
+}
+
+/// <summary>Passing bytes from one pipe on to another: echo's step, and forward's and exec's directions.</summary>
 internal static class PipeCopy
 {
     /// <summary>Writes what <paramref name="read"/> brought to <paramref name="destination"/> and consumes it; true when it brought anything.</summary>
@@ -16,5 +33,55 @@ internal static class PipeCopy
             destination.Write(segment.Span);
         source.AdvanceTo(buffer.End);
         return received;
+    }
+
+    /// <summary>
+    /// One direction: what the source has, written and flushed to the destination (the flush waits
+    /// while the destination is full, so a slow reader slows its writer), until the source ends;
+    /// its FIN is passed on as ours. A cancelled read (<see cref="PipeReader.CancelPendingRead"/>) ends it as <see cref="DirectionEnd.Aborted"/>.
+    /// </summary>
+    public static async Task<DirectionEnd> PumpAsync(PipeReader source, PipeWriter destination)
+    {
+        while (true)
+        {
+            ReadResult read;
+            try
+            {
+                read = await source.ReadAsync();
+            }
+            catch (Exception ex) when (ex is ConnectionAbortedException or OperationCanceledException or ObjectDisposedException
+                or InvalidOperationException)
+            {
+                return DirectionEnd.Aborted;
+            }
+            catch (IOException)
+            {
+                // ConnectionResetException, or a TLS record that does not decrypt: the source failed.
+                return DirectionEnd.SourceReset;
+            }
+            try
+            {
+                bool received = WriteAndConsume(read, source, destination);
+                if (received && (await destination.FlushAsync()).IsCompleted)
+                    return DirectionEnd.DestinationGone;
+                if (read.IsCompleted)
+                {
+                    // Our FIN after the last byte; the other direction goes on (half-close).
+                    await destination.CompleteAsync();
+                    return DirectionEnd.Finished;
+                }
+                if (read.IsCanceled)
+                    return DirectionEnd.Aborted;
+            }
+            catch (Exception ex) when (ex is ConnectionAbortedException or OperationCanceledException or ObjectDisposedException
+                or InvalidOperationException)
+            {
+                return DirectionEnd.Aborted;
+            }
+            catch (IOException)
+            {
+                return DirectionEnd.DestinationGone;
+            }
+        }
     }
 }

@@ -35,7 +35,7 @@ internal static class ServiceCatalog
         new("echo", ByteService, NoOptions, _ => new EchoService()),
         new("discard", ByteService, NoOptions, _ => new DiscardService()),
         new("daytime", ByteService, NoOptions, context => new DaytimeService(context.Time)),
-        new("chargen", ByteService with { Amplifier = true }, NoOptions, _ => new ChargenService()),
+        new("chargen", ByteService with { LoopbackByDefault = true }, NoOptions, _ => new ChargenService()),
         new("chat", ByteService with { LineOriented = true }, Chat.ChatOptions.Read, context =>
             new Chat.ChatService(context.Options<Chat.ChatOptions>(), context.Time, context.Loggers.CreateLogger("ferryd.chat"))),
         new("broker", ByteService, reader => Fanout.OutboundLimits.Read(reader, Fanout.OutboundLimits.BulkDefault), context =>
@@ -45,6 +45,8 @@ internal static class ServiceCatalog
         // TLS to the upstreams is CPU work a socket thread must not do for everyone else.
         new("forward", ByteService with { BusyWith = options => ((Forward.ForwardOptions)options!).Tls.Enabled }, Forward.ForwardOptions.Read,
             context => new Forward.ForwardService(context)) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "upstreamCa" } },
+        // Starting a program holds the calling thread until the exec: not on a socket thread.
+        new("exec", new ServiceTraits { LoopbackByDefault = true }, Exec.ExecOptions.Read, context => new Exec.ExecService(context)),
     ];
 
     private static readonly Dictionary<string, ServiceDefinition> ByName = Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);

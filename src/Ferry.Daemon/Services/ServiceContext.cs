@@ -16,5 +16,13 @@ internal sealed class ServiceContext(ListenerSettings listener, TimeProvider tim
     public T Options<T>() => (T)Listener.ServiceOptions!;
 }
 
-/// <summary>A listener option with a bad value; reported as a usage error (exit 2) on the command line, a config error (exit 6) in a file.</summary>
-internal sealed class ServiceOptionException(string message) : Exception(message);
+/// <summary>
+/// A listener option with a bad value; reported as a usage error (exit 2) on the command line, a
+/// config error (exit 6) in a file. <paramref name="aboutTheSystem"/>: the value is well formed
+/// but what it names cannot be used on this machine (exec's program is missing, user= without
+/// root): a config error (exit 6) wherever it was written.
+/// </summary>
+internal sealed class ServiceOptionException(string message, bool aboutTheSystem = false) : Exception(message)
+{
+    public bool AboutTheSystem { get; } = aboutTheSystem;
+}

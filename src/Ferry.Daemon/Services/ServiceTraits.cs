@@ -23,8 +23,11 @@ internal sealed record ServiceTraits
     /// <summary>Its clients read "! " lines, so a refused client can be told why without corrupting a byte stream.</summary>
     public bool LineOriented { get; init; }
 
-    /// <summary>It answers far more than it is sent (chargen): loopback peers only unless allow= says otherwise.</summary>
-    public bool Amplifier { get; init; }
+    /// <summary>
+    /// Loopback peers only unless allow= says otherwise: it answers far more than it is sent
+    /// (chargen), or it runs a program for whoever connects (exec).
+    /// </summary>
+    public bool LoopbackByDefault { get; init; }
 
     /// <summary>The listener's firstByteTimeout unless set; zero: none.</summary>
     public TimeSpan FirstByteTimeout { get; init; }

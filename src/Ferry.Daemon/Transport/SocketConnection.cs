@@ -73,6 +73,12 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     {
     }
 
+    /// <summary>A socket ferryd made itself, with no peer address (its end of a socketpair to an exec child); non-blocking, owned from now on.</summary>
+    public SocketConnection(int descriptor, EpollLoop loop, MemoryPool<byte> pool, PipeScheduler serviceScheduler)
+        : this(new SocketHandle(descriptor), null, loop, pool, serviceScheduler, null)
+    {
+    }
+
     /// <summary>A connection over a connected runtime <see cref="Socket"/> (one ferryd made, or a test's), made non-blocking.</summary>
     public SocketConnection(Socket socket, EpollLoop loop, MemoryPool<byte> pool, PipeScheduler serviceScheduler)
         : this(socket.SafeHandle, socket.RemoteEndPoint, loop, pool, serviceScheduler, socket)
@@ -92,6 +98,9 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
         Writer = new SocketWriter(this, pool);
         Transport = new DuplexPipe(Reader, Writer);
     }
+
+    /// <summary>The loop this connection is registered with: where a service puts the sockets that go with it (forward's upstream, exec's program).</summary>
+    public EpollLoop Loop => _loop;
 
     /// <summary>The socket: ferryd's own <see cref="SocketHandle"/>, or the runtime Socket's handle.</summary>
     public SafeHandle Handle { get; }

@@ -25,6 +25,9 @@ public static unsafe partial class DescriptorCalls
     private const int LockExclusive = 2;         // LOCK_EX
     private const int LockNonBlocking = 4;       // LOCK_NB
     private const int SetDescriptorFlags = 2;    // F_SETFD
+    private const int GetStatusFlags = 3;        // F_GETFL
+    private const int SetStatusFlags = 4;        // F_SETFL
+    private const int NonBlocking = 0x800;       // O_NONBLOCK
     private const int DescriptorCloseOnExec = 1; // FD_CLOEXEC
 
     [LibraryImport(Libc.Name, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -119,5 +122,25 @@ public static unsafe partial class DescriptorCalls
     }
 
     /// <summary>Marks an inherited descriptor close-on-exec, so no child process inherits it.</summary>
+    private const int ExecuteAccess = 1;         // X_OK
+
+    [LibraryImport(Libc.Name, EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Access(string path, int mode);
+
+    /// <summary>Whether this process may execute <paramref name="path"/>, by access(2); errno when not.</summary>
+    public static bool MayExecute(string path, out int errno)
+    {
+        bool may = Access(path, ExecuteAccess) == 0;
+        errno = may ? 0 : Errno.Last;
+        return may;
+    }
+
+    /// <summary>Makes reads and writes on the descriptor fail with EAGAIN instead of waiting; false with errno set if it could not.</summary>
+    public static bool SetNonBlocking(int descriptor)
+    {
+        int flags = Control(descriptor, GetStatusFlags, 0);
+        return flags >= 0 && Control(descriptor, SetStatusFlags, flags | NonBlocking) == 0;
+    }
+
     public static void SetCloseOnExec(int descriptor) => _ = Control(descriptor, SetDescriptorFlags, DescriptorCloseOnExec);
 }

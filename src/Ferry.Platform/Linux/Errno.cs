@@ -11,7 +11,9 @@ public static class Errno
     public const int Io = 5;                 // EIO
     public const int OutOfMemory = 12;       // ENOMEM
     public const int BadDescriptor = 9;      // EBADF
+    public const int NoChild = 10;           // ECHILD
     public const int WouldBlock = 11;        // EAGAIN, EWOULDBLOCK
+    public const int NotExecutable = 8;      // ENOEXEC
     public const int AccessDenied = 13;      // EACCES
     public const int NotADirectory = 20;     // ENOTDIR
     public const int TooManyFilesInSystem = 23; // ENFILE

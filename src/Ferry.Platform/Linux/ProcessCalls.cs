@@ -60,4 +60,49 @@ public static partial class ProcessCalls
             return null;
         return limit.Current > long.MaxValue ? long.MaxValue : (long)limit.Current;
     }
+
+    private const int WaitPid = 1;            // P_PID
+    private const int WaitExited = 4;         // WEXITED
+    private const int WaitNoHang = 1;         // WNOHANG
+    private const int WaitNoReap = 0x01000000; // WNOWAIT
+    private const int ChildExited = 1;        // CLD_EXITED
+    private const int SignalInfoSize = 128;
+    private const int SignalInfoCode = 8;     // si_code's offset in siginfo_t
+    private const int SignalInfoPid = 16;     // si_pid's
+    private const int SignalInfoStatus = 24;  // si_status's
+
+    [LibraryImport(Libc.Name, EntryPoint = "pidfd_open", SetLastError = true)]
+    public static partial int OpenPidDescriptor(int pid, uint flags);
+
+    [LibraryImport(Libc.Name, EntryPoint = "waitid", SetLastError = true)]
+    private static unsafe partial int WaitId(int idType, int id, byte* info, int options);
+
+    [LibraryImport(Libc.Name, EntryPoint = "waitpid", SetLastError = true)]
+    private static unsafe partial int WaitPidCall(int pid, int* status, int options);
+
+    /// <summary>
+    /// How child <paramref name="pid"/> ended, if it has, without reaping it: while it is a
+    /// zombie its pid, and so its process group's id, cannot be given to another process, so the
+    /// group can still be signalled safely. Null while it runs. Exit code, or the signal that ended it.
+    /// </summary>
+    public static unsafe (int? Code, int? Signal)? PeekExit(int pid)
+    {
+        byte* info = stackalloc byte[SignalInfoSize];
+        new Span<byte>(info, SignalInfoSize).Clear();
+        if (WaitId(WaitPid, pid, info, WaitExited | WaitNoHang | WaitNoReap) != 0)
+            return Errno.Last == Errno.NoChild ? (null, null) : null; // reaped by someone else: how it ended is unknown
+        if (*(int*)(info + SignalInfoPid) == 0)
+            return null;
+        int code = *(int*)(info + SignalInfoCode);
+        int status = *(int*)(info + SignalInfoStatus);
+        return code == ChildExited ? (status, null) : (null, status);
+    }
+
+    /// <summary>Reaps child <paramref name="pid"/> if it has ended (no zombie left); true once it is gone.</summary>
+    public static unsafe bool Reap(int pid)
+    {
+        int status;
+        int result = WaitPidCall(pid, &status, WaitNoHang);
+        return result == pid || (result < 0 && Errno.Last == Errno.NoChild);
+    }
 }

@@ -13,4 +13,10 @@ public static class SignalNumber
 
     /// <summary>SIGUSR1 for <see cref="PosixSignalRegistration"/>, which names no such signal of its own.</summary>
     public const PosixSignal UserSignal1 = (PosixSignal)User1;
+
+    private static readonly string[] Names =
+        ["", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM"];
+
+    /// <summary>The signal's name without SIG ("TERM"), or its number for the rarer ones.</summary>
+    public static string Name(int signal) => signal > 0 && signal < Names.Length ? Names[signal] : signal.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -68,4 +68,33 @@ public static unsafe partial class SocketCalls
 
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(SafeHandle socket, byte* buffer, nint length, int flags);
+
+    private const int AddressFamilyUnix = 1;  // AF_UNIX
+    private const int StreamCloseOnExec = 1 | 0x80000; // SOCK_STREAM | SOCK_CLOEXEC
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "socketpair", SetLastError = true)]
+    private static partial int OpenPairCall(int domain, int type, int protocol, int* descriptors);
+
+    /// <summary>
+    /// A connected pair of Unix stream sockets, both close-on-exec: <paramref name="ours"/>
+    /// non-blocking for an epoll loop, <paramref name="theirs"/> blocking, as a program expects
+    /// its standard input and output to be. Returns 0, or the errno.
+    /// </summary>
+    public static int OpenPair(out int ours, out int theirs)
+    {
+        int* pair = stackalloc int[2];
+        ours = theirs = -1;
+        if (OpenPairCall(AddressFamilyUnix, StreamCloseOnExec, 0, pair) != 0)
+            return Errno.Last;
+        if (!DescriptorCalls.SetNonBlocking(pair[0]))
+        {
+            int error = Errno.Last;
+            DescriptorCalls.Close(pair[0]);
+            DescriptorCalls.Close(pair[1]);
+            return error;
+        }
+        ours = pair[0];
+        theirs = pair[1];
+        return 0;
+    }
 }

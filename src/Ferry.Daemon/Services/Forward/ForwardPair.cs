@@ -19,21 +19,6 @@ namespace Ferry.Daemon.Services.Forward;
 /// <param name="upstreamPipes">The upstream's bytes: its transport, or a TLS session over it.</param>
 internal sealed class ForwardPair(ServiceConnection client, SocketConnection upstream, IDuplexPipe upstreamPipes, TimeSpan finTimeout)
 {
-    private enum DirectionEnd
-    {
-        /// <summary>The source sent its FIN; the destination got ours after the last byte.</summary>
-        Finished,
-
-        /// <summary>The source reset the connection.</summary>
-        SourceReset,
-
-        /// <summary>The destination is gone (reset, or closed while we wrote).</summary>
-        DestinationGone,
-
-        /// <summary>ferryd closed the source: a timeout, shutdown, or the other direction's reset.</summary>
-        Aborted,
-    }
-
     /// <summary>Who ended first, for the close line: "client closed first", "upstream reset first", ...</summary>
     public string Ending { get; private set; } = "";
 
@@ -45,8 +30,8 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
         clientSocket?.WhenClosed(static state => ThreadPool.UnsafeQueueUserWorkItem(
             static upstream => upstream.Reset(new ConnectionAbortedException("the client was closed")), (SocketConnection)state!, preferLocal: false),
             upstream);
-        Task<DirectionEnd> toUpstream = CopyAsync(client.Input, upstreamPipes.Output);
-        Task<DirectionEnd> toClient = CopyAsync(upstreamPipes.Input, client.Output);
+        Task<DirectionEnd> toUpstream = PipeCopy.PumpAsync(client.Input, upstreamPipes.Output);
+        Task<DirectionEnd> toClient = PipeCopy.PumpAsync(upstreamPipes.Input, client.Output);
         try
         {
             Task<DirectionEnd> first = await Task.WhenAny(toUpstream, toClient);
@@ -125,50 +110,5 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
     {
         upstream.Reset(new ConnectionAbortedException("the other side of the pair was cut"));
         client.Abort();
-    }
-
-    private static async Task<DirectionEnd> CopyAsync(PipeReader source, PipeWriter destination)
-    {
-        while (true)
-        {
-            ReadResult read;
-            try
-            {
-                read = await source.ReadAsync();
-            }
-            catch (Exception ex) when (ex is ConnectionAbortedException or OperationCanceledException or ObjectDisposedException
-                or InvalidOperationException)
-            {
-                return DirectionEnd.Aborted;
-            }
-            catch (IOException)
-            {
-                // ConnectionResetException, or a TLS record that does not decrypt: the source failed.
-                return DirectionEnd.SourceReset;
-            }
-            try
-            {
-                bool received = PipeCopy.WriteAndConsume(read, source, destination);
-                if (received && (await destination.FlushAsync()).IsCompleted)
-                    return DirectionEnd.DestinationGone;
-                if (read.IsCompleted)
-                {
-                    // Our FIN after the last byte; the other direction goes on (half-close).
-                    await destination.CompleteAsync();
-                    return DirectionEnd.Finished;
-                }
-                if (read.IsCanceled)
-                    return DirectionEnd.Aborted;
-            }
-            catch (Exception ex) when (ex is ConnectionAbortedException or OperationCanceledException or ObjectDisposedException
-                or InvalidOperationException)
-            {
-                return DirectionEnd.Aborted;
-            }
-            catch (IOException)
-            {
-                return DirectionEnd.DestinationGone;
-            }
-        }
     }
 }

@@ -214,19 +214,19 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
             await _checks.DisposeAsync();
     }
 
-    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "forward {Listener}: client {Peer}: no upstream connected: {Failures}{Repeats}")]
+    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "{Listener}: client {Peer}: no upstream connected: {Failures}{Repeats}")]
     private static partial void NoUpstreamConnected(ILogger logger, string listener, string peer, string failures, string repeats);
 
     [LoggerMessage(EventId = 67, Level = LogLevel.Warning,
-        Message = "forward {Listener}: client {Peer}: every upstream that is up has maxConnsPerUpstream={Max} pairs, client closed{Repeats}")]
+        Message = "{Listener}: client {Peer}: every upstream that is up has maxConnsPerUpstream={Max} pairs, client closed{Repeats}")]
     private static partial void EveryUpstreamFull(ILogger logger, string listener, string peer, int max, string repeats);
 
-    [LoggerMessage(EventId = 63, Level = LogLevel.Warning, Message = "forward {Listener}: client {Peer}: no upstream is up, client closed{Repeats}")]
+    [LoggerMessage(EventId = 63, Level = LogLevel.Warning, Message = "{Listener}: client {Peer}: no upstream is up, client closed{Repeats}")]
     private static partial void NoUpstreamUp(ILogger logger, string listener, string peer, string repeats);
 
-    [LoggerMessage(EventId = 64, Level = LogLevel.Debug, Message = "forward {Listener}: client {Peer} goes to upstream {Upstream} ({Address})")]
+    [LoggerMessage(EventId = 64, Level = LogLevel.Debug, Message = "{Listener}: client {Peer} goes to upstream {Upstream} ({Address})")]
     private static partial void UpstreamChosen(ILogger logger, string listener, string peer, string upstream, string address);
 
-    [LoggerMessage(EventId = 65, Level = LogLevel.Warning, Message = "forward {Listener}: client {Peer}: PROXY header refused: {Reason}{Repeats}")]
+    [LoggerMessage(EventId = 65, Level = LogLevel.Warning, Message = "{Listener}: client {Peer}: PROXY header refused: {Reason}{Repeats}")]
     private static partial void ProxyHeaderRefused(ILogger logger, string listener, string peer, string reason, string repeats);
 }

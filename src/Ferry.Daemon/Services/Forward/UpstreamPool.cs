@@ -87,9 +87,9 @@ internal sealed partial class UpstreamPool
         }
     }
 
-    [LoggerMessage(EventId = 60, Level = LogLevel.Warning, Message = "forward {Listener}: upstream {Upstream} is down: {Cause}")]
+    [LoggerMessage(EventId = 60, Level = LogLevel.Warning, Message = "{Listener}: upstream {Upstream} is down: {Cause}")]
     private static partial void UpstreamDown(ILogger logger, string listener, string upstream, string cause);
 
-    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "forward {Listener}: upstream {Upstream} is up again: {Cause}")]
+    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "{Listener}: upstream {Upstream} is up again: {Cause}")]
     private static partial void UpstreamUp(ILogger logger, string listener, string upstream, string cause);
 }

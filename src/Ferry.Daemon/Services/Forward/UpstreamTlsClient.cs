@@ -30,6 +30,6 @@ internal sealed partial class UpstreamTlsClient
         await TlsSession.ConnectAsync(transport, host, _authorities, _insecure, _handshakeTimeout);
 
     [LoggerMessage(EventId = 66, Level = LogLevel.Warning,
-        Message = "forward {Listener}: upstreamInsecure=on: upstream certificates are not verified; anyone on the path can read and change the traffic")]
+        Message = "{Listener}: upstreamInsecure=on: upstream certificates are not verified; anyone on the path can read and change the traffic")]
     private static partial void InsecureUpstreams(ILogger logger, string listener);
 }

@@ -1,0 +1,120 @@
+using Ferry.Daemon.Transport;
+using Ferry.Platform.Linux;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Daemon.Services.Exec;
+
+/// <summary>How a program ended: its exit code, or the signal that ended it (null, null: reaped elsewhere, unknown).</summary>
+internal readonly record struct ChildExit(int? Code, int? Signal)
+{
+    public bool Failed => Code is not 0;
+
+    public override string ToString() => (Code, Signal) switch
+    {
+        (int code, _) => $"exited with code {code}",
+        (_, int signal) => $"killed by signal {signal} ({SignalNumber.Name(signal)})",
+        _ => "ended (how is unknown: it was reaped elsewhere)",
+    };
+}
+
+/// <summary>
+/// One running program: its pid, a pidfd that the connection's epoll loop watches for its exit (no
+/// SIGCHLD handler, no thread waiting in waitpid), and its process group, which it leads (it was
+/// started in a session of its own), so a signal reaches whatever it started too.
+/// </summary>
+/// <remarks>
+/// The child is not reaped when it exits, only at <see cref="Reap"/>: while it is a zombie its pid
+/// cannot be reused, so signalling its group (-pid) can never reach a stranger.
+/// </remarks>
+internal sealed class ChildProcess : IEpollTarget, IDisposable
+{
+    private readonly PidHandle _pidfd;
+    private readonly EpollLoop _loop;
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _slot;
+    private bool _reaped;
+
+    private ChildProcess(int pid, int pidfd, EpollLoop loop)
+    {
+        Pid = pid;
+        _pidfd = new PidHandle(pidfd);
+        _loop = loop;
+        StartedAt = Environment.TickCount64;
+        // Edge-triggered: one event when it exits (also at once if it already has).
+        _slot = loop.Register(this, _pidfd, Epoll.In | Epoll.EdgeTriggered);
+    }
+
+    public int Pid { get; }
+
+    public long StartedAt { get; }
+
+    /// <summary>Completes when the program has exited (it is not reaped yet).</summary>
+    public Task Exited => _exited.Task;
+
+    public bool HasExited => _exited.Task.IsCompleted;
+
+    /// <summary>The last signal ferryd sent the group ("TERM", "KILL"), and why, for the close line.</summary>
+    public string? SignalledBecause { get; private set; }
+
+    /// <summary>
+    /// Watches a program that posix_spawn started; if no pidfd can be had, it is killed and reaped
+    /// at once (never left unwatched) and the errno returned.
+    /// </summary>
+    public static ChildProcess? Watch(int pid, EpollLoop loop, out int error)
+    {
+        int pidfd = ProcessCalls.OpenPidDescriptor(pid, 0);
+        if (pidfd < 0)
+        {
+            error = Errno.Last;
+            ProcessCalls.Kill(-pid, SignalNumber.Kill);
+            while (!ProcessCalls.Reap(pid))
+                Thread.Sleep(1);
+            return null;
+        }
+        error = 0;
+        return new ChildProcess(pid, pidfd, loop);
+    }
+
+    public void OnEvents(uint events, EpollLoop loop) => _exited.TrySetResult();
+
+    /// <summary>Signals the program and everything in its process group; until it is reaped, remembers why, for the close line.</summary>
+    public void SignalGroup(int signal, string because)
+    {
+        if (ProcessCalls.Kill(-Pid, signal) == 0 && !_reaped)
+            SignalledBecause = $"{SignalNumber.Name(signal)} sent {because}";
+    }
+
+    /// <summary>Is anything left in the program's process group (after it was reaped: a grandchild it left behind)?</summary>
+    public bool GroupLives => ProcessCalls.Kill(-Pid, 0) == 0;
+
+    /// <summary>How it ended; known after <see cref="Reap"/>.</summary>
+    public ChildExit Exit { get; private set; }
+
+    /// <summary>
+    /// Reads how it ended, then removes the zombie; after this, <see cref="SignalGroup"/> reaches
+    /// only what the program left behind. Only after <see cref="Exited"/>.
+    /// </summary>
+    public void Reap()
+    {
+        if (ProcessCalls.PeekExit(Pid) is var (code, signal))
+            Exit = new ChildExit(code, signal);
+        while (!ProcessCalls.Reap(Pid))
+            Thread.Sleep(1); // the kernel is recording the exit right now
+        _reaped = true;
+    }
+
+    public void Dispose()
+    {
+        _loop.Forget(_slot, this);
+        _pidfd.Dispose();
+    }
+
+    /// <summary>The pidfd; closing it takes it out of the epoll set.</summary>
+    private sealed class PidHandle : SafeHandleMinusOneIsInvalid
+    {
+        public PidHandle(int descriptor)
+            : base(ownsHandle: true) => SetHandle(descriptor);
+
+        protected override bool ReleaseHandle() => DescriptorCalls.Close((int)handle) == 0;
+    }
+}
