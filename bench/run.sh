@@ -16,6 +16,9 @@
 #   MODE=forward bench/run.sh         proxies instead of echo servers: ferryd's forward, HAProxy (mode tcp,
 #                                     nbthread 1) and socat fork in front of the C echo server, compared with HAProxy
 #                                     (SERVERS="forward forward-b haproxy" with FERRYD_B: two ferryd builds)
+#   MODE=exec bench/run.sh            a program per connection (/bin/cat): ferryd's exec, xinetd (cps raised) and
+#                                     socat fork EXEC, compared with xinetd; connect+echo+close, and the
+#                                     parent side's memory with 100 programs running (IDLE_CONNS)
 #
 # Client styles (CLIENT_STYLES, ferry-bench --engine): epoll (one thread, non-blocking, the
 # cheapest client per message) and threads (blocking sockets, a thread per connection and
@@ -24,7 +27,8 @@
 # Beside every rate the table gives the server's CPU per operation (microseconds per message,
 # per MB in bulk, per connection in connect): ferry-bench reads the server's CPU time
 # (/proc/PID/stat) at the start and end of its measured window and divides by what that window
-# counted, so unlike a rate it is not capped by the client.
+# counted, so unlike a rate it is not capped by the client. That time includes the children the
+# server reaped (cutime, cstime): in MODE=exec every /bin/cat counts for the server that ran it.
 #
 # Knobs (environment): DURATION, WARMUP, ROUNDS, SCENARIOS (pingpong bulk connect idle chat), CLIENT_STYLES,
 # IDLE_CONNS, CHAT_MEMBERS, CONNECT_LOOPS, SERVERS (ferryd c), FERRYD_ENV, FERRYD_ARGS, CLIENT_ENV, CLIENT_ARGS,
@@ -38,6 +42,7 @@ root=$PWD
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-1}
 WARMUP=${WARMUP:-1}
+SCENARIOS_SET=${SCENARIOS:-}
 SCENARIOS=${SCENARIOS:-"pingpong bulk connect idle chat"}
 CHAT_MEMBERS=${CHAT_MEMBERS:-50}
 MODE=${MODE:-echo}
@@ -45,6 +50,11 @@ if [ "$MODE" = forward ]; then
   # The upstream (the C echo server) holds a socket per pair too: 1,000 pairs, as issue 13 asks.
   IDLE_CONNS=${IDLE_CONNS:-1000}
   REFERENCE=haproxy
+elif [ "$MODE" = exec ]; then
+  # Each connection is a process: 100 of them running at once for the memory figure.
+  IDLE_CONNS=${IDLE_CONNS:-100}
+  SCENARIOS=${SCENARIOS_SET:-connect idle}
+  REFERENCE=xinetd
 else
   REFERENCE=c
 fi
@@ -146,6 +156,44 @@ CFG
       "${server_pin[@]}" socat "TCP-LISTEN:$server_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" "TCP:127.0.0.1:$upstream_port" >"$log" 2>"$log.err" &
       server_pid=$!
       wait_for_port "$server_port" ;;
+    exec|exec-b)
+      # Above the default maxChildren=40: the idle run holds IDLE_CONNS programs at once.
+      start_ferryd "$name" "exec,cmd=/bin/cat,maxChildren=$((IDLE_CONNS + 10))" "$log" ;;
+    xinetd)
+      server_port=$(free_port)
+      # inetd's way: fork, then exec cat with the socket as fd 0 and 1. cps (connections per
+      # second before it pauses the service) and instances raised, so they do not cap the run;
+      # a log line per connection, as ferryd writes one.
+      cat >"$OUT/xinetd.conf" <<CFG
+defaults
+{
+    instances = UNLIMITED
+    per_source = UNLIMITED
+    cps = 1000000 1
+}
+service ferrybench
+{
+    type = UNLISTED
+    socket_type = stream
+    protocol = tcp
+    wait = no
+    user = $(id -un)
+    server = /bin/cat
+    bind = 127.0.0.1
+    port = $server_port
+    log_type = FILE $OUT/xinetd.connections.log
+    log_on_success = PID HOST DURATION EXIT
+    log_on_failure = HOST
+}
+CFG
+      "${server_pin[@]}" xinetd -dontfork -f "$OUT/xinetd.conf" -pidfile "$OUT/xinetd.pid" >"$log" 2>"$log.err" &
+      server_pid=$!
+      wait_for_port "$server_port" ;;
+    socat-exec)
+      server_port=$(free_port)
+      "${server_pin[@]}" socat "TCP-LISTEN:$server_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" EXEC:/bin/cat >"$log" 2>"$log.err" &
+      server_pid=$!
+      wait_for_port "$server_port" ;;
     ncat)
       server_port=$(free_port)
       "${server_pin[@]}" ncat -l 127.0.0.1 "$server_port" --keep-open --exec /bin/cat >"$log" 2>"$log.err" &
@@ -213,6 +261,8 @@ if [ "$MODE" = forward ]; then
   trap 'stop_server; kill -TERM "$upstream_pid" 2>/dev/null || true' EXIT
   wait_for_line "$OUT/upstream.log" && upstream_port=$(awk '/^listening/ {print $2; exit}' "$OUT/upstream.log")
   pinning="$pinning; the C echo upstream on core 1"
+elif [ "$MODE" = exec ]; then
+  read -r -a servers <<<"${SERVERS:-exec xinetd socat-exec}"
 else
   read -r -a servers <<<"${SERVERS:-ferryd c}"
 fi
