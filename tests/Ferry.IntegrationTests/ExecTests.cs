@@ -192,6 +192,18 @@ public sealed class ExecTests : IDisposable
     }
 
     [Fact]
+    public async Task AFloodOfStderrIsCutToFiftyLinesAndTheRestCountedOnce()
+    {
+        await using var ferryd = await StartExecAsync($"cmd={Script("for i in $(seq 80); do echo \"noise $i\" >&2; done")}");
+        Assert.Empty(await ExchangeAsync(ferryd.Port("exec"), []));
+        await WaitForLogAsync(ferryd, "30 stderr lines were not logged (at most 50 per 10 s)");
+        string log = ferryd.Process.StandardError;
+        Assert.Equal(50, log.Split('\n').Count(l => l.Contains("stderr: noise ")));
+        Assert.Contains("stderr: noise 50", log);
+        Assert.DoesNotContain("stderr: noise 51", log);
+    }
+
+    [Fact]
     public async Task StderrSocketMergesIntoTheClientsStreamAndNullDropsIt()
     {
         await using var ferryd = await FerrydProcess.StartAsync(2,

@@ -139,4 +139,29 @@ public sealed class ReloadTests
         using var client = await Loopback.ConnectAsync(port);
         await EchoesAsync(client, "rolled back");
     }
+
+    [Fact]
+    public async Task ExecChecksItsProgramAgainOnReloadAndTakesNewArguments()
+    {
+        int port = Loopback.FreePort();
+        string Exec(string cmd, string args) =>
+            Listener($"127.0.0.1:{port}", "exec", $$""", "Options": { "Cmd": "{{cmd}}", "Args": [{{args}}] }""");
+        await using var sandbox = await StartAsync(Exec("/bin/echo", "\"first\", \"words\""));
+        async Task<string> AnswerAsync()
+        {
+            using var client = await Loopback.ConnectAsync(port);
+            client.Shutdown(SocketShutdown.Send);
+            return System.Text.Encoding.ASCII.GetString(await Loopback.ReceiveToEndAsync(client, Generous));
+        }
+        Assert.Equal("first words\n", await AnswerAsync());
+
+        sandbox.WriteConfig(Exec("/no/such/program", ""));
+        var refused = await sandbox.FerrydAsync("reload", "--pid-file", sandbox.PidFile);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("cmd=/no/such/program: no such file", refused.Stderr);
+        Assert.Equal("first words\n", await AnswerAsync());
+
+        await ReloadAsync(sandbox, Exec("/bin/echo", "\"second\""));
+        Assert.Equal("second\n", await AnswerAsync());
+    }
 }

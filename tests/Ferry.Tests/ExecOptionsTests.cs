@@ -117,19 +117,20 @@ public sealed class ExecOptionsTests
     }
 
     [Fact]
-    public void LineBudgetLetsAWindowsWorthThroughAndCountsTheRest()
+    public void LineBudgetLetsAWindowsWorthThroughAndReportsTheRestOnce()
     {
         var clock = new ManualClock();
-        var budget = new LineBudget(clock, TimeSpan.FromSeconds(10), 3);
+        var reported = new List<long>();
+        var budget = new LineBudget(clock, TimeSpan.FromSeconds(10), 3, reported.Add);
         for (int i = 0; i < 3; i++)
-        {
-            Assert.True(budget.TryTake(out long none));
-            Assert.Equal(0, none);
-        }
-        Assert.False(budget.TryTake(out _));
-        Assert.False(budget.TryTake(out _));
+            Assert.True(budget.TryTake());
+        Assert.False(budget.TryTake());
+        Assert.False(budget.TryTake());
+        Assert.Empty(reported);
         clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.True(budget.TryTake(out long suppressed));
-        Assert.Equal(2, suppressed);
+        Assert.True(budget.TryTake());
+        Assert.Equal([2], reported);
+        Assert.True(budget.TryTake());
+        Assert.Equal([2], reported);
     }
 }

@@ -45,8 +45,8 @@ internal static class ServiceCatalog
         // TLS to the upstreams is CPU work a socket thread must not do for everyone else.
         new("forward", ByteService with { BusyWith = options => ((Forward.ForwardOptions)options!).Tls.Enabled }, Forward.ForwardOptions.Read,
             context => new Forward.ForwardService(context)) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "upstreamCa" } },
-        // Starting a program holds the calling thread until the exec: not on a socket thread.
-        new("exec", new ServiceTraits { LoopbackByDefault = true }, Exec.ExecOptions.Read, context => new Exec.ExecService(context)),
+        // The spawn, which holds its thread until the exec, is done on the thread pool by the service itself.
+        new("exec", ByteService with { LoopbackByDefault = true }, Exec.ExecOptions.Read, context => new Exec.ExecService(context)),
     ];
 
     private static readonly Dictionary<string, ServiceDefinition> ByName = Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);

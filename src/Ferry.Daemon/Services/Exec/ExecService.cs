@@ -14,7 +14,8 @@ namespace Ferry.Daemon.Services.Exec;
 /// program's fd 0 and 1 are one end of a socketpair whose other end ferryd copies to and from
 /// the client (so TLS, byte counts, idle timeouts and half-close work as for any service), fd 2
 /// is as stderr= says, and no other descriptor of ferryd's reaches it. At most maxChildren run at
-/// once; further clients wait, connected, for one to end.
+/// once; further clients wait, connected, for one to end. The copying runs on the client's epoll
+/// loop, as forward's does; only the spawn itself goes to the thread pool.
 /// </summary>
 internal sealed partial class ExecService : IConnectionService
 {
@@ -48,7 +49,8 @@ internal sealed partial class ExecService : IConnectionService
             _arguments[0] = _options.Command;
         _startFailures = new RepeatWindow(context.Time, RepeatedWarningWindow);
         _full = new RepeatWindow(context.Time, RepeatedWarningWindow);
-        _stderrBudget = new LineBudget(context.Time, RepeatedWarningWindow, StderrLinesPerWindow);
+        _stderrBudget = new LineBudget(context.Time, RepeatedWarningWindow, StderrLinesPerWindow,
+            count => StderrSuppressed(_logger, _listener, count, StderrLinesPerWindow, RepeatedWarningWindow.TotalSeconds));
     }
 
     public async ValueTask<CloseReason> RunAsync(ServiceConnection client)
@@ -86,7 +88,9 @@ internal sealed partial class ExecService : IConnectionService
         EpollLoop loop = socket?.Loop ?? EpollLoop.Next();
         var remote = client.Transport?.RemoteEndPoint as IPEndPoint;
         var local = client.Transport?.LocalEndPoint as IPEndPoint;
-        var launched = Launch(client, remote, local, loop, out string? failure);
+        // posix_spawn holds its thread until the program has exec'd: a thread-pool thread, never a socket thread.
+        string? failure = null;
+        var launched = await Task.Run(() => Launch(client, remote, local, loop, out failure));
         if (launched is not var (child, stdio, stderr))
         {
             client.CloseDetail = $"{_options.Command} not started: {failure}";
@@ -101,11 +105,8 @@ internal sealed partial class ExecService : IConnectionService
             string peer = client.Peer;
             stderrLog = new StderrLog(line =>
             {
-                if (!_stderrBudget.TryTake(out long suppressed))
-                    return;
-                if (suppressed > 0)
-                    StderrSuppressed(_logger, _listener, suppressed, StderrLinesPerWindow, RepeatedWarningWindow.TotalSeconds);
-                StderrLine(_logger, _listener, pid, peer, line);
+                if (_stderrBudget.TryTake())
+                    StderrLine(_logger, _listener, pid, peer, line);
             });
             stderrRead = stderrLog.ReadAsync(stderr.Transport.Input);
         }
@@ -192,7 +193,7 @@ internal sealed partial class ExecService : IConnectionService
 
     private static SocketConnection Register(ref int descriptor, EpollLoop loop)
     {
-        var connection = new SocketConnection(descriptor, loop, BlockPool.Default, PipeScheduler.ThreadPool);
+        var connection = new SocketConnection(descriptor, loop, BlockPool.Default, PipeScheduler.Inline);
         descriptor = -1; // the connection owns it now
         try
         {
