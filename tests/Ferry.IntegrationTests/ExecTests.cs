@@ -284,6 +284,51 @@ public sealed class ExecTests : IDisposable
             pid => int.TryParse(pid, out _) && SafeRead($"/proc/{pid}/cmdline") == "sleep\0300\0");
     }
 
+    [Fact]
+    public async Task OutputHeldByAProcessInAnotherSessionIsCutAfterTheGraceAndTheClientGetsItsFin()
+    {
+        // setsid puts the sleep out of the program's process group: no signal of ferryd's reaches it.
+        string holderPid = Path.Combine(_scripts.Path, "holder.pid");
+        await using var ferryd = await StartExecAsync($"killGrace=0.2,cmd={Script($"setsid sleep 300 & echo $! > {holderPid}; echo started")}");
+        try
+        {
+            byte[] answer = await ExchangeAsync(ferryd.Port("exec"), []);
+            Assert.Equal("started\n", Encoding.UTF8.GetString(answer));
+            await WaitForLogAsync(ferryd, "its output was held open after it exited (by something it started), cut 1.4 s later");
+            Assert.True(Exists(int.Parse(File.ReadAllText(holderPid).Trim())), "the holder, in a session of its own, is not ferryd's to end");
+        }
+        finally
+        {
+            // Started by this test's program (setsid execs sleep in place: $! is its pid).
+            if (File.Exists(holderPid))
+                Signals.Send(int.Parse(File.ReadAllText(holderPid).Trim()), 9);
+        }
+    }
+
+    [Fact]
+    public async Task AClientThatResetWhileWaitingForASlotIsNeverGivenAProgram()
+    {
+        await using var ferryd = await StartExecAsync($"maxChildren=1,cmd={Script("sleep 1; echo done")}");
+        int port = ferryd.Port("exec");
+        var first = ExchangeAsync(port, []);
+        await WaitForOneChildAsync(ferryd);
+        using (var quitter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await quitter.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), TestContext.Current.CancellationToken);
+            await WaitForLogAsync(ferryd, "maxChildren=1 programs are running");
+            quitter.LingerState = new LingerOption(true, 0);
+        }
+        var third = ExchangeAsync(port, []);
+        Assert.Equal("done\n", Encoding.UTF8.GetString(await first));
+        Assert.Equal("done\n", Encoding.UTF8.GetString(await third));
+        await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains("peer reset, in 0 B, out 0 B"),
+            () => $"expected the quitter's close line: {ferryd.Process.StandardError}");
+        await ServiceProtocolTests.WaitForAsync(
+            () => ferryd.Process.StandardError.Split('\n').Count(l => l.Contains("exited with code 0")) == 2,
+            () => "expected two programs");
+        Assert.Equal(2, ferryd.Process.StandardError.Split('\n').Count(l => l.Contains(" pid ")));
+    }
+
     private static string SafeRead(string path)
     {
         try

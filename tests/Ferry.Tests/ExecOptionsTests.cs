@@ -85,6 +85,14 @@ public sealed class ExecOptionsTests
             File.WriteAllText(noInterpreter, "#!\necho hi\n");
             File.SetUnixFileMode(noInterpreter, UnixFileMode.UserRead | UnixFileMode.UserExecute);
             Assert.Equal("its #! line names no interpreter", ProgramCheck.Problem(noInterpreter));
+            string dos = Path.Combine(dir, "dos.sh");
+            File.WriteAllText(dos, "#!/bin/sh\r\necho hi\r\n");
+            File.SetUnixFileMode(dos, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            Assert.Contains("ends in CR", ProgramCheck.Problem(dos));
+            string short_ = Path.Combine(dir, "short.sh");
+            File.WriteAllText(short_, "#!/bin/sh");
+            File.SetUnixFileMode(short_, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            Assert.Null(ProgramCheck.Problem(short_));
             string notExecutable = Path.Combine(dir, "plain.sh");
             File.WriteAllText(notExecutable, "#!/bin/sh\necho hi\n");
             File.SetUnixFileMode(notExecutable, UnixFileMode.UserRead | UnixFileMode.UserWrite);

@@ -251,6 +251,22 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     }
 
     /// <summary>
+    /// No more bytes in: reads return what is already received, then end of stream (and the
+    /// peer's further writes fail). For a socket whose peer will not close it (exec's program
+    /// gone, something it started still holding its end).
+    /// </summary>
+    public void StopReceiving()
+    {
+        try
+        {
+            SocketCalls.Shutdown(Handle, SocketCalls.ShutdownRead);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>
     /// shutdown(2), through the runtime Socket where there is one: it must know, or releasing its
     /// handle later closes abortively. Fails only if reset or closed: nothing more to shut down.
     /// </summary>

@@ -18,7 +18,9 @@ public static unsafe partial class Accounts
     private const int PasswordDirectory = 32;
     private const int GroupSize = 32;
     private const int GroupGid = 16;
-    private const int BufferSize = 16 * 1024;
+    private const int FirstBufferSize = 16 * 1024;
+    private const int LargestBufferSize = 4 * 1024 * 1024;
+    private const int RangeError = 34;  // ERANGE: the entry does not fit the buffer (a group of thousands)
 
     [LibraryImport(Libc.Name, EntryPoint = "getpwnam_r", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int FindUser(string name, byte* entry, byte* buffer, nuint length, byte** result);
@@ -30,46 +32,59 @@ public static unsafe partial class Accounts
     public static UserAccount? User(string name, out string? problem)
     {
         byte* entry = stackalloc byte[PasswordSize];
-        byte* buffer = (byte*)NativeMemory.Alloc(BufferSize);
-        try
+        UserAccount? found = null;
+        problem = Lookup((buffer, length) =>
         {
-            byte* found;
-            int error = FindUser(name, entry, buffer, BufferSize, &found);
-            if (found == null)
+            byte* result;
+            int error = FindUser(name, entry, buffer, length, &result);
+            if (error == 0 && result != null)
             {
-                problem = error == 0 ? "no such user" : Errno.Describe(error);
-                return null;
+                string home = Marshal.PtrToStringUTF8(*(nint*)(entry + PasswordDirectory)) ?? "/";
+                found = new UserAccount(name, *(uint*)(entry + PasswordUid), *(uint*)(entry + PasswordGid), home);
             }
-            problem = null;
-            string home = Marshal.PtrToStringUTF8(*(nint*)(entry + PasswordDirectory)) ?? "/";
-            return new UserAccount(name, *(uint*)(entry + PasswordUid), *(uint*)(entry + PasswordGid), home);
-        }
-        finally
-        {
-            NativeMemory.Free(buffer);
-        }
+            return error;
+        }, "no such user", () => found is not null);
+        return found;
     }
 
     /// <summary>The id of group <paramref name="name"/>, or null with why.</summary>
     public static uint? Group(string name, out string? problem)
     {
         byte* entry = stackalloc byte[GroupSize];
-        byte* buffer = (byte*)NativeMemory.Alloc(BufferSize);
-        try
+        uint? found = null;
+        problem = Lookup((buffer, length) =>
         {
-            byte* found;
-            int error = FindGroupCall(name, entry, buffer, BufferSize, &found);
-            if (found == null)
+            byte* result;
+            int error = FindGroupCall(name, entry, buffer, length, &result);
+            if (error == 0 && result != null)
+                found = *(uint*)(entry + GroupGid);
+            return error;
+        }, "no such group", () => found is not null);
+        return found;
+    }
+
+    private delegate int Attempt(byte* buffer, nuint length);
+
+    /// <summary>Calls a *_r lookup with a buffer that doubles while the entry does not fit; null when found, else why not.</summary>
+    private static string? Lookup(Attempt attempt, string notFound, Func<bool> found)
+    {
+        for (int size = FirstBufferSize; ; size *= 2)
+        {
+            byte* buffer = (byte*)NativeMemory.Alloc((nuint)size);
+            int error;
+            try
             {
-                problem = error == 0 ? "no such group" : Errno.Describe(error);
-                return null;
+                error = attempt(buffer, (nuint)size);
             }
-            problem = null;
-            return *(uint*)(entry + GroupGid);
-        }
-        finally
-        {
-            NativeMemory.Free(buffer);
+            finally
+            {
+                NativeMemory.Free(buffer);
+            }
+            if (error == RangeError && size < LargestBufferSize)
+                continue;
+            if (found())
+                return null;
+            return error == 0 ? notFound : Errno.Describe(error);
         }
     }
 }

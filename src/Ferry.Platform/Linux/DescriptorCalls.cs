@@ -121,7 +121,6 @@ public static unsafe partial class DescriptorCalls
         }
     }
 
-    /// <summary>Marks an inherited descriptor close-on-exec, so no child process inherits it.</summary>
     private const int ExecuteAccess = 1;         // X_OK
 
     [LibraryImport(Libc.Name, EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -142,5 +141,6 @@ public static unsafe partial class DescriptorCalls
         return flags >= 0 && Control(descriptor, SetStatusFlags, flags | NonBlocking) == 0;
     }
 
+    /// <summary>Marks an inherited descriptor close-on-exec, so no child process inherits it.</summary>
     public static void SetCloseOnExec(int descriptor) => _ = Control(descriptor, SetDescriptorFlags, DescriptorCloseOnExec);
 }

@@ -28,6 +28,7 @@ public static class Errno
     public const int TimedOut = 110;         // ETIMEDOUT
     public const int ConnectionRefused = 111; // ECONNREFUSED
     public const int InProgress = 115;       // EINPROGRESS
+    public const int NotImplemented = 38;    // ENOSYS
 
     /// <summary>The errno of the last call made with SetLastError.</summary>
     public static int Last => Marshal.GetLastPInvokeError();

@@ -22,6 +22,7 @@ public static unsafe partial class SocketCalls
     public const int TcpNoDelay = 1;                                      // TCP_NODELAY
     public const int SocketLevel = 1;                                     // SOL_SOCKET
     public const int SocketError = 4;                                     // SO_ERROR
+    public const int ShutdownRead = 0;                                    // SHUT_RD
     public const int ShutdownWrite = 1;                                   // SHUT_WR
     public const int ShutdownBoth = 2;                                    // SHUT_RDWR
     public const int NonBlockingCloseOnExec = 0x800 | 0x80000;            // SOCK_NONBLOCK | SOCK_CLOEXEC (accept4)

@@ -17,16 +17,6 @@ internal sealed class ChildEnding(ChildProcess child, TimeSpan killGrace) : IDis
     private bool _termSent;
     private bool _disposed;
 
-    /// <summary>Whether a TERM was planned or sent (the program was asked to end, not left to).</summary>
-    public bool Asked
-    {
-        get
-        {
-            lock (_gate)
-                return _termDue != long.MaxValue;
-        }
-    }
-
     /// <summary>TERM after <paramref name="delay"/> (zero: now) unless one is due sooner already.</summary>
     public void TerminateAfter(TimeSpan delay, string because)
     {

@@ -7,7 +7,8 @@ namespace Ferry.Daemon.Services.Exec;
 /// <summary>How a program ended: its exit code, or the signal that ended it (null, null: reaped elsewhere, unknown).</summary>
 internal readonly record struct ChildExit(int? Code, int? Signal)
 {
-    public bool Failed => Code is not 0;
+    /// <summary>It exited with a code other than 0, or was killed by a signal (unknown: not failed).</summary>
+    public bool Failed => Code is > 0 || Signal is not null;
 
     public override string ToString() => (Code, Signal) switch
     {
@@ -32,12 +33,11 @@ internal sealed class ChildProcess : IEpollTarget, IDisposable
     private readonly EpollLoop _loop;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _slot;
-    private bool _reaped;
 
-    private ChildProcess(int pid, int pidfd, EpollLoop loop)
+    private ChildProcess(int pid, PidHandle pidfd, EpollLoop loop)
     {
         Pid = pid;
-        _pidfd = new PidHandle(pidfd);
+        _pidfd = pidfd;
         _loop = loop;
         StartedAt = Environment.TickCount64;
         // Edge-triggered: one event when it exits (also at once if it already has).
@@ -54,33 +54,56 @@ internal sealed class ChildProcess : IEpollTarget, IDisposable
     public bool HasExited => _exited.Task.IsCompleted;
 
     /// <summary>The last signal ferryd sent the group ("TERM", "KILL"), and why, for the close line.</summary>
-    public string? SignalledBecause { get; private set; }
+    public string? SignalledBecause { get => Volatile.Read(ref _signalledBecause); private set => Volatile.Write(ref _signalledBecause, value); }
+
+    private string? _signalledBecause;
 
     /// <summary>
-    /// Watches a program that posix_spawn started; if no pidfd can be had, it is killed and reaped
-    /// at once (never left unwatched) and the errno returned.
+    /// Watches a program that posix_spawn started; if it cannot be watched (no pidfd, no epoll
+    /// registration), it is killed and reaped at once, never left unwatched, and why is returned.
     /// </summary>
-    public static ChildProcess? Watch(int pid, EpollLoop loop, out int error)
+    public static ChildProcess? Watch(int pid, EpollLoop loop, out string? failure)
     {
         int pidfd = ProcessCalls.OpenPidDescriptor(pid, 0);
         if (pidfd < 0)
         {
-            error = Errno.Last;
-            ProcessCalls.Kill(-pid, SignalNumber.Kill);
-            while (!ProcessCalls.Reap(pid))
-                Thread.Sleep(1);
+            int error = Errno.Last;
+            failure = $"pidfd_open: {Errno.Describe(error)}{(error == Errno.NotImplemented ? " (Linux 5.3 or later is needed)" : "")}";
+            KillAndReap(pid);
             return null;
         }
-        error = 0;
-        return new ChildProcess(pid, pidfd, loop);
+        var handle = new PidHandle(pidfd);
+        try
+        {
+            failure = null;
+            return new ChildProcess(pid, handle, loop);
+        }
+        catch (IOException ex)
+        {
+            handle.Dispose();
+            failure = ex.Message;
+            KillAndReap(pid);
+            return null;
+        }
+    }
+
+    private static void KillAndReap(int pid)
+    {
+        ProcessCalls.Kill(-pid, SignalNumber.Kill);
+        while (!ProcessCalls.Reap(pid))
+            Thread.Sleep(1);
     }
 
     public void OnEvents(uint events, EpollLoop loop) => _exited.TrySetResult();
 
-    /// <summary>Signals the program and everything in its process group; until it is reaped, remembers why, for the close line.</summary>
+    /// <summary>
+    /// Signals the program and everything in its process group; while the program itself runs,
+    /// remembers why, for the close line (what is sent to its group after it exited did not end it).
+    /// </summary>
     public void SignalGroup(int signal, string because)
     {
-        if (ProcessCalls.Kill(-Pid, signal) == 0 && !_reaped)
+        bool running = !HasExited;
+        if (ProcessCalls.Kill(-Pid, signal) == 0 && running)
             SignalledBecause = $"{SignalNumber.Name(signal)} sent {because}";
     }
 
@@ -100,7 +123,6 @@ internal sealed class ChildProcess : IEpollTarget, IDisposable
             Exit = new ChildExit(code, signal);
         while (!ProcessCalls.Reap(Pid))
             Thread.Sleep(1); // the kernel is recording the exit right now
-        _reaped = true;
     }
 
     public void Dispose()

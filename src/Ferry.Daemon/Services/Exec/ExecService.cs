@@ -55,18 +55,16 @@ internal sealed partial class ExecService : IConnectionService
 
     public async ValueTask<CloseReason> RunAsync(ServiceConnection client)
     {
+        // Asked before the first await: on a socket thread (plain TCP) the copying may stay there;
+        // with TLS on the listener the service runs on the thread pool, and so must the copying.
+        PipeScheduler scheduler = EpollLoop.Current is null ? PipeScheduler.ThreadPool : PipeScheduler.Inline;
+        var socket = client.Transport as SocketConnection;
         if (!_slots.Wait(0))
         {
             if (_full.ShouldLog(out long more))
                 MaxChildrenReached(_logger, _listener, _options.MaxChildren, Repeats(more));
-            try
-            {
-                await _slots.WaitAsync(client.Stopping);
-            }
-            catch (OperationCanceledException)
-            {
-                return CloseReason.Shutdown;
-            }
+            if (await WaitForSlotAsync(client, socket) is { } gone)
+                return gone;
         }
         else
         {
@@ -74,7 +72,7 @@ internal sealed partial class ExecService : IConnectionService
         }
         try
         {
-            return await ServeAsync(client);
+            return await ServeAsync(client, socket, scheduler);
         }
         finally
         {
@@ -82,38 +80,87 @@ internal sealed partial class ExecService : IConnectionService
         }
     }
 
-    private async Task<CloseReason> ServeAsync(ServiceConnection client)
+    /// <summary>
+    /// Waits for a program to end; null once a slot is taken, or how the client ended meanwhile
+    /// (ferryd stopping, closed by the idle timeout, reset): a client gone is never given a program.
+    /// </summary>
+    private async Task<CloseReason?> WaitForSlotAsync(ServiceConnection client, SocketConnection? socket)
     {
-        var socket = client.Transport as SocketConnection;
+        using var gone = CancellationTokenSource.CreateLinkedTokenSource(client.Stopping);
+        socket?.WhenClosed(static state => ((CancellationTokenSource)state!).Cancel(), gone);
+        try
+        {
+            await _slots.WaitAsync(gone.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return client.Stopping.IsCancellationRequested ? CloseReason.Shutdown : CloseReason.Aborted;
+        }
+        finally
+        {
+            socket?.ForgetWhenClosed();
+        }
+        // A reset while it waited is pending on the socket (nobody read it): give the slot back.
+        if (socket is not null && (socket.IsClosed || socket.PendingError() != 0))
+        {
+            _slots.Release();
+            return CloseReason.PeerReset;
+        }
+        return null;
+    }
+
+    private async Task<CloseReason> ServeAsync(ServiceConnection client, SocketConnection? socket, PipeScheduler scheduler)
+    {
         EpollLoop loop = socket?.Loop ?? EpollLoop.Next();
         var remote = client.Transport?.RemoteEndPoint as IPEndPoint;
         var local = client.Transport?.LocalEndPoint as IPEndPoint;
         // posix_spawn holds its thread until the program has exec'd: a thread-pool thread, never a socket thread.
-        string? failure = null;
-        var launched = await Task.Run(() => Launch(client, remote, local, loop, out failure));
-        if (launched is not var (child, stdio, stderr))
+        var launched = await Task.Run(() => Launch(client, remote, local, loop));
+        if (launched.Child is not { } child)
         {
-            client.CloseDetail = $"{_options.Command} not started: {failure}";
+            client.CloseDetail = $"{_options.Command} not started: {launched.Failure}";
             return CloseReason.ProgramNotStarted;
         }
-        _startFailures.Reset();
+        SocketConnection? stdio = null;
+        SocketConnection? stderr = null;
         StderrLog? stderrLog = null;
-        Task stderrRead = Task.CompletedTask;
-        if (stderr is not null)
-        {
-            int pid = child.Pid;
-            string peer = client.Peer;
-            stderrLog = new StderrLog(line =>
-            {
-                if (_stderrBudget.TryTake())
-                    StderrLine(_logger, _listener, pid, peer, line);
-            });
-            stderrRead = stderrLog.ReadAsync(stderr.Transport.Input);
-        }
+        string? cut = null;
         CloseReason reason;
         try
         {
-            reason = await new ExecSession(client, child, stdio, _options).RunAsync(stderrRead, stderr);
+            int stdioFd = launched.Stdio, stderrFd = launched.Stderr;
+            try
+            {
+                stdio = Register(ref stdioFd, loop, scheduler);
+                if (stderrFd >= 0)
+                    stderr = Register(ref stderrFd, loop, scheduler);
+            }
+            catch (IOException ex)
+            {
+                Close(stdioFd);
+                Close(stderrFd);
+                Failed(ex.Message, client);
+                child.SignalGroup(SignalNumber.Kill, "because its sockets could not be registered");
+                client.CloseDetail = $"{_options.Command} not started: {ex.Message}";
+                return CloseReason.ProgramNotStarted;
+            }
+            _startFailures.Reset();
+            Task stderrRead = Task.CompletedTask;
+            if (stderr is not null)
+            {
+                int pid = child.Pid;
+                string peer = client.Peer;
+                stderrLog = new StderrLog(line =>
+                {
+                    if (_stderrBudget.TryTake())
+                        StderrLine(_logger, _listener, pid, peer, line);
+                });
+                stderrRead = stderrLog.ReadAsync(stderr.Transport.Input);
+            }
+            var session = new ExecSession(client, child, stdio, _options);
+            reason = await session.RunAsync(stderrRead, stderr);
+            if (session.OutputCut)
+                cut = $"its output was held open after it exited (by something it started), cut {session.OutputCutAfter.TotalSeconds:0.###} s later";
         }
         finally
         {
@@ -123,28 +170,31 @@ internal sealed partial class ExecService : IConnectionService
         string detail = $"pid {child.Pid} {exit} after {Environment.TickCount64 - child.StartedAt} ms";
         if (child.SignalledBecause is { } signalled)
             detail += $" ({signalled})";
+        if (cut is not null)
+            detail += $"; {cut}";
         if (exit.Failed && stderrLog?.LastLine is { } last)
             detail += $"; last stderr: {last}";
         client.CloseDetail = detail;
         return reason;
     }
 
+    /// <summary>The program just started: ferryd's ends of its sockets (not yet registered), or why it did not start.</summary>
+    private readonly record struct Launched(ChildProcess? Child, int Stdio, int Stderr, string? Failure);
+
     /// <summary>
-    /// The program started with its sockets, and ferryd's ends of them registered with the
-    /// client's loop; or null and why (logged once per episode).
+    /// Starts the program with its sockets and watches it; ferryd's ends of the sockets are
+    /// returned for the caller to register. A failure is logged once per episode.
     /// </summary>
-    private (ChildProcess Child, SocketConnection Stdio, SocketConnection? Stderr)? Launch(ServiceConnection client, IPEndPoint? remote,
-        IPEndPoint? local, EpollLoop loop, out string? failure)
+    private Launched Launch(ServiceConnection client, IPEndPoint? remote, IPEndPoint? local, EpollLoop loop)
     {
         int stdioOurs = -1, stdioTheirs = -1, stderrOurs = -1, stderrTheirs = -1;
-        ChildProcess? child = null;
         try
         {
             int error = SocketCalls.OpenPair(out stdioOurs, out stdioTheirs);
             if (error == 0 && _options.Stderr == StderrMode.Log)
                 error = SocketCalls.OpenPair(out stderrOurs, out stderrTheirs);
             if (error != 0)
-                return Failed($"socketpair: {Errno.Describe(error)}", client, out failure);
+                return Failed($"socketpair: {Errno.Describe(error)}", client);
             var stderrMode = _options.Stderr switch
             {
                 StderrMode.Log => ChildStderr.Descriptor,
@@ -154,56 +204,29 @@ internal sealed partial class ExecService : IConnectionService
             error = ChildSpawn.Start(_path, _arguments, _environment.For(remote, local), _options.Directory, stdioTheirs, stderrMode,
                 stderrTheirs, out int pid);
             if (error != 0)
-                return Failed(DescribeStartFailure(error), client, out failure);
-            child = ChildProcess.Watch(pid, loop, out error);
+                return Failed(DescribeStartFailure(error), client);
+            var child = ChildProcess.Watch(pid, loop, out string? failure);
             if (child is null)
-                return Failed($"pidfd_open: {Errno.Describe(error)} (Linux 5.3 or later is needed)", client, out failure);
-            SocketConnection? stdio = null;
-            SocketConnection? stderr = null;
-            try
-            {
-                stdio = Register(ref stdioOurs, loop);
-                stderr = stderrOurs >= 0 ? Register(ref stderrOurs, loop) : null;
-            }
-            catch (IOException ex)
-            {
-                stdio?.Reset(new Microsoft.AspNetCore.Connections.ConnectionAbortedException(ex.Message));
-                return Failed(ex.Message, client, out failure);
-            }
-            failure = null;
-            var launched = (child, stdio!, stderr);
-            child = null;
+                return Failed(failure!, client);
+            var launched = new Launched(child, stdioOurs, stderrOurs, null);
+            stdioOurs = stderrOurs = -1; // the caller's now
             return launched;
         }
         finally
         {
-            // The program holds its ends now (or never will): ours are only ferryd's.
+            // The program holds its ends now (or never will).
             Close(stdioTheirs);
             Close(stderrTheirs);
             Close(stdioOurs);
             Close(stderrOurs);
-            if (child is not null)
-            {
-                child.SignalGroup(SignalNumber.Kill, "because its sockets could not be set up");
-                child.Reap();
-                child.Dispose();
-            }
         }
     }
 
-    private static SocketConnection Register(ref int descriptor, EpollLoop loop)
+    private static SocketConnection Register(ref int descriptor, EpollLoop loop, PipeScheduler scheduler)
     {
-        var connection = new SocketConnection(descriptor, loop, BlockPool.Default, PipeScheduler.Inline);
+        var connection = new SocketConnection(descriptor, loop, BlockPool.Default, scheduler);
         descriptor = -1; // the connection owns it now
-        try
-        {
-            connection.Start();
-        }
-        catch (IOException ex)
-        {
-            connection.Reset(new Microsoft.AspNetCore.Connections.ConnectionAbortedException(ex.Message));
-            throw;
-        }
+        connection.Start();
         return connection;
     }
 
@@ -213,12 +236,11 @@ internal sealed partial class ExecService : IConnectionService
             DescriptorCalls.Close(descriptor);
     }
 
-    private (ChildProcess, SocketConnection, SocketConnection?)? Failed(string why, ServiceConnection client, out string? failure)
+    private Launched Failed(string why, ServiceConnection client)
     {
-        failure = why;
         if (_startFailures.ShouldLog(out long more))
             CannotStart(_logger, _listener, client.Peer, _options.Command, why, Repeats(more));
-        return null;
+        return new Launched(null, -1, -1, why);
     }
 
     private static string DescribeStartFailure(int error) => error switch
@@ -232,17 +254,18 @@ internal sealed partial class ExecService : IConnectionService
     /// The program is past its end when this returns: it exited (the session saw to it, KILL if it
     /// had to), is reaped, and what it left in its process group got TERM, then KILL after killGrace.
     /// </summary>
-    private async Task EndAsync(ChildProcess child, SocketConnection stdio, SocketConnection? stderr)
+    private async Task EndAsync(ChildProcess child, SocketConnection? stdio, SocketConnection? stderr)
     {
         if (!child.HasExited)
         {
-            // Only after an error in the session: it saw to the ending otherwise.
+            // Only after an error in the session, or sockets that could not be registered: it saw to the ending otherwise.
             child.SignalGroup(SignalNumber.Kill, "because its session failed");
             await child.Exited;
         }
         child.Reap();
         child.Dispose();
-        await stdio.DisposeAsync();
+        if (stdio is not null)
+            await stdio.DisposeAsync();
         if (stderr is not null)
             await stderr.DisposeAsync();
         if (!child.GroupLives)

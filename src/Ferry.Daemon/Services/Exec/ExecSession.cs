@@ -6,20 +6,33 @@ namespace Ferry.Daemon.Services.Exec;
 
 /// <summary>
 /// A client and its program, bytes copied both ways between the client and ferryd's end of the
-/// program's socket (its fd 0 and 1), until the program's output ends; then the program is seen
-/// to its end and reaped, and what it left in its process group is ended too.
+/// program's socket (its fd 0 and 1), until the program's output ends; returns once the program
+/// has exited (not yet reaped: <see cref="ExecService"/> does that, and ends what it left).
 /// </summary>
 /// <remarks>
 /// Nothing is lost at either end: the client's FIN becomes EOF on the program's standard input
 /// while its output still flows; the program's exit delivers what it wrote, then the client's FIN.
 /// Endings: the client gone (reset, or closed by ferryd) closes the program's socket (EOF, and
 /// EPIPE on write), then TERM after killGrace; the timeout and ferryd stopping send TERM at once;
-/// KILL follows every TERM after killGrace (<see cref="ChildEnding"/>).
+/// KILL follows every TERM after killGrace (<see cref="ChildEnding"/>). Output still held open
+/// after the program exited (by something it started, maybe in a session of its own) gets its
+/// process group TERM and KILL, and is cut after both had their killGrace.
 /// </remarks>
 internal sealed class ExecSession(ServiceConnection client, ChildProcess child, SocketConnection stdio, ExecOptions options)
 {
-    private bool _timedOut;
-    private bool _stopping;
+    /// <summary>After the program exited, how long its output may stay open beyond TERM and KILL to its group.</summary>
+    private static readonly TimeSpan OutputCutMargin = TimeSpan.FromSeconds(1);
+
+    /// <summary>At least this long for the last of standard error to arrive after the program exited, whatever killGrace.</summary>
+    private static readonly TimeSpan StderrDrainMinimum = TimeSpan.FromSeconds(1);
+
+    private volatile bool _timedOut;
+    private volatile bool _stopping;
+
+    /// <summary>The program's output was still open this long after it exited, and was cut.</summary>
+    public bool OutputCut { get; private set; }
+
+    public TimeSpan OutputCutAfter => 2 * options.KillGrace + OutputCutMargin;
 
     public async Task<CloseReason> RunAsync(Task stderrRead, SocketConnection? stderr)
     {
@@ -42,18 +55,22 @@ internal sealed class ExecSession(ServiceConnection client, ChildProcess child, 
             _stopping = true;
             ending.TerminateAfter(TimeSpan.Zero, "because ferryd is stopping");
         }, null);
+        using var outputCut = new CancellationTokenSource();
 
         Task<DirectionEnd> toChild = PipeCopy.PumpAsync(client.Input, stdio.Transport.Output);
         Task<DirectionEnd> toClient = PipeCopy.PumpAsync(stdio.Transport.Input, client.Output);
+        Task cutDue = Task.Delay(Timeout.Infinite, outputCut.Token);
         bool clientGone = false;
         bool clientReset = false;
+        bool timedOut;
+        bool stopping;
         try
         {
             bool inputSeen = false;
             bool exitSeen = false;
             while (!toClient.IsCompleted)
             {
-                await Task.WhenAny(toClient, inputSeen ? toClient : toChild, exitSeen ? toClient : child.Exited);
+                await Task.WhenAny(toClient, inputSeen ? toClient : toChild, exitSeen ? cutDue : child.Exited);
                 if (!inputSeen && toChild.IsCompleted)
                 {
                     inputSeen = true;
@@ -71,8 +88,19 @@ internal sealed class ExecSession(ServiceConnection client, ChildProcess child, 
                     exitSeen = true;
                     // Its output is normally complete a moment later; something it started may still hold it.
                     ending.TerminateAfter(options.KillGrace, $"to its process group, killGrace {grace} after it exited with its output still open");
+                    cutDue = Task.Delay(OutputCutAfter, outputCut.Token);
+                }
+                else if (exitSeen && cutDue.IsCompleted && !OutputCut)
+                {
+                    // Held open even past KILL (by a process in a session of its own): what was written is read, then end.
+                    OutputCut = true;
+                    stdio.StopReceiving();
+                    cutDue = toClient;
                 }
             }
+            // Decided here: a timeout or a stop that comes while the program is being ended below does not change why.
+            timedOut = _timedOut;
+            stopping = _stopping;
             switch (await toClient)
             {
                 case DirectionEnd.SourceReset:
@@ -91,6 +119,7 @@ internal sealed class ExecSession(ServiceConnection client, ChildProcess child, 
         }
         finally
         {
+            outputCut.Cancel();
             clientSocket?.ForgetWhenClosed();
             // Nothing more goes either way: the program's stdin reaches EOF, its writes fail.
             client.Input.CancelPendingRead();
@@ -101,27 +130,30 @@ internal sealed class ExecSession(ServiceConnection client, ChildProcess child, 
             await child.Exited;
             await FinishStderrAsync(stderrRead, stderr);
         }
-        if (_timedOut)
+        if (timedOut)
             return CloseReason.ProgramTimeout;
-        if (_stopping)
+        if (stopping)
             return CloseReason.Shutdown;
         if (clientGone)
             return clientReset ? CloseReason.PeerReset : CloseReason.Aborted;
         return CloseReason.ServiceDone;
     }
 
-    /// <summary>Standard error ends with the program, unless something it started holds it: then it is cut after killGrace.</summary>
+    /// <summary>
+    /// Standard error ends with the program, unless something it started holds it: then, after
+    /// killGrace (at least a second), what was written is read and the rest is refused.
+    /// </summary>
     private async Task FinishStderrAsync(Task stderrRead, SocketConnection? stderr)
     {
         if (stderr is null)
             return;
         try
         {
-            await stderrRead.WaitAsync(options.KillGrace);
+            await stderrRead.WaitAsync(options.KillGrace > StderrDrainMinimum ? options.KillGrace : StderrDrainMinimum);
         }
         catch (TimeoutException)
         {
-            stderr.Reset(new ConnectionAbortedException("the program ended; its standard error is held open by something it started"));
+            stderr.StopReceiving();
             await stderrRead;
         }
     }

@@ -9,6 +9,9 @@ namespace Ferry.Daemon.Services.Exec;
 /// </summary>
 internal static class ProgramCheck
 {
+    /// <summary>As much of a #! line as the kernel reads (BINPRM_BUF_SIZE).</summary>
+    private const int HeadSize = 256;
+
     private static ReadOnlySpan<byte> ElfMagic => [0x7f, (byte)'E', (byte)'L', (byte)'F'];
 
     /// <summary>Null when it can be started; otherwise why not, in a few words.</summary>
@@ -20,7 +23,7 @@ internal static class ProgramCheck
             return "no such file";
         if (!DescriptorCalls.MayExecute(path, out int errno))
             return $"cannot be executed: {Errno.Describe(errno)}";
-        Span<byte> head = stackalloc byte[256];
+        Span<byte> head = stackalloc byte[HeadSize];
         int length;
         try
         {
@@ -37,11 +40,15 @@ internal static class ProgramCheck
             return null;
         if (!head.StartsWith("#!"u8))
             return "not a program exec can start (no ELF header and no #! line)";
+        // The kernel reads the #! line up to '\n' (or the end of a short file), splitting at blanks only.
         var line = head[2..];
-        int end = line.IndexOfAny((byte)'\n', (byte)'\r');
-        if (end < 0)
+        int end = line.IndexOf((byte)'\n');
+        if (end < 0 && length == HeadSize)
             return "its #! line is too long";
-        string interpreter = System.Text.Encoding.UTF8.GetString(line[..end]).Trim().Split([' ', '\t'], 2)[0];
+        string text = System.Text.Encoding.UTF8.GetString(end < 0 ? line : line[..end]).TrimStart(' ', '\t');
+        string interpreter = text.Split([' ', '\t'], 2)[0];
+        if (interpreter.EndsWith('\r'))
+            return $"its #! line ends in CR (a DOS line ending): the kernel would look for '{interpreter.TrimEnd('\r')}\\r'";
         if (interpreter.Length == 0)
             return "its #! line names no interpreter";
         if (!File.Exists(interpreter) || !DescriptorCalls.MayExecute(interpreter, out _))
