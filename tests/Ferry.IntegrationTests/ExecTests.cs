@@ -75,6 +75,15 @@ public sealed class ExecTests : IDisposable
         ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains(text),
             () => $"expected '{text}' in ferryd's log: {ferryd.Process.StandardError}");
 
+    /// <summary>ferryd with an exec listener of <paramref name="options"/> stops at once with this exit code and a one-line reason.</summary>
+    private static async Task AssertRefusedAtStartAsync(string options, int exitCode, string expected)
+    {
+        var result = await ToolRun.RunAsync(Binaries.Ferryd, ["--listen", $"127.0.0.1:0=exec,{options}"], timeout: Generous);
+        Assert.True(result.ExitCode == exitCode, $"{options}: exit {result.ExitCode}: {result.Stderr}");
+        Assert.Contains(expected, result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+    }
+
     private static async Task<int> WaitForOneChildAsync(FerrydProcess ferryd)
     {
         int child = 0;
@@ -96,13 +105,7 @@ public sealed class ExecTests : IDisposable
             (Binaries.Ferry, ["127.0.0.1", port]),
             (socat, ["-t", "30", "-", $"TCP:127.0.0.1:{port}"]),
         };
-        foreach (var (file, args) in clients)
-        {
-            var result = await ToolRun.RunAsync(file, args, payload, Generous);
-            Assert.True(result.ExitCode == 0, $"{Path.GetFileName(file)} exited {result.ExitCode}: {result.Stderr}");
-            Assert.True(payload.AsSpan().SequenceEqual(result.Stdout),
-                $"{Path.GetFileName(file)} got {result.Stdout.Length} bytes back, not the {payload.Length} it sent");
-        }
+        await ToolRun.AssertEachEchoesAsync(clients, payload, Generous);
         await ServiceProtocolTests.WaitForAsync(
             () => ferryd.Process.StandardError.Split('\n').Count(l => l.Contains($"in {payload.Length} B, out {payload.Length} B")
                 && l.Contains("service done") && l.Contains("exited with code 0")) == 2,
@@ -404,15 +407,8 @@ public sealed class ExecTests : IDisposable
             ($"cmd={dir.Path}", "is a directory"),
         };
         foreach (var (option, expected) in cases)
-        {
-            var result = await ToolRun.RunAsync(Binaries.Ferryd, ["--listen", $"127.0.0.1:0=exec,{option}"], timeout: Generous);
-            Assert.True(result.ExitCode == 6, $"{option}: exit {result.ExitCode}: {result.Stderr}");
-            Assert.Contains(expected, result.Stderr);
-            Assert.DoesNotContain("   at ", result.Stderr);
-        }
-        var relative = await ToolRun.RunAsync(Binaries.Ferryd, ["--listen", "127.0.0.1:0=exec,cmd=cat"], timeout: Generous);
-        Assert.Equal(2, relative.ExitCode);
-        Assert.Contains("absolute path", relative.Stderr);
+            await AssertRefusedAtStartAsync(option, 6, expected);
+        await AssertRefusedAtStartAsync("cmd=cat", 2, "absolute path");
     }
 
     [Fact]
@@ -440,18 +436,14 @@ public sealed class ExecTests : IDisposable
     {
         if (!Environment.IsPrivilegedProcess)
         {
-            var refused = await ToolRun.RunAsync(Binaries.Ferryd, ["--listen", "127.0.0.1:0=exec,cmd=/usr/bin/id,user=nobody"], timeout: Generous);
-            Assert.Equal(6, refused.ExitCode);
-            Assert.Contains("only ferryd running as root", refused.Stderr);
+            await AssertRefusedAtStartAsync("cmd=/usr/bin/id,user=nobody", 6, "only ferryd running as root");
             return;
         }
         await using var ferryd = await StartExecAsync("cmd=/usr/bin/id,user=nobody");
         string id = Encoding.UTF8.GetString(await ExchangeAsync(ferryd.Port("exec"), []));
         Assert.StartsWith("uid=65534(nobody) gid=65534(nogroup)", id);
         Assert.DoesNotContain("(root)", id);
-        var unknown = await ToolRun.RunAsync(Binaries.Ferryd, ["--listen", "127.0.0.1:0=exec,cmd=/usr/bin/id,user=no-such-user-here"], timeout: Generous);
-        Assert.Equal(6, unknown.ExitCode);
-        Assert.Contains("user=no-such-user-here: no such user", unknown.Stderr);
+        await AssertRefusedAtStartAsync("cmd=/usr/bin/id,user=no-such-user-here", 6, "user=no-such-user-here: no such user");
     }
 
     [Fact]

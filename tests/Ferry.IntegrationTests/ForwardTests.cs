@@ -72,13 +72,7 @@ public sealed class ForwardTests
             (socat, ["-t", "30", "-", $"TCP:127.0.0.1:{port}"]),
             (Binaries.Ferry, ["127.0.0.1", port]),
         };
-        foreach (var (file, args) in clients)
-        {
-            var result = await ToolRun.RunAsync(file, args, payload, Generous);
-            Assert.True(result.ExitCode == 0, $"{Path.GetFileName(file)} exited {result.ExitCode}: {result.Stderr}");
-            Assert.True(payload.AsSpan().SequenceEqual(result.Stdout),
-                $"{Path.GetFileName(file)} got {result.Stdout.Length} bytes back, not the {payload.Length} it sent");
-        }
+        await ToolRun.AssertEachEchoesAsync(clients, payload, Generous);
         await ServiceProtocolTests.WaitForAsync(
             () => ferryd.Process.StandardError.Split('\n').Count(l => l.Contains("on forward") && l.Contains($"in {payload.Length} B, out {payload.Length} B")) == 3,
             () => $"expected three forward close lines with every byte counted: {ferryd.Process.StandardError}");

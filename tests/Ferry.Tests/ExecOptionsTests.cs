@@ -75,28 +75,21 @@ public sealed class ExecOptionsTests
     {
         Assert.Null(ProgramCheck.Problem("/bin/cat"));
         string dir = Directory.CreateTempSubdirectory("ferry-exec-").FullName;
+        string Write(string name, string text, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserExecute)
+        {
+            string path = Path.Combine(dir, name);
+            File.WriteAllText(path, text);
+            File.SetUnixFileMode(path, mode);
+            return path;
+        }
         try
         {
-            string script = Path.Combine(dir, "ok.sh");
-            File.WriteAllText(script, "#!/bin/sh -e\necho hi\n");
-            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-            Assert.Null(ProgramCheck.Problem(script));
-            string noInterpreter = Path.Combine(dir, "none.sh");
-            File.WriteAllText(noInterpreter, "#!\necho hi\n");
-            File.SetUnixFileMode(noInterpreter, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-            Assert.Equal("its #! line names no interpreter", ProgramCheck.Problem(noInterpreter));
-            string dos = Path.Combine(dir, "dos.sh");
-            File.WriteAllText(dos, "#!/bin/sh\r\necho hi\r\n");
-            File.SetUnixFileMode(dos, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-            Assert.Contains("ends in CR", ProgramCheck.Problem(dos));
-            string short_ = Path.Combine(dir, "short.sh");
-            File.WriteAllText(short_, "#!/bin/sh");
-            File.SetUnixFileMode(short_, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-            Assert.Null(ProgramCheck.Problem(short_));
-            string notExecutable = Path.Combine(dir, "plain.sh");
-            File.WriteAllText(notExecutable, "#!/bin/sh\necho hi\n");
-            File.SetUnixFileMode(notExecutable, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            Assert.Equal("cannot be executed: permission denied", ProgramCheck.Problem(notExecutable));
+            Assert.Null(ProgramCheck.Problem(Write("ok.sh", "#!/bin/sh -e\necho hi\n")));
+            Assert.Null(ProgramCheck.Problem(Write("short.sh", "#!/bin/sh")));
+            Assert.Equal("its #! line names no interpreter", ProgramCheck.Problem(Write("none.sh", "#!\necho hi\n")));
+            Assert.Contains("ends in CR", ProgramCheck.Problem(Write("dos.sh", "#!/bin/sh\r\necho hi\r\n")));
+            Assert.Equal("cannot be executed: permission denied",
+                ProgramCheck.Problem(Write("plain.sh", "#!/bin/sh\necho hi\n", UnixFileMode.UserRead | UnixFileMode.UserWrite)));
         }
         finally
         {

@@ -40,4 +40,16 @@ internal static class ToolRun
             throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in time");
         }
     }
+
+    /// <summary>Each client (a tool and its arguments) sends <paramref name="payload"/> and must exit 0 with exactly it on stdout.</summary>
+    public static async Task AssertEachEchoesAsync(IEnumerable<(string File, string[] Args)> clients, byte[] payload, TimeSpan timeout)
+    {
+        foreach (var (file, args) in clients)
+        {
+            var result = await RunAsync(file, args, payload, timeout);
+            Assert.True(result.ExitCode == 0, $"{Path.GetFileName(file)} exited {result.ExitCode}: {result.Stderr}");
+            Assert.True(payload.AsSpan().SequenceEqual(result.Stdout),
+                $"{Path.GetFileName(file)} got {result.Stdout.Length} bytes back, not the {payload.Length} it sent");
+        }
+    }
 }
