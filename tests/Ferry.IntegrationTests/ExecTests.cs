@@ -432,6 +432,41 @@ public sealed class ExecTests : IDisposable
     }
 
     [Fact]
+    public async Task NoProcessToBeHadIsLoggedOncePerEpisodeAndTheListenerKeepsWorking()
+    {
+        // A pids cgroup (v1 here) capped at what ferryd already has: its next clone fails with EAGAIN.
+        const string pidsRoot = "/sys/fs/cgroup/pids";
+        if (!File.Exists(Path.Combine(pidsRoot, "cgroup.procs")) || !Environment.IsPrivilegedProcess)
+            Assert.Skip("needs root and a cgroup v1 pids controller at /sys/fs/cgroup/pids to make posix_spawn fail with EAGAIN");
+        string group = Path.Combine(pidsRoot, $"ferry-exec-test-{Environment.ProcessId}");
+        Directory.CreateDirectory(group);
+        try
+        {
+            await using var ferryd = await StartExecAsync("cmd=/bin/echo,args=hi");
+            int port = ferryd.Port("exec");
+            Assert.Equal("hi\n", Encoding.UTF8.GetString(await ExchangeAsync(port, [])));
+            File.WriteAllText(Path.Combine(group, "cgroup.procs"), ferryd.Process.Pid.ToString());
+            File.WriteAllText(Path.Combine(group, "pids.max"), File.ReadAllText(Path.Combine(group, "pids.current")).Trim());
+            for (int i = 0; i < 3; i++)
+                Assert.Empty(await ExchangeAsync(port, []));
+            File.WriteAllText(Path.Combine(group, "pids.max"), "max");
+            Assert.Equal("hi\n", Encoding.UTF8.GetString(await ExchangeAsync(port, [])));
+            await ServiceProtocolTests.WaitForAsync(
+                () => ferryd.Process.StandardError.Split('\n').Count(l => l.Contains("program not started")) == 3,
+                () => $"expected three clients closed for want of a process: {ferryd.Process.StandardError}");
+            Assert.Equal(1, ferryd.Process.StandardError.Split('\n')
+                .Count(l => l.Contains("cannot start /bin/echo: no process could be made (EAGAIN")));
+        }
+        finally
+        {
+            // ferryd has exited: the group is empty and can go.
+            await ServiceProtocolTests.WaitForAsync(() => File.ReadAllText(Path.Combine(group, "cgroup.procs")).Trim().Length == 0,
+                () => "ferryd is still in the test's cgroup");
+            Directory.Delete(group);
+        }
+    }
+
+    [Fact]
     public async Task UserNobodyRunsTheProgramAsNobodyWhenFerrydIsRoot()
     {
         if (!Environment.IsPrivilegedProcess)
