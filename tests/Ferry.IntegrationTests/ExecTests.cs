@@ -371,6 +371,53 @@ public sealed class ExecTests : IDisposable
     }
 
     [Fact]
+    public async Task ClientsThatResetHalfCloseOrFinishAtRandomLeaveNoDescriptorChildOrZombieBehind()
+    {
+        await using var ferryd = await StartExecAsync("maxChildren=8,killGrace=0.5,cmd=/bin/cat");
+        int port = ferryd.Port("exec");
+        int Descriptors() => Directory.GetFileSystemEntries($"/proc/{ferryd.Process.Pid}/fd").Length;
+        Assert.Equal("warm\n", Encoding.UTF8.GetString(await ExchangeAsync(port, "warm\n"u8.ToArray())));
+        int before = Descriptors();
+        var random = new Random(16);
+        var kinds = Enumerable.Range(0, 300).Select(_ => random.Next(3)).ToArray();
+        int completed = 0;
+        await Parallel.ForEachAsync(kinds, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (kind, cancel) =>
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancel);
+            byte[] payload = new byte[20_000];
+            Random.Shared.NextBytes(payload);
+            switch (kind)
+            {
+                case 0: // the whole exchange, checked
+                    var reading = ReadToEndAsync(socket, cancel);
+                    await socket.SendAsync(payload, SocketFlags.None, cancel);
+                    socket.Shutdown(SocketShutdown.Send);
+                    byte[] answer = await reading;
+                    Assert.True(payload.AsSpan().SequenceEqual(answer), "cat's answer differs from what was sent");
+                    Interlocked.Increment(ref completed);
+                    break;
+                case 1: // gone at once, with a reset
+                    socket.LingerState = new LingerOption(true, 0);
+                    break;
+                default: // sends, reads a little, then resets mid-stream
+                    await socket.SendAsync(payload, SocketFlags.None, cancel);
+                    await socket.ReceiveAsync(new byte[100], SocketFlags.None, cancel);
+                    socket.LingerState = new LingerOption(true, 0);
+                    break;
+            }
+        });
+        Assert.Equal(kinds.Count(k => k == 0), completed);
+        await ServiceProtocolTests.WaitForAsync(() => ChildrenOf(ferryd.Process.Pid).Count == 0 && Descriptors() <= before,
+            () => $"left behind: children {string.Join(' ', ChildrenOf(ferryd.Process.Pid))}, descriptors {Descriptors()} (before: {before})");
+        // One close line per client; those reset while waiting for a slot were never given a program.
+        await ServiceProtocolTests.WaitForAsync(
+            () => ferryd.Process.StandardError.Split('\n').Count(l => l.Contains(" close 127.0.0.1:")) == 301,
+            () => $"expected a close line for each of the 301 clients: {ferryd.Process.StandardError}");
+        Assert.Equal(kinds.Count(k => k == 0) + 1, ferryd.Process.StandardError.Split('\n').Count(l => l.Contains("service done")));
+    }
+
+    [Fact]
     public async Task ShutdownEndsEveryProgramAndWhatItStarted()
     {
         await using var ferryd = await StartExecAsync($"killGrace=1,cmd={Script("sleep 300 & sleep 300 & wait")}");
