@@ -15,8 +15,9 @@ namespace Ferry.Daemon.Connections;
 /// decrypted) pipes, ends the transport (what the service wrote is sent, then FIN), and logs
 /// the one <see cref="CloseReason"/> that <see cref="ConnectionEnding"/> decides.
 /// </summary>
+/// <param name="ended">Called last, once the connection is closed and logged: the listener stops counting it.</param>
 internal sealed partial class ConnectionHandler(string listener, IConnectionService service, ListenerTls? tls,
-    TimeSpan handshakeTimeout, TimeProvider time, ILogger logger)
+    TimeSpan handshakeTimeout, TimeProvider time, ILogger logger, Action<TrackedConnection> ended)
 {
     public async Task ServeAsync(TrackedConnection connection)
     {
@@ -49,9 +50,7 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
                 connection.Traffic = session;
             }
             connection.ServiceStarted(time.GetTimestamp());
-            var observer = logger.IsEnabled(LogLevel.Debug) ? new ReceivedLineLog(text => Log.ClientSays(logger, peer, text)) : null;
-            serving = new ServiceConnection(pipes, stopping, peer,
-                () => context.Reset(new ConnectionAbortedException("cut off by the service")), observer) { Transport = context };
+            serving = new ServiceConnection(pipes, stopping, peer, ClientSaysLog(peer)) { Transport = context };
             returned = await serving.ServeWithAsync(service);
         }
         catch (Exception ex)
@@ -60,22 +59,36 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
         }
         finally
         {
-            if (session is not null)
-                await session.DisposeAsync();
-            // Whatever the service wrote is sent before the close, and counted.
-            await context.DisposeAsync();
-            var reason = ConnectionEnding.Decide(returned, thrown, stopping.IsCancellationRequested, connection.Expired);
-            if (ConnectionEnding.IsUnexpected(reason, thrown))
-                Log.ConnectionFailed(logger, thrown!, peer, listener, context.ConnectionId);
-            long durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (serving?.CloseDetail is { } detail)
-                Log.ConnectionClosedWithDetail(logger, peer, listener, context.ConnectionId, reason.Describe(),
-                    connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs, detail);
-            else
-                Log.ConnectionClosed(logger, peer, listener, context.ConnectionId, reason.Describe(),
-                    connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs);
+            try
+            {
+                if (session is not null)
+                    await session.DisposeAsync();
+                // Whatever the service wrote is sent before the close, and counted.
+                await context.DisposeAsync();
+                var reason = ConnectionEnding.Decide(returned, thrown, stopping.IsCancellationRequested, connection.Expired);
+                if (ConnectionEnding.IsUnexpected(reason, thrown))
+                    Log.ConnectionFailed(logger, thrown!, peer, listener, context.ConnectionId);
+                long durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (serving?.CloseDetail is { } detail)
+                    Log.ConnectionClosedWithDetail(logger, peer, listener, context.ConnectionId, reason.Describe(),
+                        connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs, detail);
+                else
+                    Log.ConnectionClosed(logger, peer, listener, context.ConnectionId, reason.Describe(),
+                        connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs);
+            }
+            finally
+            {
+                ended(connection);
+            }
         }
     }
+
+    /// <summary>
+    /// The Debug log of what the client says, or null. A method of its own: a lambda in
+    /// <see cref="ServeAsync"/> would make every connection carry a closure, Debug or not.
+    /// </summary>
+    private ReceivedLineLog? ClientSaysLog(string peer) =>
+        logger.IsEnabled(LogLevel.Debug) ? new ReceivedLineLog(text => Log.ClientSays(logger, peer, text)) : null;
 
     [LoggerMessage(EventId = 32, Level = LogLevel.Warning, Message = "TLS handshake with {Peer} on {Listener} failed: {Reason}")]
     private static partial void HandshakeFailed(ILogger logger, string peer, string listener, string reason);

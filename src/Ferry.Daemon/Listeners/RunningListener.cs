@@ -60,7 +60,7 @@ internal sealed partial class RunningListener
         _serviceScheduler = _serveOnLoop ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _handler = new ConnectionHandler(listener.Name, service, Policy.Tls, Policy.HandshakeTimeout, _time, logger);
+        _handler = new ConnectionHandler(listener.Name, service, Policy.Tls, Policy.HandshakeTimeout, _time, logger, Forget);
         _sources = new SourceLimits(Policy, _time);
         _admission = new Admission(Policy, listener.Service, _sources, _descriptorLimit);
         _refusals = new RefusalLog(listener.Name, logger, _time);
@@ -122,7 +122,9 @@ internal sealed partial class RunningListener
         }
         var connection = new TrackedConnection(context, peerText, verdict.Source, _time.GetTimestamp());
         _connections.Add(connection);
-        connection.Served = ServeAsync(connection);
+        // A service that never blocks starts right here, on the loop that accepted it, as a C
+        // epoll server would; any other must not hold the loop: it starts on the thread pool.
+        connection.Served = _serveOnLoop ? _handler.ServeAsync(connection) : ServeOnThreadPoolAsync(connection);
     }
 
     private unsafe void Refuse(int descriptor, string peer, RefusalReason reason, string detail)
@@ -148,22 +150,18 @@ internal sealed partial class RunningListener
         Listener.Counters.Closed();
     }
 
-    private async Task ServeAsync(TrackedConnection connection)
+    private async Task ServeOnThreadPoolAsync(TrackedConnection connection)
     {
-        // A service that never blocks starts right here, on the loop that accepted it, as a C
-        // epoll server would; any other must not hold the loop: it starts on the thread pool.
-        if (!_serveOnLoop)
-            await Task.Yield();
-        try
-        {
-            await _handler.ServeAsync(connection);
-        }
-        finally
-        {
-            _connections.Remove(connection);
-            Released(connection.Source);
-            connection.Lifetime.Dispose();
-        }
+        await Task.Yield();
+        await _handler.ServeAsync(connection);
+    }
+
+    /// <summary>The connection is closed and logged (the handler's last step): it counts no more.</summary>
+    private void Forget(TrackedConnection connection)
+    {
+        _connections.Remove(connection);
+        Released(connection.Source);
+        connection.Lifetime.Dispose();
     }
 
     private async Task SweepLoopAsync()

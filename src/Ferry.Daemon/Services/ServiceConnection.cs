@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Ferry.Daemon.Connections;
+using Ferry.Daemon.Transport;
 
 namespace Ferry.Daemon.Services;
 
@@ -10,22 +11,17 @@ namespace Ferry.Daemon.Services;
 /// </summary>
 internal sealed class ServiceConnection
 {
-    private readonly Action _abort;
+    private readonly IDuplexPipe _pipes;
     private readonly IInputObserver? _observer;
 
-    public ServiceConnection(IDuplexPipe pipes, CancellationToken stopping, string peer = "unknown", Action? abort = null,
-        IInputObserver? observer = null)
+    public ServiceConnection(IDuplexPipe pipes, CancellationToken stopping, string peer = "unknown", IInputObserver? observer = null)
     {
+        _pipes = pipes;
         _observer = observer;
         Input = observer is null ? pipes.Input : new ObservedInput(pipes.Input, observer);
         Output = pipes.Output;
         Stopping = stopping;
         Peer = peer;
-        _abort = abort ?? (() =>
-        {
-            pipes.Input.Complete();
-            pipes.Output.Complete();
-        });
     }
 
     public PipeReader Input { get; }
@@ -49,7 +45,17 @@ internal sealed class ServiceConnection
     /// graceful close would wait for a send the client is not reading, and would look to the
     /// client like an ordinary end.
     /// </summary>
-    public void Abort() => _abort();
+    public void Abort()
+    {
+        if (Transport is SocketConnection socket)
+        {
+            socket.Reset(new Microsoft.AspNetCore.Connections.ConnectionAbortedException("cut off by the service"));
+            return;
+        }
+        // No socket under the pipes (a test's in-memory connection): end them.
+        _pipes.Input.Complete();
+        _pipes.Output.Complete();
+    }
 
     /// <summary>Runs <paramref name="service"/> on this connection; then the observer sees the end of the input.</summary>
     public ValueTask<CloseReason> ServeWithAsync(IConnectionService service) =>

@@ -43,7 +43,11 @@ internal sealed class ReadinessSignal : IValueTaskSource
             }
             if (ReferenceEquals(Interlocked.CompareExchange(ref _next, null, next), next))
             {
-                next(_continuationState);
+                // Not kept: an idle connection's last waiter (a finished connect, a drained flush)
+                // would otherwise stay reachable, with everything it holds, until the next wait.
+                object? state = _continuationState;
+                _continuationState = null;
+                next(state);
                 return;
             }
         }
@@ -67,6 +71,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
             return;
         // A signal came between the wait and this registration: take it and resume the waiter,
         // off this stack (it is inside the waiter's own await).
+        _continuationState = null;
         TryConsume();
         ThreadPool.UnsafeQueueUserWorkItem(continuation, state, preferLocal: true);
     }

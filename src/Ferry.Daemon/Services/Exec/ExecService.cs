@@ -45,8 +45,6 @@ internal sealed partial class ExecService : IConnectionService
         // user=/group=: setpriv sets the ids, then execs the program with its own argv[0].
         _path = _options.Account?.SwitcherPath ?? _options.Command;
         _arguments = [.. _options.Account?.SwitcherArguments() ?? [], _options.Command, .. _options.Arguments];
-        if (_options.Account is null)
-            _arguments[0] = _options.Command;
         _startFailures = new RepeatWindow(context.Time, RepeatedWarningWindow);
         _full = new RepeatWindow(context.Time, RepeatedWarningWindow);
         _stderrBudget = new LineBudget(context.Time, RepeatedWarningWindow, StderrLinesPerWindow,
