@@ -150,6 +150,18 @@ internal sealed unsafe class EpollLoop
 
     private void Defer(Action<object?> work, object? state) => _deferred.Enqueue((work, state));
 
+    /// <summary>
+    /// <see cref="YieldAsync"/> without an awaiter: <paramref name="work"/> runs on this loop after
+    /// the events already reported, or on the thread pool when called from any other thread.
+    /// </summary>
+    public static void Later(Action<object?> work, object? state)
+    {
+        if (t_current is { } loop)
+            loop.Defer(work, state);
+        else
+            ThreadPool.UnsafeQueueUserWorkItem(work, state, preferLocal: true);
+    }
+
     private void Run()
     {
         t_current = this;
@@ -195,12 +207,6 @@ internal sealed unsafe class EpollLoop
 
         public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
 
-        public void UnsafeOnCompleted(Action continuation)
-        {
-            if (t_current is { } loop)
-                loop.Defer(static state => ((Action)state!)(), continuation);
-            else
-                ThreadPool.UnsafeQueueUserWorkItem(static state => ((Action)state!)(), continuation, preferLocal: true);
-        }
+        public void UnsafeOnCompleted(Action continuation) => Later(static state => ((Action)state!)(), continuation);
     }
 }

@@ -1,7 +1,7 @@
 using Ferry.Platform.Linux;
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace Ferry.Daemon.Transport;
 
@@ -21,7 +21,7 @@ namespace Ferry.Daemon.Transport;
 /// the closing of the socket may come from any thread.
 /// </para>
 /// </remarks>
-internal sealed class SocketReader : PipeReader
+internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
     /// <summary>
     /// Receive this much at once at most. 16 KiB, not 64: on loopback a 64 KiB receive drained the
@@ -81,6 +81,11 @@ internal sealed class SocketReader : PipeReader
     private bool _completed;
     private volatile bool _cancelRequested;
     private long _unbroken;
+
+    // The read in progress that had to wait: its completion, its token, and the token's registration.
+    private ManualResetValueTaskSourceCore<ReadResult> _pending;
+    private CancellationToken _readCancellation;
+    private CancellationTokenRegistration _registration;
 
     /// <param name="resumeOnThreadPool">
     /// True for services that may block: after a wait, the service resumes on the thread pool
@@ -155,7 +160,7 @@ internal sealed class SocketReader : PipeReader
         ObjectDisposedException.ThrowIf(_completed, this);
         if (TryReadBuffered(out ReadResult result))
             return new ValueTask<ReadResult>(result);
-        return ReadFromSocketAsync(cancellationToken);
+        return ReadFromSocket(cancellationToken);
     }
 
     public override bool TryRead(out ReadResult result)
@@ -196,52 +201,110 @@ internal sealed class SocketReader : PipeReader
         return false;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> ReadFromSocketAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A read the buffer cannot answer: receives, and when the socket is drained waits for epoll
+    /// without an async state machine. The reader is its own <see cref="IValueTaskSource{TResult}"/>
+    /// (one read at a time, as for any <see cref="PipeReader"/>), so an idle connection's pending
+    /// read costs no object, and a wait is resumed straight from the <see cref="Readable"/> signal.
+    /// </summary>
+    private ValueTask<ReadResult> ReadFromSocket(CancellationToken cancellationToken)
     {
-        CancellationTokenRegistration registration = default;
+        _pending.Reset();
+        _pending.RunContinuationsAsynchronously = _resumeOnThreadPool;
+        _readCancellation = cancellationToken;
         try
         {
-            while (true)
+            if (TryStep(out ReadResult result))
             {
-                ObjectDisposedException.ThrowIf(_completed, this);
-                cancellationToken.ThrowIfCancellationRequested();
-                if (TryReadBuffered(out ReadResult result))
-                    return result;
-                if (_connection.IsClosed)
-                    throw _failure = _connection.ClosedBecause;
-                if (!_drained && Buffered < BufferLimitBytes)
-                {
-                    if (_unbroken >= FairShare.Bytes)
-                    {
-                        // A client that streams as fast as loopback allows must not keep the epoll
-                        // thread, and every other connection on it, to itself.
-                        _unbroken = 0;
-                        await EpollLoop.YieldAsync();
-                        continue;
-                    }
-                    if (ReceiveOnce() >= 0)
-                        return new ReadResult(Buffer, isCanceled: false, isCompleted: _peerFinished);
-                    continue; // drained
-                }
-                if (cancellationToken.CanBeCanceled && registration == default)
-                    registration = cancellationToken.UnsafeRegister(static reader => ((SocketReader)reader!).Readable.Signal(), this);
-                // An edge that came since the last receive needs no wait (and is no break in the stream).
-                if (!Readable.TryConsume())
-                {
-                    _unbroken = 0;
-                    await Readable.WaitAsync();
-                    if (_resumeOnThreadPool)
-                        await Task.Yield();
-                }
-                _drained = false;
+                EndRead();
+                return new ValueTask<ReadResult>(result);
             }
         }
-        finally
+        catch (Exception ex)
         {
-            registration.Dispose();
+            EndRead();
+            return ValueTask.FromException<ReadResult>(ex);
+        }
+        return new ValueTask<ReadResult>(this, _pending.Version);
+    }
+
+    /// <summary>
+    /// Goes on with the read until it has a result (true), or has arranged to be called again
+    /// (false): by the <see cref="Readable"/> signal, or after the others on the loop had their turn.
+    /// </summary>
+    private bool TryStep(out ReadResult result)
+    {
+        while (true)
+        {
+            ObjectDisposedException.ThrowIf(_completed, this);
+            _readCancellation.ThrowIfCancellationRequested();
+            if (TryReadBuffered(out result))
+                return true;
+            if (_connection.IsClosed)
+                throw _failure = _connection.ClosedBecause;
+            if (!_drained && Buffered < BufferLimitBytes)
+            {
+                if (_unbroken >= FairShare.Bytes)
+                {
+                    // A client that streams as fast as loopback allows must not keep the epoll
+                    // thread, and every other connection on it, to itself.
+                    _unbroken = 0;
+                    EpollLoop.Later(static reader => ((SocketReader)reader!).Resume(afterWait: false), this);
+                    return false;
+                }
+                if (ReceiveOnce() >= 0)
+                {
+                    result = new ReadResult(Buffer, isCanceled: false, isCompleted: _peerFinished);
+                    return true;
+                }
+                continue; // drained
+            }
+            if (_readCancellation.CanBeCanceled && _registration == default)
+                _registration = _readCancellation.UnsafeRegister(static reader => ((SocketReader)reader!).Readable.Signal(), this);
+            // An edge that came since the last receive needs no wait (and is no break in the stream).
+            if (!Readable.TryConsume())
+            {
+                _unbroken = 0;
+                ((IValueTaskSource)Readable).OnCompleted(static reader => ((SocketReader)reader!).Resume(afterWait: true), this, 0,
+                    ValueTaskSourceOnCompletedFlags.None);
+                return false;
+            }
+            _drained = false;
         }
     }
+
+    /// <summary>The signal came (or the loop gave the read its turn again): go on, and complete the read if it is done.</summary>
+    private void Resume(bool afterWait)
+    {
+        if (afterWait)
+            _drained = false;
+        try
+        {
+            if (!TryStep(out ReadResult result))
+                return;
+            EndRead();
+            _pending.SetResult(result);
+        }
+        catch (Exception ex)
+        {
+            EndRead();
+            _pending.SetException(ex);
+        }
+    }
+
+    private void EndRead()
+    {
+        _registration.Dispose();
+        _registration = default;
+        _readCancellation = default;
+    }
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _pending.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _pending.GetStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _pending.OnCompleted(continuation, state, token, flags);
 
     /// <summary>
     /// One <c>recv</c>: the number of bytes added (0 for the peer's FIN, which is remembered),
