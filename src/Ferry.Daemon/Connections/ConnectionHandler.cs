@@ -27,13 +27,13 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
         var stopping = connection.Lifetime.CloseRequested;
         string peer = connection.Peer;
         long started = Stopwatch.GetTimestamp();
-        Log.ConnectionOpened(logger, peer, listener, context.ConnectionId);
         CloseReason? returned = null;
         Exception? thrown = null;
         TlsSession? session = null;
         ServiceConnection? serving = null;
         try
         {
+            Log.ConnectionOpened(logger, peer, listener, context.ConnectionId);
             IDuplexPipe pipes = context.Transport;
             if (tls is not null)
             {
@@ -87,8 +87,10 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
     /// The Debug log of what the client says, or null. A method of its own: a lambda in
     /// <see cref="ServeAsync"/> would make every connection carry a closure, Debug or not.
     /// </summary>
-    private ReceivedLineLog? ClientSaysLog(string peer) =>
-        logger.IsEnabled(LogLevel.Debug) ? new ReceivedLineLog(text => Log.ClientSays(logger, peer, text)) : null;
+    private ReceivedLineLog? ClientSaysLog(string peer) => logger.IsEnabled(LogLevel.Debug) ? ClientSaysLogFor(peer) : null;
+
+    // Apart again: a method that captures peer allocates its closure on entry, whether the lambda is made or not.
+    private ReceivedLineLog ClientSaysLogFor(string peer) => new(text => Log.ClientSays(logger, peer, text));
 
     [LoggerMessage(EventId = 32, Level = LogLevel.Warning, Message = "TLS handshake with {Peer} on {Listener} failed: {Reason}")]
     private static partial void HandshakeFailed(ILogger logger, string peer, string listener, string reason);

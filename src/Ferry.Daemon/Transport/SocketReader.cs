@@ -223,7 +223,10 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         catch (Exception ex)
         {
             EndRead();
-            return ValueTask.FromException<ReadResult>(ex);
+            // As the awaited path reports it: a cancellation is a canceled read, anything else a failed one.
+            return ex is OperationCanceledException { CancellationToken.IsCancellationRequested: true } canceled
+                ? ValueTask.FromCanceled<ReadResult>(canceled.CancellationToken)
+                : ValueTask.FromException<ReadResult>(ex);
         }
         return new ValueTask<ReadResult>(this, _pending.Version);
     }
@@ -278,18 +281,24 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     {
         if (afterWait)
             _drained = false;
+        ReadResult result;
+        Exception? failure = null;
         try
         {
-            if (!TryStep(out ReadResult result))
+            if (!TryStep(out result))
                 return;
-            EndRead();
-            _pending.SetResult(result);
         }
         catch (Exception ex)
         {
-            EndRead();
-            _pending.SetException(ex);
+            failure = ex;
+            result = default;
         }
+        // Outside the try: completing may run the caller inline, and nothing of its must land in the catch.
+        EndRead();
+        if (failure is null)
+            _pending.SetResult(result);
+        else
+            _pending.SetException(failure);
     }
 
     private void EndRead()
