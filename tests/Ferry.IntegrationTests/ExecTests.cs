@@ -278,13 +278,22 @@ public sealed class ExecTests : IDisposable
     public async Task WhatTheProgramLeftHoldingItsOutputIsEndedAndTheClientGetsItsBytesAndFin()
     {
         // sh exits at once; the sleep it started in the background keeps stdout open.
-        await using var ferryd = await StartExecAsync($"killGrace=0.5,cmd={Script("sleep 300 & echo started")}");
+        string leftPid = Path.Combine(_scripts.Path, "left.pid");
+        await using var ferryd = await StartExecAsync($"killGrace=0.5,cmd={Script($"sleep 300 & echo $! > {leftPid}; echo started")}");
         byte[] answer = await ExchangeAsync(ferryd.Port("exec"), []);
         Assert.Equal("started\n", Encoding.UTF8.GetString(answer));
         await WaitForLogAsync(ferryd, "exited with code 0");
         await ServiceProtocolTests.WaitForAsync(() => ChildrenOf(ferryd.Process.Pid).Count == 0, () => "a child is left");
-        Assert.DoesNotContain(Directory.EnumerateDirectories("/proc").Select(Path.GetFileName),
-            pid => int.TryParse(pid, out _) && SafeRead($"/proc/{pid}/cmdline") == "sleep\0300\0");
+        int left = int.Parse(File.ReadAllText(leftPid).Trim());
+        // Ended by the TERM to its process group (a zombie until whoever inherited it reaps it).
+        await ServiceProtocolTests.WaitForAsync(() => !Runs(left), () => $"the sleep it left, pid {left}, still runs");
+    }
+
+    /// <summary>Alive, not a zombie.</summary>
+    private static bool Runs(int pid)
+    {
+        string stat = SafeRead($"/proc/{pid}/stat");
+        return stat.Length > 0 && stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z') == false;
     }
 
     [Fact]
