@@ -224,7 +224,16 @@ internal sealed partial class ExecService : IConnectionService
     {
         var connection = new SocketConnection(descriptor, loop, BlockPool.Default, scheduler);
         descriptor = -1; // the connection owns it now
-        connection.Start();
+        try
+        {
+            connection.Start();
+        }
+        catch (IOException ex)
+        {
+            // Never registered: closing it is all there is to undo.
+            connection.Reset(new Microsoft.AspNetCore.Connections.ConnectionAbortedException(ex.Message));
+            throw;
+        }
         return connection;
     }
 
