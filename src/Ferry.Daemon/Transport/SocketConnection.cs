@@ -179,6 +179,16 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     }
 
     /// <summary>The callback given to <see cref="WhenClosed"/> is no longer wanted.</summary>
+    /// <summary>
+    /// Resets <paramref name="partner"/> (off the closing thread) once this socket is closed by
+    /// anyone: a pair's other socket (forward's upstream, exec's program) whose direction may be
+    /// waiting on it must wake. Undone by <see cref="ForgetWhenClosed"/>.
+    /// </summary>
+    public void ResetWhenClosed(SocketConnection partner) =>
+        WhenClosed(static state => ThreadPool.UnsafeQueueUserWorkItem(
+            static partner => partner.Reset(new ConnectionAbortedException("the client was closed")), (SocketConnection)state!, preferLocal: false),
+            partner);
+
     public void ForgetWhenClosed() => Volatile.Write(ref _closedCallback, null);
 
     /// <summary>Why the socket was closed: what reading it throws from then on.</summary>

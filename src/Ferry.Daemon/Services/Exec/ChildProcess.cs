@@ -29,12 +29,13 @@ internal readonly record struct ChildExit(int? Code, int? Signal)
 /// </remarks>
 internal sealed class ChildProcess : IEpollTarget, IDisposable
 {
-    private readonly PidHandle _pidfd;
+    /// <summary>The pidfd, closed with a plain close(2); closing it takes it out of the epoll set.</summary>
+    private readonly SafeFileHandle _pidfd;
     private readonly EpollLoop _loop;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _slot;
 
-    private ChildProcess(int pid, PidHandle pidfd, EpollLoop loop)
+    private ChildProcess(int pid, SafeFileHandle pidfd, EpollLoop loop)
     {
         Pid = pid;
         _pidfd = pidfd;
@@ -72,7 +73,7 @@ internal sealed class ChildProcess : IEpollTarget, IDisposable
             KillAndReap(pid);
             return null;
         }
-        var handle = new PidHandle(pidfd);
+        var handle = new SafeFileHandle(pidfd, ownsHandle: true);
         try
         {
             failure = null;
@@ -90,6 +91,12 @@ internal sealed class ChildProcess : IEpollTarget, IDisposable
     private static void KillAndReap(int pid)
     {
         ProcessCalls.Kill(-pid, SignalNumber.Kill);
+        ReapWhenGone(pid);
+    }
+
+    /// <summary>Waits in milliseconds for a child that has exited or was killed, and reaps it (a KILLed one is gone within a few).</summary>
+    private static void ReapWhenGone(int pid)
+    {
         while (!ProcessCalls.Reap(pid))
             Thread.Sleep(1);
     }
@@ -121,22 +128,12 @@ internal sealed class ChildProcess : IEpollTarget, IDisposable
     {
         if (ProcessCalls.PeekExit(Pid) is var (code, signal))
             Exit = new ChildExit(code, signal);
-        while (!ProcessCalls.Reap(Pid))
-            Thread.Sleep(1); // the kernel is recording the exit right now
+        ReapWhenGone(Pid); // exited: the first waitpid takes it
     }
 
     public void Dispose()
     {
         _loop.Forget(_slot, this);
         _pidfd.Dispose();
-    }
-
-    /// <summary>The pidfd; closing it takes it out of the epoll set.</summary>
-    private sealed class PidHandle : SafeHandleMinusOneIsInvalid
-    {
-        public PidHandle(int descriptor)
-            : base(ownsHandle: true) => SetHandle(descriptor);
-
-        protected override bool ReleaseHandle() => DescriptorCalls.Close((int)handle) == 0;
     }
 }

@@ -41,9 +41,7 @@ internal sealed class ExecSession(ServiceConnection client, ChildProcess child, 
         var clientSocket = client.Transport as SocketConnection;
         // ferryd closed the client (idle timeout, shutdown deadline): the output direction may be
         // waiting on a silent program, so cut the program's socket to wake it.
-        clientSocket?.WhenClosed(static state => ThreadPool.UnsafeQueueUserWorkItem(
-            static socket => socket.Reset(new ConnectionAbortedException("the client was closed")), (SocketConnection)state!, preferLocal: false),
-            stdio);
+        clientSocket?.ResetWhenClosed(stdio);
         using var timeout = options.Timeout > TimeSpan.Zero ? new CancellationTokenSource(options.Timeout) : null;
         using var onTimeout = timeout?.Token.UnsafeRegister(_ =>
         {

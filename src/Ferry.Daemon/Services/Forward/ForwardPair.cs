@@ -27,9 +27,7 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
         // The client closed under the pair (idle timeout, the shutdown deadline): the loops may both
         // be waiting on the upstream (one for room to write, one for bytes), so cut it to wake them.
         var clientSocket = client.Transport as SocketConnection;
-        clientSocket?.WhenClosed(static state => ThreadPool.UnsafeQueueUserWorkItem(
-            static upstream => upstream.Reset(new ConnectionAbortedException("the client was closed")), (SocketConnection)state!, preferLocal: false),
-            upstream);
+        clientSocket?.ResetWhenClosed(upstream);
         Task<DirectionEnd> toUpstream = PipeCopy.PumpAsync(client.Input, upstreamPipes.Output);
         Task<DirectionEnd> toClient = PipeCopy.PumpAsync(upstreamPipes.Input, client.Output);
         try
