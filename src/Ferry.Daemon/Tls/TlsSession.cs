@@ -17,12 +17,12 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
     private readonly SslStream _tls;
     private readonly CountingStream _decrypted;
 
-    private TlsSession(SslStream tls)
+    private TlsSession(SslStream tls, IDuplexPipe transport)
     {
         _tls = tls;
         _decrypted = new CountingStream(tls);
         Input = PipeReader.Create(_decrypted, new StreamPipeReaderOptions(leaveOpen: true));
-        Output = new HalfClosingWriter(PipeWriter.Create(_decrypted, new StreamPipeWriterOptions(leaveOpen: true)), tls);
+        Output = new HalfClosingWriter(PipeWriter.Create(_decrypted, new StreamPipeWriterOptions(leaveOpen: true)), tls, transport.Output);
     }
 
     public PipeReader Input { get; }
@@ -59,7 +59,7 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
         };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         deadline.CancelAfter(timeout);
-        var (session, failure) = await HandshakeAsync(tls, tls.AuthenticateAsServerAsync(options, deadline.Token));
+        var (session, failure) = await HandshakeAsync(tls, transport, tls.AuthenticateAsServerAsync(options, deadline.Token));
         if (failure is null)
             return (session, "");
         return (null, verdict
@@ -90,19 +90,19 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
             },
         };
         using var deadline = new CancellationTokenSource(timeout);
-        var (session, failure) = await HandshakeAsync(tls, tls.AuthenticateAsClientAsync(options, deadline.Token));
+        var (session, failure) = await HandshakeAsync(tls, transport, tls.AuthenticateAsClientAsync(options, deadline.Token));
         if (failure is null)
             return (session, "");
         return (null, verdict ?? (failure is OperationCanceledException ? $"no handshake within {timeout.TotalSeconds} s" : Describe(failure, "upstream")));
     }
 
     /// <summary>Awaits a handshake: the session, or what the peer's failure (or the deadline) threw, never thrown on.</summary>
-    private static async Task<(TlsSession? Session, Exception? Failure)> HandshakeAsync(SslStream tls, Task handshake)
+    private static async Task<(TlsSession? Session, Exception? Failure)> HandshakeAsync(SslStream tls, IDuplexPipe transport, Task handshake)
     {
         try
         {
             await handshake;
-            return (new TlsSession(tls), null);
+            return (new TlsSession(tls, transport), null);
         }
         catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException
             or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
@@ -130,7 +130,8 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
     /// what was written is sent, then a close_notify, and the peer's bytes can still be read
     /// (forward passes a half-close on this way). <see cref="Complete"/> only completes the writer.
     /// </summary>
-    private sealed class HalfClosingWriter(PipeWriter inner, SslStream tls) : PipeWriter
+    /// <param name="transport">The socket's own writer under the session: its FIN when no close_notify can be made.</param>
+    private sealed class HalfClosingWriter(PipeWriter inner, SslStream tls, PipeWriter transport) : PipeWriter
     {
         public override void Advance(int bytes) => inner.Advance(bytes);
 
@@ -150,7 +151,19 @@ internal sealed class TlsSession : IDuplexPipe, IByteCounts, IAsyncDisposable
         {
             await inner.CompleteAsync(exception);
             if (exception is null && Interlocked.Exchange(ref _closeNotified, 1) == 0)
-                await tls.ShutdownAsync();
+            {
+                try
+                {
+                    await tls.ShutdownAsync();
+                }
+                catch (Exception ex) when (ex is not (ObjectDisposedException or OperationCanceledException))
+                {
+                    // OpenSSL now and then refuses the close_notify while the other direction is
+                    // inside a read on the same session (SSL_ERROR_SYSCALL). Everything written is
+                    // sent already: the half-close still reaches the peer, as a plain FIN.
+                    await transport.CompleteAsync();
+                }
+            }
         }
     }
 
