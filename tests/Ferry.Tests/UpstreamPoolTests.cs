@@ -24,7 +24,7 @@ public sealed class UpstreamPoolTests
     {
         var pool = Pool(Balance.RoundRobin);
         Assert.Equal(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.1:80"], Enumerable.Range(0, 4).Select(_ => pool.Choose(null)!.Name));
-        pool.All[1].ConnectFailed("connection refused");
+        pool.All[1].ConnectFailed("connection refused", ConnectFailure.Refused);
         Assert.DoesNotContain(Enumerable.Range(0, 6).Select(_ => pool.Choose(null)!.Name), name => name == "10.0.0.2:80");
     }
 
@@ -67,17 +67,17 @@ public sealed class UpstreamPoolTests
     {
         var pool = Pool(Balance.First, upstreams: 1);
         var upstream = pool.All[0];
-        upstream.ConnectFailed("connection refused");
+        upstream.ConnectFailed("connection refused", ConnectFailure.Refused);
         Assert.Null(pool.Choose(null));
         _clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Same(upstream, pool.Choose(null));
-        upstream.ConnectFailed("connection refused");
+        upstream.ConnectFailed("connection refused", ConnectFailure.Refused);
         _clock.Advance(TimeSpan.FromSeconds(1.5));
         Assert.Null(pool.Choose(null)); // the second back-off is 2 s
         _clock.Advance(TimeSpan.FromSeconds(0.5));
         Assert.Same(upstream, pool.Choose(null));
         for (int i = 0; i < 10; i++)
-            upstream.ConnectFailed("timed out after 5 s");
+            upstream.ConnectFailed("timed out after 5 s", ConnectFailure.Timeout);
         _clock.Advance(TimeSpan.FromSeconds(29));
         Assert.Null(pool.Choose(null)); // at most 30 s
         _clock.Advance(TimeSpan.FromSeconds(1));
@@ -93,7 +93,7 @@ public sealed class UpstreamPoolTests
     public void DownUpstreamLetsOneClientProbeItPerBackoff()
     {
         var pool = Pool(Balance.RoundRobin, upstreams: 1);
-        pool.All[0].ConnectFailed("timed out after 5 s");
+        pool.All[0].ConnectFailed("timed out after 5 s", ConnectFailure.Timeout);
         _clock.Advance(TimeSpan.FromSeconds(1));
         Assert.NotNull(pool.Choose(null));
         // The probe's connect is under way: the next clients do not pile onto a dead upstream.

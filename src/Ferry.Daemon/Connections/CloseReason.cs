@@ -63,6 +63,11 @@ internal enum CloseReason
 
 internal static class CloseReasonText
 {
+    private static readonly string[] Labels = Enum.GetValues<CloseReason>().Select(r => r.Describe().Replace(' ', '_')).ToArray();
+
+    /// <summary>The metrics' close_reason label: "peer_closed", "idle_timeout"...</summary>
+    public static string Label(this CloseReason reason) => Labels[(int)reason];
+
     public static string Describe(this CloseReason reason) => reason switch
     {
         CloseReason.PeerClosed => "peer closed",

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Ferry.Daemon.Logging;
+using Ferry.Daemon.Metrics;
 using Ferry.Daemon.Services;
 using Ferry.Daemon.Tls;
 using Ferry.Daemon.Transport;
@@ -15,9 +16,10 @@ namespace Ferry.Daemon.Connections;
 /// decrypted) pipes, ends the transport (what the service wrote is sent, then FIN), and logs
 /// the one <see cref="CloseReason"/> that <see cref="ConnectionEnding"/> decides.
 /// </summary>
+/// <param name="label">The listener's label in metrics (<see cref="Listeners.BoundListener.Label"/>).</param>
 /// <param name="ended">Called last, once the connection is closed and logged: the listener stops counting it.</param>
-internal sealed partial class ConnectionHandler(string listener, IConnectionService service, ListenerTls? tls,
-    TimeSpan handshakeTimeout, TimeProvider time, ILogger logger, Action<TrackedConnection> ended)
+internal sealed partial class ConnectionHandler(string listener, string label, IConnectionService service, ListenerTls? tls,
+    TimeSpan handshakeTimeout, TimeProvider time, ILogger logger, Action<TrackedConnection, CloseReason> ended)
 {
     public async Task ServeAsync(TrackedConnection connection)
     {
@@ -31,6 +33,7 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
         Exception? thrown = null;
         TlsSession? session = null;
         ServiceConnection? serving = null;
+        var reason = CloseReason.Error;
         try
         {
             Log.ConnectionOpened(logger, peer, listener, context.ConnectionId);
@@ -51,6 +54,7 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
             }
             connection.ServiceStarted(time.GetTimestamp());
             serving = new ServiceConnection(pipes, stopping, peer, ClientSaysLog(peer)) { Transport = context };
+            connection.Serving = serving;
             returned = await serving.ServeWithAsync(service);
         }
         catch (Exception ex)
@@ -65,10 +69,13 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
                     await session.DisposeAsync();
                 // Whatever the service wrote is sent before the close, and counted.
                 await context.DisposeAsync();
-                var reason = ConnectionEnding.Decide(returned, thrown, stopping.IsCancellationRequested, connection.Expired);
+                reason = ConnectionEnding.Decide(returned, thrown, stopping.IsCancellationRequested, connection.Expired);
                 if (ConnectionEnding.IsUnexpected(reason, thrown))
                     Log.ConnectionFailed(logger, thrown!, peer, listener, context.ConnectionId);
-                long durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                var duration = Stopwatch.GetElapsedTime(started);
+                long durationMs = (long)duration.TotalMilliseconds;
+                if (FerryMetrics.ConnectionDuration.Enabled)
+                    FerryMetrics.ConnectionDuration.Record(duration.TotalSeconds, new TagList { { "listener", label }, { "close_reason", reason.Label() } });
                 if (serving?.CloseDetail is { } detail)
                     Log.ConnectionClosedWithDetail(logger, peer, listener, context.ConnectionId, reason.Describe(),
                         connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs, detail);
@@ -78,7 +85,7 @@ internal sealed partial class ConnectionHandler(string listener, IConnectionServ
             }
             finally
             {
-                ended(connection);
+                ended(connection, reason);
             }
         }
     }

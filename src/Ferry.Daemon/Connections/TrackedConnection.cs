@@ -25,6 +25,12 @@ internal sealed class TrackedConnection(SocketConnection context, string peer, I
 
     public Task Served { get; set; } = Task.CompletedTask;
 
+    /// <summary>What the service sees of it, once the service runs (after a TLS handshake): its description for the status.</summary>
+    public Services.ServiceConnection? Serving { get; set; }
+
+    /// <summary>When it was accepted (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    public long AcceptedAt { get; } = acceptedAt;
+
     /// <summary>What crossed the socket: the idle timeout's measure (a TLS handshake is activity too).</summary>
     public IByteCounts Wire => Context;
 

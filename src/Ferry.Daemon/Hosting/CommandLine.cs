@@ -26,6 +26,11 @@ internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
 
     private readonly Option<bool> _json = new("--json") { Description = "Print the status as JSON." };
 
+    private readonly Option<bool> _connections = new("--connections")
+    {
+        Description = "Also list every open connection: id, listener, service, peer, age, idle, bytes in/out, queued bytes, room, upstream, pid.",
+    };
+
     public RootCommand Build()
     {
         var foreground = new ServerOptions();
@@ -49,9 +54,9 @@ internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
         stop.SetAction((result, _) => DaemonControl.StopAsync(stopPidFile.Resolve(result), result.GetValue(_stopTimeout)!, stdout));
 
         var statusPidFile = new PidFileOptions();
-        var status = new Command("status", "Is the daemon running? Exit 0 if so, 3 if not (LSB).") { _json };
+        var status = new Command("status", "Is the daemon running? Its listeners and counts; exit 0 if so, 3 if not (LSB).") { _json, _connections };
         statusPidFile.AddTo(status);
-        status.SetAction((result, _) => DaemonControl.StatusAsync(statusPidFile.Resolve(result), result.GetValue(_json), stdout));
+        status.SetAction((result, _) => DaemonControl.StatusAsync(statusPidFile.Resolve(result), result.GetValue(_json), result.GetValue(_connections), stdout));
 
         var reloadPidFile = new PidFileOptions();
         var reload = new Command("reload", "Reload the daemon's configuration (SIGHUP); exit 1 if the new configuration was rejected.");

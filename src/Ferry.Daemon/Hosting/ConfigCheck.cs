@@ -31,6 +31,7 @@ internal static class ConfigCheck
         stdout.WriteLine($"logging {Logging.LogLevelNames.Name(settings.Logging.MinimumLevel)} to {target}");
         stdout.WriteLine($"pid file {settings.PidFile ?? PidFile.DefaultPath()}");
         stdout.WriteLine($"shutdown timeout {settings.ShutdownTimeout.TotalSeconds} s");
+        stdout.WriteLine(settings.Metrics is { } metrics ? $"metrics at http://{new Ferry.Protocol.HostPort(metrics.Host ?? "*", metrics.Port)}/metrics" : "metrics off");
         return ExitCodes.Ok;
     }
 }

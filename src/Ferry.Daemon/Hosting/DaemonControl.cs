@@ -38,7 +38,7 @@ internal static class DaemonControl
         return ExitCodes.Ok;
     }
 
-    public static async Task<int> StatusAsync(string path, bool json, TextWriter stdout)
+    public static async Task<int> StatusAsync(string path, bool json, bool connections, TextWriter stdout)
     {
         if (!PidFile.IsLocked(path))
         {
@@ -47,7 +47,7 @@ internal static class DaemonControl
         }
         int pid = RunningPid(path);
 
-        string? document = await QueryAsync(StatusSocket.PathFor(path));
+        string? document = await QueryAsync(StatusSocket.PathFor(path), connections ? StatusSocket.ConnectionsRequest : StatusSocket.StatusRequest);
         if (json)
         {
             stdout.WriteLine(document ?? $$"""{"running":true,"pid":{{pid}}}""");
@@ -59,16 +59,7 @@ internal static class DaemonControl
             return ExitCodes.Ok;
         }
         using var status = JsonDocument.Parse(document);
-        var root = status.RootElement;
-        var uptime = TimeSpan.FromSeconds(root.GetProperty("uptimeSeconds").GetInt64());
-        stdout.WriteLine($"ferryd is running (pid {pid}, up {FormatUptime(uptime)})");
-        foreach (var listener in root.GetProperty("listeners").EnumerateArray())
-        {
-            string name = listener.TryGetProperty("name", out var n) ? n.GetString() + " " : "";
-            stdout.WriteLine($"  {name}{listener.GetProperty("service").GetString()} {listener.GetProperty("endpoint").GetString()}: "
-                + $"{listener.GetProperty("open").GetInt64()} open, {listener.GetProperty("accepted").GetInt64()} accepted"
-                + Refusals(listener));
-        }
+        StatusTables.Write(status.RootElement, pid, stdout);
         return ExitCodes.Ok;
     }
 
@@ -107,17 +98,6 @@ internal static class DaemonControl
         return ExitCodes.Failure;
     }
 
-    /// <summary>", 12 refused (10 by maxConnectionsPerIp, 2 by connectionRate)": counts by the rule that refused; nothing if none.</summary>
-    private static string Refusals(JsonElement listener)
-    {
-        if (!listener.TryGetProperty("refused", out var refused))
-            return "";
-        string text = $", {refused.GetInt64()} refused";
-        if (listener.TryGetProperty("refusedBy", out var reasons) && reasons.EnumerateObject().Any())
-            text += " (" + string.Join(", ", reasons.EnumerateObject().Select(r => $"{r.Value.GetInt64()} by {r.Name}")) + ")";
-        return text;
-    }
-
     private static (int Generation, bool Succeeded, string Message)? ReloadGeneration(string? document)
     {
         if (document is null)
@@ -146,19 +126,22 @@ internal static class DaemonControl
         return pid;
     }
 
-    private static string FormatUptime(TimeSpan uptime) =>
-        uptime.TotalDays >= 1 ? $"{(int)uptime.TotalDays}d {uptime:hh\\:mm\\:ss}" : uptime.ToString("hh\\:mm\\:ss", CultureInfo.InvariantCulture);
-
-    private static async Task<string?> QueryAsync(string socketPath)
+    private static async Task<string?> QueryAsync(string socketPath, string request = StatusSocket.StatusRequest)
     {
         try
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), deadline.Token);
-            using var stream = new NetworkStream(socket);
-            using var reader = new StreamReader(stream);
-            return await reader.ReadToEndAsync(deadline.Token);
+            await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(request + "\n"), SocketFlags.None, deadline.Token);
+            // The request is complete: the daemon need not wait for more (a NetworkStream refuses a socket shut for sending).
+            socket.Shutdown(SocketShutdown.Send);
+            using var document = new MemoryStream();
+            var buffer = new byte[64 * 1024];
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, deadline.Token)) > 0)
+                document.Write(buffer, 0, read);
+            return System.Text.Encoding.UTF8.GetString(document.GetBuffer(), 0, (int)document.Length);
         }
         catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
         {

@@ -1,5 +1,6 @@
 using Ferry.Daemon.Listeners;
 using Ferry.Daemon.Logging;
+using Ferry.Daemon.Metrics;
 using Ferry.Daemon.Services;
 using Microsoft.Extensions.Logging;
 
@@ -24,6 +25,8 @@ internal static class ServerHost
         using var stop = new StopSignal();
 
         await using var services = ServiceSet.Create(settings.Listeners, loggers);
+        using var export = settings.Metrics is null ? null : new PrometheusExport();
+        await using var metrics = settings.Metrics is null ? null : await MetricsEndpoint.StartAsync(settings.Metrics, export!, logger);
         var inherited = SocketActivation.FromEnvironment();
         var bound = await ListenerBinder.BindAllAsync(settings.Listeners, inherited, CancellationToken.None);
         if (inherited.Remaining > 0)
@@ -39,12 +42,18 @@ internal static class ServerHost
         await using var reloader = new ConfigReloader(settings, services, listeners, loggers, systemd);
         await using var status = pidFile is null
             ? null
-            : StatusSocket.Open(StatusSocket.PathFor(pidFile.Path), () => listeners.Bound, () => reloader.Last);
+            : StatusSocket.Open(StatusSocket.PathFor(pidFile.Path),
+                new StatusSources(DateTimeOffset.UtcNow, () => listeners.Running, () => listeners.Serving, () => reloader.Last, () => metrics?.EndPoint));
 
         foreach (var listener in bound)
         {
             stdout.WriteLine($"listening {listener.Service} {listener.EndPoint}");
             Log.Listening(logger, listener);
+        }
+        if (metrics is not null)
+        {
+            stdout.WriteLine($"listening metrics {metrics.EndPoint}");
+            Log.MetricsListening(logger, $"http://{Ferry.Platform.Net.EndpointText.Format(metrics.EndPoint)}{MetricsEndpoint.Path}");
         }
         stdout.Flush();
         daemon?.Ready();

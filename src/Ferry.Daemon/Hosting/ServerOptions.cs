@@ -46,6 +46,11 @@ internal sealed class ServerOptions
 
     private readonly Option<string?> _pidFile = PidFileOption();
 
+    private readonly Option<string?> _metrics = new("--metrics")
+    {
+        Description = "Serve Prometheus metrics at http://[ADDR:]PORT/metrics (loopback when no ADDR; *:PORT for every interface; default off).",
+    };
+
     public static Option<string?> PidFileOption() => new("--pid-file")
     {
         Description = "The pid file (default $RUNTIME_DIRECTORY/ferryd.pid under systemd, /run/ferryd/ferryd.pid for root, else $XDG_RUNTIME_DIR/ferryd.pid or /tmp/ferryd-USER.pid).",
@@ -60,6 +65,7 @@ internal sealed class ServerOptions
         command.Options.Add(_logDir);
         command.Options.Add(_shutdownTimeout);
         command.Options.Add(_pidFile);
+        command.Options.Add(_metrics);
     }
 
     /// <summary>What was typed, for <see cref="SettingsLoader"/>, which merges and checks everything in one step.</summary>
@@ -72,5 +78,6 @@ internal sealed class ServerOptions
             result.GetValue(_logFile),
             result.GetValue(_logDir),
             result.GetValue(_shutdownTimeout),
-            result.GetValue(_pidFile)));
+            result.GetValue(_pidFile),
+            result.GetValue(_metrics)));
 }

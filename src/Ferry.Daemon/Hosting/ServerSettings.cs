@@ -12,6 +12,9 @@ internal sealed record ServerSettings(
     /// <summary>Null: the default for the user (<see cref="PidFile.DefaultPath"/>).</summary>
     public string? PidFile { get; init; }
 
+    /// <summary>Where the Prometheus endpoint listens (<c>--metrics</c>, <c>Metrics:Endpoint</c>); null: none.</summary>
+    public Metrics.MetricsAddress? Metrics { get; init; }
+
     /// <summary>The config file these settings came from, if any.</summary>
     public string? ConfigFile { get; init; }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Ferry.Daemon.Listeners;
 using Ferry.Daemon.Logging;
+using Ferry.Daemon.Metrics;
 using Ferry.Daemon.Services;
 using Ferry.Protocol;
 using Microsoft.Extensions.Configuration;
@@ -32,7 +33,8 @@ internal static partial class SettingsLoader
         string? LogFile,
         string? LogDirectory,
         string? ShutdownTimeout,
-        string? PidFile)
+        string? PidFile,
+        string? Metrics = null)
     {
         /// <summary>
         /// Where relative paths typed on the command line start: the directory ferryd was started
@@ -90,8 +92,18 @@ internal static partial class SettingsLoader
                 : Invalid("ShutdownTimeout", timeoutText, ShutdownTimeoutRule);
         }
 
+        string? metricsText = value.Text("Metrics:Endpoint", given.Metrics);
+        var metrics = MetricsAddress.Parse(metricsText, out string? metricsError);
+        if (metricsError is not null)
+        {
+            throw given.Metrics is not null
+                ? new UsageException($"--metrics '{metricsText}': {metricsError}; {MetricsAddress.Rule}")
+                : Invalid("Metrics:Endpoint", metricsText!, $"{metricsError}; {MetricsAddress.Rule}");
+        }
+
         return new ServerSettings(listeners, logging, shutdownTimeout)
         {
+            Metrics = metrics,
             PidFile = value.Path("PidFile", given.PidFile),
             ConfigFile = given.ConfigFile,
             Source = given,

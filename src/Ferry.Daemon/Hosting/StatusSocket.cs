@@ -1,42 +1,46 @@
 using System.Net.Sockets;
-using System.Text.Json;
-using Ferry.Daemon.Listeners;
+using System.Text;
 using Ferry.Platform.Linux;
 
 namespace Ferry.Daemon.Hosting;
 
 /// <summary>
 /// The daemon's status endpoint for "ferryd status": a Unix socket next to the pid file
-/// (ferryd.pid → ferryd.sock, mode 0600) that answers each connection with one JSON
-/// document (pid, uptime, listeners and their connection counts) and closes.
+/// (ferryd.pid → ferryd.sock, mode 0600). A client sends one request line, <c>status</c> or
+/// <c>connections</c> (or nothing and closes its side), and reads one JSON document
+/// (<see cref="StatusDocument"/>); the connection then closes.
 /// </summary>
 internal sealed class StatusSocket : IAsyncDisposable
 {
+    public const string StatusRequest = "status", ConnectionsRequest = "connections";
+
+    /// <summary>A request is one short line; a client that sends none in this time gets the plain status.</summary>
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
+
+    private const int MaxRequestBytes = 64;
+
     private readonly Socket _socket;
     private readonly string _path;
-    private readonly Func<IReadOnlyList<BoundListener>> _listeners;
-    private readonly Func<ReloadOutcome?> _lastReload;
-    private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+    private readonly StatusSources _sources;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serving;
 
-    private StatusSocket(string path, Socket socket, Func<IReadOnlyList<BoundListener>> listeners, Func<ReloadOutcome?> lastReload)
+    private StatusSocket(string path, Socket socket, StatusSources sources)
     {
         _path = path;
         _socket = socket;
-        _listeners = listeners;
-        _lastReload = lastReload;
+        _sources = sources;
         _serving = ServeAsync();
     }
 
     public static string PathFor(string pidFile) => Path.ChangeExtension(pidFile, ".sock");
 
-    public static StatusSocket Open(string path, Func<IReadOnlyList<BoundListener>> listeners, Func<ReloadOutcome?> lastReload)
+    public static StatusSocket Open(string path, StatusSources sources)
     {
         // A socket file left by a daemon that was killed would make bind fail; the pid
         // file lock (held by now) proves no live ferryd owns it.
         File.Delete(path);
-        if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
+        if (Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
             throw new StartupException(ExitCodes.Failure, $"cannot open status socket {path}: a Unix socket path is at most {MaxPathBytes} bytes (choose a shorter --pid-file)");
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -51,81 +55,80 @@ internal sealed class StatusSocket : IAsyncDisposable
             socket.Dispose();
             throw new StartupException(ExitCodes.Failure, $"cannot open status socket {path}: {Errno.Describe(ex.ErrorCode)}");
         }
-        return new StatusSocket(path, socket, listeners, lastReload);
+        return new StatusSocket(path, socket, sources);
     }
 
     /// <summary>sun_path holds 108 bytes, the last one a NUL.</summary>
     private const int MaxPathBytes = 107;
 
+    /// <summary>Requests answered at once, at most; a silent client holds one slot for its timeout, not the socket.</summary>
+    private const int MaxClients = 8;
+
     private async Task ServeAsync()
     {
+        using var slots = new SemaphoreSlim(MaxClients);
+        var answering = new List<Task>();
         while (!_stop.IsCancellationRequested)
         {
             Socket client;
             try
             {
+                await slots.WaitAsync(_stop.Token);
                 client = await _socket.AcceptAsync(_stop.Token);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
             {
-                return;
+                break;
             }
-            using (client)
+            answering.RemoveAll(t => t.IsCompleted);
+            answering.Add(AnswerAsync(client, slots));
+        }
+        await Task.WhenAll(answering);
+    }
+
+    private async Task AnswerAsync(Socket client, SemaphoreSlim slots)
+    {
+        using (client)
+        {
+            try
             {
-                try
-                {
-                    await client.SendAsync(Render(), SocketFlags.None, _stop.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or SocketException)
-                {
-                }
+                string request = await ReadRequestAsync(client);
+                await client.SendAsync(StatusDocument.Render(_sources, request == ConnectionsRequest), SocketFlags.None, _stop.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+            {
+            }
+            finally
+            {
+                slots.Release();
             }
         }
     }
 
-    private byte[] Render()
+    /// <summary>The request line, trimmed; "status" when the client sent none (closed its side, or was silent).</summary>
+    private async Task<string> ReadRequestAsync(Socket client)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        var buffer = new byte[MaxRequestBytes];
+        int length = 0;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(RequestTimeout);
+        try
         {
-            json.WriteStartObject();
-            json.WriteBoolean("running", true);
-            json.WriteNumber("pid", Environment.ProcessId);
-            json.WriteString("started", _started);
-            json.WriteNumber("uptimeSeconds", (long)(DateTimeOffset.UtcNow - _started).TotalSeconds);
-            json.WriteStartArray("listeners");
-            foreach (var listener in _listeners())
+            while (length < buffer.Length && Array.IndexOf(buffer, (byte)'\n', 0, length) < 0)
             {
-                json.WriteStartObject();
-                if (listener.Spec.Name is not null)
-                    json.WriteString("name", listener.Spec.Name);
-                json.WriteString("service", listener.Service);
-                json.WriteString("endpoint", listener.EndPoint.ToString());
-                json.WriteNumber("open", listener.Counters.Active);
-                json.WriteNumber("accepted", listener.Counters.Accepted);
-                json.WriteNumber("refused", listener.Counters.RefusedTotal);
-                json.WriteStartObject("refusedBy");
-                foreach (var reason in RefusalReasonText.All)
-                {
-                    if (listener.Counters.RefusedFor(reason) is > 0 and long count)
-                        json.WriteNumber(reason.Key(), count);
-                }
-                json.WriteEndObject();
-                json.WriteEndObject();
+                int read = await client.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, timeout.Token);
+                if (read == 0)
+                    break;
+                length += read;
             }
-            json.WriteEndArray();
-            if (_lastReload() is { } reload)
-            {
-                json.WriteStartObject("reload");
-                json.WriteNumber("generation", reload.Generation);
-                json.WriteBoolean("succeeded", reload.Succeeded);
-                json.WriteString("message", reload.Message);
-                json.WriteString("at", reload.At);
-                json.WriteEndObject();
-            }
-            json.WriteEndObject();
         }
-        return buffer.ToArray();
+        catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+        {
+        }
+        string text = Encoding.ASCII.GetString(buffer, 0, length);
+        int end = text.IndexOf('\n');
+        text = (end < 0 ? text : text[..end]).Trim();
+        return text.Length == 0 ? StatusRequest : text;
     }
 
     public async ValueTask DisposeAsync()

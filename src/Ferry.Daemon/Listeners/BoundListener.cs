@@ -27,6 +27,12 @@ internal sealed class BoundListener(ListenerSettings settings, Socket socket)
 
     public ListenerCounters Counters { get; } = new();
 
+    /// <summary>
+    /// The listener label of its metrics: the name it has in the config file, else SERVICE-PORT
+    /// ("echo-7"); the sockets of a host name with two addresses share it.
+    /// </summary>
+    public string Label => field ??= Spec.Name ?? $"{Spec.Service}-{EndPoint.Port}";
+
     /// <summary>How logs and the startup line name this listener, e.g. "echo 127.0.0.1:7".</summary>
     public string Name => $"{Spec.Service} {EndPoint}";
 }

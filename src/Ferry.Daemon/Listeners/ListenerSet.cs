@@ -25,6 +25,7 @@ internal sealed class ListenerSet : IAsyncDisposable
     public ListenerSet(ILoggerFactory loggers)
     {
         _logger = loggers.CreateLogger("ferryd.connections");
+        Metrics.FerryMetrics.Observe(this);
     }
 
     public IReadOnlyList<RunningListener> Running
@@ -37,6 +38,16 @@ internal sealed class ListenerSet : IAsyncDisposable
     }
 
     public IReadOnlyList<BoundListener> Bound => Running.Select(r => r.Listener).ToArray();
+
+    /// <summary>Every listener with connections to count: those accepting, and those a reload retired that still serve some.</summary>
+    public IReadOnlyList<RunningListener> Serving
+    {
+        get
+        {
+            lock (_gate)
+                return [.. _running, .. _retiring.Select(r => r.Listener)];
+        }
+    }
 
     /// <summary>Starts serving bound sockets with their services.</summary>
     public Task<IReadOnlyList<RunningListener>> StartAsync(IEnumerable<(BoundListener Listener, IConnectionService Service)> listeners)
@@ -135,6 +146,7 @@ internal sealed class ListenerSet : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Metrics.FerryMetrics.Forget(this);
         await StopAllAsync(TimeSpan.Zero);
     }
 }

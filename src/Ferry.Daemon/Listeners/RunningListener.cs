@@ -60,7 +60,7 @@ internal sealed partial class RunningListener
         _serviceScheduler = _serveOnLoop ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _handler = new ConnectionHandler(listener.Name, service, Policy.Tls, Policy.HandshakeTimeout, _time, logger, Forget);
+        _handler = new ConnectionHandler(listener.Name, listener.Label, service, Policy.Tls, Policy.HandshakeTimeout, _time, logger, Forget);
         _sources = new SourceLimits(Policy, _time);
         _admission = new Admission(Policy, listener.Service, _sources, _descriptorLimit);
         _refusals = new RefusalLog(listener.Name, logger, _time);
@@ -157,11 +157,37 @@ internal sealed partial class RunningListener
     }
 
     /// <summary>The connection is closed and logged (the handler's last step): it counts no more.</summary>
-    private void Forget(TrackedConnection connection)
+    private void Forget(TrackedConnection connection, CloseReason reason)
     {
-        _connections.Remove(connection);
+        var counters = Listener.Counters;
+        lock (counters.BytesGate)
+        {
+            counters.AddClosedBytes(connection.Wire.BytesReceived, connection.Wire.BytesSent);
+            _connections.Remove(connection);
+        }
+        if (RefusalReasonText.AfterAdmission(reason) is { } refusal)
+            counters.Refused(refusal);
         Released(connection.Source);
         connection.Lifetime.Dispose();
+    }
+
+    /// <summary>The connections open now, for "ferryd status --connections".</summary>
+    public ICollection<TrackedConnection> Open => _connections.Open;
+
+    /// <summary>Bytes on this listener's sockets so far: closed connections' and open ones'; never less than the last answer.</summary>
+    public (long Received, long Sent) BytesSoFar()
+    {
+        var counters = Listener.Counters;
+        lock (counters.BytesGate)
+        {
+            long received = counters.ClosedBytesReceived, sent = counters.ClosedBytesSent;
+            foreach (var connection in _connections.Open)
+            {
+                received += connection.Wire.BytesReceived;
+                sent += connection.Wire.BytesSent;
+            }
+            return (received, sent);
+        }
     }
 
     private async Task SweepLoopAsync()

@@ -14,6 +14,9 @@ internal static partial class Log
         Listening(logger, listener.Service, listener.EndPoint.ToString(),
             listener.Settings.Policy.AllowIsLoopbackDefault ? " (loopback peers only: allow= is not set)" : "");
 
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "metrics at {Url}")]
+    public static partial void MetricsListening(ILogger logger, string url);
+
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "stopping: no new connections, {Active} open, deadline {DeadlineSeconds} s")]
     public static partial void Stopping(ILogger logger, long active, double deadlineSeconds);
 

@@ -37,6 +37,9 @@ internal sealed class ServiceConnection
     /// <summary>The transport under the pipes, for a service that needs the socket's addresses (forward's PROXY header).</summary>
     public Microsoft.AspNetCore.Connections.ConnectionContext? Transport { get; init; }
 
+    /// <summary>What the service tells <c>ferryd status --connections</c> about this connection, once it knows.</summary>
+    public IConnectionDescription? Description { get; set; }
+
     /// <summary>What the service adds to the connection's close line ("upstream 10.0.0.2:80, client closed first").</summary>
     public string? CloseDetail { get; set; }
 

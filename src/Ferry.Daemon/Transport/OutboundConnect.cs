@@ -6,8 +6,11 @@ using Ferry.Platform.Net;
 
 namespace Ferry.Daemon.Transport;
 
-/// <summary>A connect's outcome: the connection, or why there is none ("connection refused", "timed out after 5 s").</summary>
-internal readonly record struct OutboundResult(SocketConnection? Connection, string? Failure);
+/// <summary>
+/// A connect's outcome: the connection, or why there is none ("connection refused", "timed out
+/// after 5 s") with its errno (ETIMEDOUT for the deadline; 0 when the cause was not a system call's).
+/// </summary>
+internal readonly record struct OutboundResult(SocketConnection? Connection, string? Failure, int Errno = 0);
 
 /// <summary>
 /// Connects to a peer from ferryd (forward's upstreams) without a thread waiting: the connect is
@@ -23,7 +26,7 @@ internal static class OutboundConnect
     {
         int fd = NonBlockingConnect.Start(address, out int error, out bool connected);
         if (fd < 0)
-            return new OutboundResult(null, SocketErrorText.DescribeErrno(error));
+            return new OutboundResult(null, SocketErrorText.DescribeErrno(error), error);
         var connection = new SocketConnection(new AcceptedPeer(fd, to, loop), pool, scheduler);
         try
         {
@@ -52,6 +55,6 @@ internal static class OutboundConnect
             return new OutboundResult(connection, null);
         await connection.DisposeAsync();
         string failure = !inTime ? $"timed out after {timeout.TotalSeconds:0.###} s" : SocketErrorText.DescribeErrno(pending);
-        return new OutboundResult(null, failure);
+        return new OutboundResult(null, failure, inTime ? pending : Errno.TimedOut);
     }
 }

@@ -27,6 +27,8 @@ public static class Errno
     public const int NoBufferSpace = 105;    // ENOBUFS
     public const int TimedOut = 110;         // ETIMEDOUT
     public const int ConnectionRefused = 111; // ECONNREFUSED
+    public const int NetworkUnreachable = 101; // ENETUNREACH
+    public const int HostUnreachable = 113;  // EHOSTUNREACH
     public const int InProgress = 115;       // EINPROGRESS
     public const int NotImplemented = 38;    // ENOSYS
 

@@ -37,6 +37,26 @@ public static unsafe partial class SocketCalls
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(SafeHandle socket, int how);
 
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int Control(SafeHandle socket, nuint request, int* value);
+
+    /// <summary>SIOCOUTQ: bytes in the socket's send buffer that the peer has not yet acknowledged.</summary>
+    private const nuint OutputQueue = 0x5411;
+
+    /// <summary>Bytes sent on <paramref name="socket"/> and not yet acknowledged by its peer; 0 if the socket is gone.</summary>
+    public static long UnsentBytes(SafeHandle socket)
+    {
+        int queued = 0;
+        try
+        {
+            return Control(socket, OutputQueue, &queued) == 0 ? queued : 0;
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
+    }
+
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetOption(SafeHandle socket, int level, int name, void* value, int valueLength);
 

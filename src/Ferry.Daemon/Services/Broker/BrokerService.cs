@@ -12,7 +12,7 @@ namespace Ferry.Daemon.Services.Broker;
 /// client that stops reading never blocks the others: its bounded queue fills and it is cut off
 /// by the slow-consumer limits, while everyone else keeps receiving.
 /// </summary>
-internal sealed class BrokerService : IConnectionService, IAsyncDisposable
+internal sealed class BrokerService : IConnectionService, IServiceMetrics, IAsyncDisposable
 {
     private const string Room = "broker";
 
@@ -35,6 +35,7 @@ internal sealed class BrokerService : IConnectionService, IAsyncDisposable
     {
         // No farewell line: the stream is raw bytes, and text of ours would corrupt it.
         var member = new FanoutMember(_limits, _time, _watch, connection, farewell: null);
+        connection.Description = member;
         _delivery.Join(Room, member.Queue);
         var reason = CloseReason.Error;
         try
@@ -96,6 +97,8 @@ internal sealed class BrokerService : IConnectionService, IAsyncDisposable
                 return CloseReason.PeerClosed;
         }
     }
+
+    public void Report(ServiceReport report) => _watch.Report(report, _delivery);
 
     public ValueTask DisposeAsync()
     {

@@ -10,7 +10,7 @@ namespace Ferry.Daemon.Services.Chat;
 /// loop turns lines into commands and messages, and one <see cref="OutboundWriter"/> loop sends
 /// what the hub queued for the client, so fan-out never waits for anyone.
 /// </summary>
-internal sealed class ChatService : IConnectionService, IAsyncDisposable
+internal sealed class ChatService : IConnectionService, IServiceMetrics, IAsyncDisposable
 {
     private readonly ChatOptions _options;
     private readonly TimeProvider _time;
@@ -33,6 +33,7 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
     {
         var member = new FanoutMember(_options.Limits, _time, _watch, connection, ChatCommands.Farewell);
         var client = _hub.Connect(connection.Peer, member.Queue);
+        connection.Description = client;
         var reason = CloseReason.Error;
         try
         {
@@ -87,6 +88,8 @@ internal sealed class ChatService : IConnectionService, IAsyncDisposable
             }
         }
     }
+
+    public void Report(ServiceReport report) => _watch.Report(report, _delivery);
 
     public ValueTask DisposeAsync()
     {

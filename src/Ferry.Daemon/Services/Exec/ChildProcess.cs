@@ -10,6 +10,15 @@ internal readonly record struct ChildExit(int? Code, int? Signal)
     /// <summary>It exited with a code other than 0, or was killed by a signal (unknown: not failed).</summary>
     public bool Failed => Code is > 0 || Signal is not null;
 
+    /// <summary>The metrics' result label: "success" (code 0), "failure" (another code), "signal", "unknown".</summary>
+    public string Result => (Code, Signal) switch
+    {
+        (0, _) => "success",
+        (int, _) => "failure",
+        (_, int) => "signal",
+        _ => "unknown",
+    };
+
     public override string ToString() => (Code, Signal) switch
     {
         (int code, _) => $"exited with code {code}",

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using Ferry.Daemon.Connections;
@@ -17,7 +18,7 @@ namespace Ferry.Daemon.Services.Exec;
 /// once; further clients wait, connected, for one to end. The copying runs on the client's epoll
 /// loop, as forward's does; only the spawn itself goes to the thread pool.
 /// </summary>
-internal sealed partial class ExecService : IConnectionService
+internal sealed partial class ExecService : IConnectionService, IServiceMetrics
 {
     private const int StderrLinesPerWindow = 50;
 
@@ -34,6 +35,9 @@ internal sealed partial class ExecService : IConnectionService
     private readonly RepeatWindow _startFailures;
     private readonly RepeatWindow _full;
     private readonly LineBudget _stderrBudget;
+    private readonly ConcurrentDictionary<string, long> _exits = new(StringComparer.Ordinal);
+    private long _waiting;
+    private long _running;
 
     public ExecService(ServiceContext context)
     {
@@ -61,8 +65,18 @@ internal sealed partial class ExecService : IConnectionService
         {
             if (_full.ShouldLog(out long more))
                 MaxChildrenReached(_logger, _listener, _options.MaxChildren, Repeats(more));
-            if (await WaitForSlotAsync(client, socket) is { } gone)
-                return gone;
+            Interlocked.Increment(ref _waiting);
+            CloseReason? gone;
+            try
+            {
+                gone = await WaitForSlotAsync(client, socket);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiting);
+            }
+            if (gone is not null)
+                return gone.Value;
         }
         else
         {
@@ -117,12 +131,15 @@ internal sealed partial class ExecService : IConnectionService
         if (launched.Child is not { } child)
         {
             client.CloseDetail = $"{_options.Command} not started: {launched.Failure}";
+            CountExit(NotStarted);
             return CloseReason.ProgramNotStarted;
         }
+        Interlocked.Increment(ref _running);
         SocketConnection? stdio = null;
         SocketConnection? stderr = null;
         StderrLog? stderrLog = null;
         string? cut = null;
+        bool notStarted = false;
         CloseReason reason;
         try
         {
@@ -140,6 +157,7 @@ internal sealed partial class ExecService : IConnectionService
                 Failed(ex.Message, client);
                 child.SignalGroup(SignalNumber.Kill, "because its sockets could not be registered");
                 client.CloseDetail = $"{_options.Command} not started: {ex.Message}";
+                notStarted = true;
                 return CloseReason.ProgramNotStarted;
             }
             _startFailures.Reset();
@@ -156,6 +174,7 @@ internal sealed partial class ExecService : IConnectionService
                 stderrRead = stderrLog.ReadAsync(stderr.Transport.Input);
             }
             var session = new ExecSession(client, child, stdio, _options);
+            client.Description = session;
             reason = await session.RunAsync(stderrRead, stderr);
             if (session.OutputCut)
                 cut = $"its output was held open after it exited (by something it started), cut {session.OutputCutAfter.TotalSeconds:0.###} s later";
@@ -163,6 +182,8 @@ internal sealed partial class ExecService : IConnectionService
         finally
         {
             await EndAsync(child, stdio, stderr);
+            Interlocked.Decrement(ref _running);
+            CountExit(notStarted ? NotStarted : child.Exit.Result);
         }
         var exit = child.Exit;
         string detail = $"pid {child.Pid} {exit} after {Environment.TickCount64 - child.StartedAt} ms";
@@ -174,6 +195,18 @@ internal sealed partial class ExecService : IConnectionService
             detail += $"; last stderr: {last}";
         client.CloseDetail = detail;
         return reason;
+    }
+
+    private const string NotStarted = "not_started";
+
+    private void CountExit(string result) => _exits.AddOrUpdate(result, 1, static (_, count) => count + 1);
+
+    public void Report(ServiceReport report)
+    {
+        report.Add(ServiceMetric.ExecChildren, Interlocked.Read(ref _running));
+        report.Add(ServiceMetric.ExecWaiting, Interlocked.Read(ref _waiting));
+        foreach (var (result, count) in _exits)
+            report.Add(ServiceMetric.ExecExits, count, "result", result);
     }
 
     /// <summary>The program just started: ferryd's ends of its sockets (not yet registered), or why it did not start.</summary>

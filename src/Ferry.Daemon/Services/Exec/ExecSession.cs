@@ -19,6 +19,7 @@ namespace Ferry.Daemon.Services.Exec;
 /// process group TERM and KILL, and is cut after both had their killGrace.
 /// </remarks>
 internal sealed class ExecSession(ServiceConnection client, ChildProcess child, SocketConnection stdio, ExecOptions options)
+    : IConnectionDescription
 {
     /// <summary>After the program exited, how long its output may stay open beyond TERM and KILL to its group.</summary>
     private static readonly TimeSpan OutputCutMargin = TimeSpan.FromSeconds(1);
@@ -31,6 +32,8 @@ internal sealed class ExecSession(ServiceConnection client, ChildProcess child, 
 
     /// <summary>The program's output was still open this long after it exited, and was cut.</summary>
     public bool OutputCut { get; private set; }
+
+    int? IConnectionDescription.ChildPid => child.Pid;
 
     public TimeSpan OutputCutAfter => 2 * options.KillGrace + OutputCutMargin;
 

@@ -6,7 +6,7 @@ namespace Ferry.Daemon.Services.Fanout;
 /// One connection's place in a fan-out service (chat, broker): its bounded outbound queue,
 /// watched by the listener's slow-consumer rules, and the one writer loop that drains it.
 /// </summary>
-internal sealed class FanoutMember
+internal sealed class FanoutMember : IConnectionDescription
 {
     private readonly SlowConsumerWatch _watch;
     private readonly Task<WriterEnd> _writing;
@@ -22,6 +22,8 @@ internal sealed class FanoutMember
     }
 
     public OutboundQueue Queue { get; }
+
+    long IConnectionDescription.QueuedBytes => Queue.QueuedBytes;
 
     /// <summary>
     /// Ends the member: no more messages, the writer delivers what is queued. True when the

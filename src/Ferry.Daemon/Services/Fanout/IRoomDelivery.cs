@@ -18,6 +18,12 @@ internal interface IRoomDelivery
     /// </summary>
     void Publish(string room, ReadOnlyMemory<byte> message, OutboundQueue? sender);
 
+    /// <summary>Messages published so far (metrics).</summary>
+    long MessagesPublished { get; }
+
+    /// <summary>Bytes queued for members so far, each copy counted (metrics).</summary>
+    long BytesQueued { get; }
+
     /// <summary>The queues of this process's members of <paramref name="room"/>, for pacing a sender (<see cref="FanoutPacing"/>).</summary>
     IReadOnlyList<OutboundQueue> Members(string room);
 }

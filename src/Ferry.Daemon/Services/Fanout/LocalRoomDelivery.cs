@@ -8,6 +8,12 @@ internal sealed class LocalRoomDelivery : IRoomDelivery
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, OutboundQueue[]> _rooms = new(StringComparer.Ordinal);
+    private long _messages;
+    private long _bytes;
+
+    public long MessagesPublished => Interlocked.Read(ref _messages);
+
+    public long BytesQueued => Interlocked.Read(ref _bytes);
 
     public void Join(string room, OutboundQueue member)
     {
@@ -44,13 +50,16 @@ internal sealed class LocalRoomDelivery : IRoomDelivery
         OutboundQueue[]? members;
         lock (_gate)
             members = _rooms.GetValueOrDefault(room);
+        Interlocked.Increment(ref _messages);
         if (members is null)
             return;
+        long queued = 0;
         foreach (var member in members)
         {
             // A full queue cuts that member off inside TryEnqueue; the others are unaffected.
-            if (member != sender)
-                member.TryEnqueue(message);
+            if (member != sender && member.TryEnqueue(message))
+                queued += message.Length;
         }
+        Interlocked.Add(ref _bytes, queued);
     }
 }

@@ -18,7 +18,7 @@ namespace Ferry.Daemon.Services.Forward;
 /// load balancer (<c>acceptProxy</c>) the client's PROXY header is read first; towards the
 /// upstream (<c>sendProxy</c>) one is written first.
 /// </summary>
-internal sealed partial class ForwardService : IConnectionService, IAsyncDisposable
+internal sealed partial class ForwardService : IConnectionService, IServiceMetrics, IAsyncDisposable
 {
     private readonly ForwardOptions _options;
     private readonly ListenerPolicy _policy;
@@ -91,6 +91,7 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
         }
         string detail = via is null ? $"upstream {upstream.Name}" : $"client {peer} via {via}, upstream {upstream.Name}";
         client.CloseDetail = detail;
+        client.Description = upstream;
         try
         {
             var pair = new ForwardPair(client, connection, pipes, _options.FinTimeout);
@@ -156,9 +157,10 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
             var result = await OutboundConnect.ConnectAsync(endpoint.EndPoint, endpoint.SocketAddress, loop, BlockPool.Default, scheduler,
                 _options.ConnectTimeout);
             string? failure = result.Failure;
+            var cause = ConnectFailureText.FromErrno(result.Errno);
             if (result.Connection is { } connection)
             {
-                (IDuplexPipe? pipes, failure) = await PrepareAsync(connection, upstream, client, destination);
+                (IDuplexPipe? pipes, failure, cause) = await PrepareAsync(connection, upstream, client, destination);
                 if (pipes is not null)
                 {
                     upstream.Connected();
@@ -167,7 +169,7 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
                 await connection.DisposeAsync();
             }
             upstream.PairClosed();
-            if (upstream.ConnectFailed(failure!))
+            if (upstream.ConnectFailed(failure!, cause))
                 _ = upstream.ResolveAgainAsync();
             (tried ??= []).Add(upstream);
             (failures ??= []).Add($"{upstream.Name} ({endpoint}): {failure}");
@@ -191,22 +193,33 @@ internal sealed partial class ForwardService : IConnectionService, IAsyncDisposa
     /// The PROXY header first (flushed: with a protocol where the server speaks first, the client
     /// sends nothing until it has), then TLS. Returns the upstream's pipes, or why it failed.
     /// </summary>
-    private async ValueTask<(IDuplexPipe? Pipes, string? Failure)> PrepareAsync(SocketConnection connection, Upstream upstream,
-        IPEndPoint? client, IPEndPoint? destination)
+    private async ValueTask<(IDuplexPipe? Pipes, string? Failure, ConnectFailure Cause)> PrepareAsync(SocketConnection connection,
+        Upstream upstream, IPEndPoint? client, IPEndPoint? destination)
     {
         if (_options.SendProxy != ProxyVersion.Off && client is not null && destination is not null)
         {
             byte[] header = _options.SendProxy == ProxyVersion.V1 ? ProxyHeader.V1(client, destination) : ProxyHeader.V2(client, destination);
             if ((await connection.Transport.Output.WriteAsync(header)).IsCompleted)
-                return (null, "the connection ended before the PROXY header was sent");
+                return (null, "the connection ended before the PROXY header was sent", ConnectFailure.Other);
         }
         if (_tls is null)
-            return (connection.Transport, null);
+            return (connection.Transport, null, default);
         (var session, string failure) = await _tls.ConnectAsync(connection.Transport, upstream.Address.Host!);
-        return session is null ? (null, $"TLS: {failure}") : (session, null);
+        return session is null ? (null, $"TLS: {failure}", ConnectFailure.Tls) : (session, null, default);
     }
 
     private static string Repeats(long more) => more == 0 ? "" : $" ({more} more since the last such line)";
+
+    public void Report(ServiceReport report)
+    {
+        foreach (var upstream in _upstreams.All)
+        {
+            report.Add(ServiceMetric.UpstreamUp, upstream.IsDown ? 0 : 1, "upstream", upstream.Name);
+            report.Add(ServiceMetric.UpstreamActive, upstream.Open, "upstream", upstream.Name);
+            foreach (var cause in ConnectFailureText.All)
+                report.Add(ServiceMetric.UpstreamConnectFailures, upstream.FailuresFor(cause), "upstream", upstream.Name, "cause", cause.Label());
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -20,7 +20,7 @@ internal sealed record UpstreamEndpoint(IPEndPoint EndPoint)
 /// in a row), and <see cref="HealthCheck.Fall"/> failed checks in a row take it down.
 /// Every change is reported once (<see cref="Changed"/>), never the failures in between.
 /// </summary>
-internal sealed class Upstream
+internal sealed class Upstream : IConnectionDescription
 {
     public static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(1), LongestBackoff = TimeSpan.FromSeconds(30);
 
@@ -36,6 +36,7 @@ internal sealed class Upstream
     private TimeSpan _backoff;
     private int _checkRun;
     private int _resolving;
+    private readonly long[] _failures = new long[ConnectFailureText.All.Length];
 
     public Upstream(HostPort address, IPAddress[] addresses, TimeProvider time, bool activelyChecked)
     {
@@ -54,6 +55,9 @@ internal sealed class Upstream
 
     /// <summary>A host name rather than an address: resolved again when each of its addresses has failed.</summary>
     public bool IsName { get; }
+
+    /// <summary>A pair's upstream, as "ferryd status --connections" shows it.</summary>
+    string? IConnectionDescription.Upstream => Name;
 
     /// <summary>Up or down changed: (upstream, now up, why); raised under the upstream's lock, so it must not call back into it.</summary>
     public event Action<Upstream, bool, string>? Changed;
@@ -127,9 +131,13 @@ internal sealed class Upstream
         }
     }
 
+    /// <summary>Failed connects of clients so far, for this cause (active checks are not counted).</summary>
+    public long FailuresFor(ConnectFailure kind) => Interlocked.Read(ref _failures[(int)kind]);
+
     /// <summary>A client's connect failed. Returns true when each address has now failed in a row (time to resolve the name again).</summary>
-    public bool ConnectFailed(string cause)
+    public bool ConnectFailed(string cause, ConnectFailure kind)
     {
+        Interlocked.Increment(ref _failures[(int)kind]);
         bool wentDown;
         bool everyAddressFailed;
         lock (_gate)

@@ -54,6 +54,13 @@ internal static class SharedSinkFiles
         }
     }
 
+    /// <summary>The writers open now and their files, for the metrics.</summary>
+    public static IReadOnlyList<(string Path, SinkWriter Writer)> Writers()
+    {
+        lock (Gate)
+            return [.. Open.Select(o => (o.Key, o.Value.Writer))];
+    }
+
     /// <summary>One listener is done with the file; the last one closes it (flushed and synced).</summary>
     public static async ValueTask ReleaseAsync(SinkWriter writer)
     {

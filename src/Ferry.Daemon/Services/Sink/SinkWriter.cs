@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -33,6 +34,8 @@ internal sealed class SinkWriter : IAsyncDisposable
     private readonly Task _loop;
     private int _reopenRequested;
     private long _linesWritten;
+    private long _bytesWritten;
+    private long _writeErrors;
     private long _closingSince;
     private volatile string? _failure;
 
@@ -55,6 +58,13 @@ internal sealed class SinkWriter : IAsyncDisposable
     }
 
     public long LinesWritten => Interlocked.Read(ref _linesWritten);
+
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+
+    /// <summary>Writes that failed (each retried), for the metrics.</summary>
+    public long WriteErrors => Interlocked.Read(ref _writeErrors);
+
+    public string Path => _file.Path;
 
     /// <summary>A line of text for every client of every listener writing this file: failure and recovery.</summary>
     public event Action<string>? Notice;
@@ -198,6 +208,7 @@ internal sealed class SinkWriter : IAsyncDisposable
             {
                 _file.Append(bytes.Span);
                 Interlocked.Add(ref _linesWritten, lines);
+                Interlocked.Add(ref _bytesWritten, bytes.Length);
                 if (_failure is not null)
                 {
                     _failure = null;
@@ -208,6 +219,7 @@ internal sealed class SinkWriter : IAsyncDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
+                Interlocked.Increment(ref _writeErrors);
                 if (_failure is null)
                 {
                     _failure = Describe(ex);
@@ -226,7 +238,10 @@ internal sealed class SinkWriter : IAsyncDisposable
     {
         try
         {
+            long started = Stopwatch.GetTimestamp();
             _file.Sync();
+            if (Metrics.FerryMetrics.SinkFsyncDuration.Enabled)
+                Metrics.FerryMetrics.SinkFsyncDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("file", _file.Path));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Ferry.Daemon.Listeners;
+using Ferry.Daemon.Services;
+using Ferry.Daemon.Services.Sink;
+
+namespace Ferry.Daemon.Metrics;
+
+/// <summary>
+/// ferryd's instruments, meter <c>Ferry</c> (System.Diagnostics.Metrics; names after
+/// OpenTelemetry's conventions, each listed with its Prometheus name in docs/observability.md).
+/// Almost all are observable: read at each collection from counts the connections keep anyway
+/// (<see cref="ListenerCounters"/>, the transport's byte counts, the services' own), so serving a
+/// byte or a connection costs nothing more with metrics on. Only what must be a distribution is
+/// recorded where it happens: a connection's duration when it closes, a sink's fsync.
+/// Label values are bounded: listener names, services, reasons, upstreams as configured, file
+/// paths as configured; never a peer's address.
+/// </summary>
+internal static class FerryMetrics
+{
+    public const string MeterName = "Ferry";
+
+    public static readonly Meter Meter = new(MeterName);
+
+    /// <summary>Recorded once per connection, by its handler, when it closes.</summary>
+    public static readonly Histogram<double> ConnectionDuration = Meter.CreateHistogram("ferry.connection.duration", "s",
+        "How long connections lasted, from accept to close, by listener and close reason.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 21600, 86400] });
+
+    /// <summary>Recorded by a sink's writer around each fsync of its file.</summary>
+    public static readonly Histogram<double> SinkFsyncDuration = Meter.CreateHistogram("ferry.sink.fsync.duration", "s",
+        "How long fsync of a sink's file took.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
+
+    private static readonly ConcurrentDictionary<ListenerSet, byte> Sets = new();
+
+    static FerryMetrics()
+    {
+        Meter.CreateObservableCounter("ferry.connections.accepted", () => PerListener(l => l.Listener.Counters.Accepted),
+            "{connection}", "Connections admitted, by listener and service.");
+        Meter.CreateObservableUpDownCounter("ferry.connections.active", () => PerListener(l => l.Listener.Counters.Active),
+            "{connection}", "Connections open now, by listener and service.");
+        Meter.CreateObservableCounter("ferry.connections.rejected", Rejected,
+            "{connection}", "Connections refused, by listener and reason (the listener key that refused them, or the handshake that failed).");
+        Meter.CreateObservableCounter("ferry.received", () => PerListener(l => l.BytesSoFar().Received),
+            "By", "Bytes received from clients on the listener's sockets (before TLS decryption).");
+        Meter.CreateObservableCounter("ferry.sent", () => PerListener(l => l.BytesSoFar().Sent),
+            "By", "Bytes sent to clients on the listener's sockets (after TLS encryption).");
+
+        Meter.CreateObservableUpDownCounter("ferry.fanout.members", () => FromServices(ServiceMetric.FanoutMembers),
+            "{connection}", "chat and broker: connections taking part in the fan-out.");
+        Meter.CreateObservableCounter("ferry.fanout.messages", () => FromServices(ServiceMetric.FanoutMessages),
+            "{message}", "chat: lines and notices published to a room; broker: chunks relayed.");
+        Meter.CreateObservableCounter("ferry.fanout.queued", () => FromServices(ServiceMetric.FanoutBytes),
+            "By", "Bytes queued for members, each copy counted (a line to a room of 10 counts 9 times).");
+        Meter.CreateObservableCounter("ferry.fanout.slow_consumers", () => FromServices(ServiceMetric.FanoutSlowConsumers),
+            "{connection}", "Members cut off for not reading (outbound queue over its limits).");
+        Meter.CreateObservableUpDownCounter("ferry.fanout.queue.size", () => FromServices(ServiceMetric.FanoutQueuedBytes),
+            "By", "Bytes waiting in members' outbound queues now.");
+
+        Meter.CreateObservableGauge("ferry.forward.upstream.up", () => FromServices(ServiceMetric.UpstreamUp),
+            "{upstream}", "forward: 1 while the upstream is taken for clients, 0 while it is marked down.");
+        Meter.CreateObservableUpDownCounter("ferry.forward.upstream.active", () => FromServices(ServiceMetric.UpstreamActive),
+            "{connection}", "forward: pairs open (or connecting) to the upstream now.");
+        Meter.CreateObservableCounter("ferry.forward.connect.failures", () => FromServices(ServiceMetric.UpstreamConnectFailures),
+            "{connection}", "forward: failed attempts to connect to the upstream, by cause.");
+
+        Meter.CreateObservableUpDownCounter("ferry.exec.children", () => FromServices(ServiceMetric.ExecChildren),
+            "{process}", "exec: programs running now.");
+        Meter.CreateObservableUpDownCounter("ferry.exec.waiting", () => FromServices(ServiceMetric.ExecWaiting),
+            "{connection}", "exec: clients waiting for a free maxChildren slot.");
+        Meter.CreateObservableCounter("ferry.exec.exits", () => FromServices(ServiceMetric.ExecExits),
+            "{process}", "exec: programs ended, by result (success, failure, signal, not_started).");
+
+        Meter.CreateObservableCounter("ferry.sink.lines", () => PerSinkFile(w => w.LinesWritten),
+            "{line}", "sink: lines written to the file.");
+        Meter.CreateObservableCounter("ferry.sink.written", () => PerSinkFile(w => w.BytesWritten),
+            "By", "sink: bytes written to the file.");
+        Meter.CreateObservableCounter("ferry.sink.write.errors", () => PerSinkFile(w => w.WriteErrors),
+            "{error}", "sink: failed writes of the file (each is retried; nothing is dropped).");
+    }
+
+    /// <summary>Makes a set of listeners visible to the instruments (the running server's; tests' own).</summary>
+    public static void Observe(ListenerSet listeners) => Sets.TryAdd(listeners, 0);
+
+    public static void Forget(ListenerSet listeners) => Sets.TryRemove(listeners, out _);
+
+    private static IEnumerable<RunningListener> Listeners() => Sets.Keys.SelectMany(set => set.Serving);
+
+    /// <summary>
+    /// One value per listener label and service: a host name that resolves to two addresses is
+    /// two sockets but one listener, so their counts are added.
+    /// </summary>
+    private static List<Measurement<long>> PerListener(Func<RunningListener, long> value)
+    {
+        var sums = new Dictionary<(string Listener, string Service), long>();
+        foreach (var listener in Listeners())
+        {
+            var key = (listener.Listener.Label, listener.Listener.Service);
+            sums[key] = sums.GetValueOrDefault(key) + value(listener);
+        }
+        return [.. sums.Select(s => new Measurement<long>(s.Value, new TagList { { "listener", s.Key.Listener }, { "service", s.Key.Service } }))];
+    }
+
+    /// <summary>Every reason for every listener, zeros included, so a rate over any of them is defined from the start.</summary>
+    private static List<Measurement<long>> Rejected()
+    {
+        var sums = new Dictionary<(string Listener, RefusalReason Reason), long>();
+        foreach (var listener in Listeners())
+        {
+            foreach (var reason in RefusalReasonText.All)
+            {
+                var key = (listener.Listener.Label, reason);
+                sums[key] = sums.GetValueOrDefault(key) + listener.Listener.Counters.RefusedFor(reason);
+            }
+        }
+        return [.. sums.Select(s => new Measurement<long>(s.Value, new TagList { { "listener", s.Key.Listener }, { "reason", s.Key.Reason.Key() } }))];
+    }
+
+    /// <summary>What each service instance reports, once per instance (listeners that share one report it under the first one's label).</summary>
+    private static List<Measurement<long>> FromServices(ServiceMetric metric)
+    {
+        var measurements = new List<Measurement<long>>();
+        var seen = new HashSet<IConnectionService>(ReferenceEqualityComparer.Instance);
+        foreach (var listener in Listeners())
+        {
+            if (listener.Service is IServiceMetrics reporting && seen.Add(listener.Service))
+            {
+                var labels = new TagList { { "listener", listener.Listener.Label }, { "service", listener.Listener.Service } };
+                reporting.Report(new ServiceReport(metric, labels, measurements));
+            }
+        }
+        return measurements;
+    }
+
+    /// <summary>A sink's counts belong to its file, which several listeners may share: labelled by the file.</summary>
+    private static IEnumerable<Measurement<long>> PerSinkFile(Func<SinkWriter, long> value) =>
+        SharedSinkFiles.Writers().Select(w => new Measurement<long>(value(w.Writer), new TagList { { "file", w.Path } }));
+}

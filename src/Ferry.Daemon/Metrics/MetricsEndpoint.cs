@@ -1,0 +1,223 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Ferry.Daemon.Listeners;
+using Ferry.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Daemon.Metrics;
+
+/// <summary>
+/// <c>--metrics [ADDR:]PORT</c>: an HTTP/1.1 endpoint that answers <c>GET /metrics</c> with
+/// <see cref="PrometheusExport"/>'s text, as node_exporter and HAProxy's exporter do. It speaks
+/// only what a scraper needs (GET and HEAD, one request per connection, Connection: close),
+/// answers everything else with a status line (404, 405, 400, 431), reads a request head of at
+/// most 8 KiB within 10 s, and serves a few scrapers at once; it runs apart from the listeners'
+/// epoll loops, on the thread pool, so a scrape never holds up a connection.
+/// </summary>
+internal sealed partial class MetricsEndpoint : IAsyncDisposable
+{
+    public const string Path = "/metrics";
+
+    private const int MaxHeadBytes = 8192;
+    private const int MaxScrapers = 4;
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Socket _socket;
+    private readonly PrometheusExport _export;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _serving;
+
+    private MetricsEndpoint(Socket socket, PrometheusExport export, ILogger logger)
+    {
+        _socket = socket;
+        _export = export;
+        _logger = logger;
+        EndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        _serving = ServeAsync();
+    }
+
+    public IPEndPoint EndPoint { get; }
+
+    /// <summary>Binds (exit 4 when it cannot: busy port, unknown host, no permission) and starts answering.</summary>
+    public static async Task<MetricsEndpoint> StartAsync(MetricsAddress address, PrometheusExport export, ILogger logger)
+    {
+        var spec = new ListenerSpec(address.Host, address.Port, "metrics");
+        var endpoints = await ListenerBinder.EndPointsAsync(spec, CancellationToken.None);
+        var socket = ListenerBinder.Rebind(spec, endpoints[0]);
+        return new MetricsEndpoint(socket, export, logger);
+    }
+
+    private async Task ServeAsync()
+    {
+        using var slots = new SemaphoreSlim(MaxScrapers);
+        var answering = new List<Task>();
+        while (true)
+        {
+            Socket client;
+            try
+            {
+                await slots.WaitAsync(_stop.Token);
+                client = await _socket.AcceptAsync(_stop.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException ex)
+            {
+                // EMFILE and the like: the listeners log descriptor shortages; here, wait and go on.
+                slots.Release();
+                if (_logger.IsEnabled(LogLevel.Debug))
+                    AcceptFailed(_logger, ex.Message);
+                await Task.Delay(100);
+                continue;
+            }
+            answering.RemoveAll(t => t.IsCompleted);
+            answering.Add(AnswerAsync(client, slots));
+        }
+        await Task.WhenAll(answering);
+    }
+
+    private async Task AnswerAsync(Socket client, SemaphoreSlim slots)
+    {
+        using (client)
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                timeout.CancelAfter(RequestTimeout);
+                var (refusal, head) = await ReadHeadAsync(client, timeout.Token);
+                bool headOnly = false;
+                int status = refusal ?? Route(head!, out headOnly);
+                await RespondAsync(client, status, headOnly, timeout.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException)
+            {
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }
+    }
+
+    /// <summary>The request's head, or the status that refuses it (400 for none at all, 431 for too long).</summary>
+    private static async Task<(int? Status, string? Head)> ReadHeadAsync(Socket client, CancellationToken cancellation)
+    {
+        var buffer = new byte[MaxHeadBytes];
+        int length = 0;
+        while (true)
+        {
+            int read = await client.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, cancellation);
+            if (read == 0)
+                return (400, null);
+            length += read;
+            int end = buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8);
+            if (end < 0)
+                end = buffer.AsSpan(0, length).IndexOf("\n\n"u8);
+            if (end >= 0)
+                return (null, Encoding.Latin1.GetString(buffer, 0, end));
+            if (length == buffer.Length)
+                return (431, null);
+        }
+    }
+
+    /// <summary>The status to answer with: 200 (the metrics; <paramref name="headOnly"/> for HEAD), 400, 404 or 405.</summary>
+    private static int Route(string head, out bool headOnly)
+    {
+        headOnly = false;
+        string requestLine = head.Split('\n')[0].TrimEnd('\r');
+        string[] parts = requestLine.Split(' ');
+        if (parts.Length != 3 || !parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
+            return 400;
+        string target = parts[1];
+        int query = target.IndexOf('?');
+        if (query >= 0)
+            target = target[..query];
+        if (target != Path)
+            return 404;
+        headOnly = parts[0] == "HEAD";
+        return parts[0] is "GET" or "HEAD" ? 200 : 405;
+    }
+
+    private async Task RespondAsync(Socket client, int answer, bool headOnly, CancellationToken cancellation)
+    {
+        byte[] body;
+        string status, type = "text/plain; charset=utf-8";
+        string extra = "";
+        switch (answer)
+        {
+            case 200:
+                using (var text = new MemoryStream())
+                {
+                    await _export.WriteAsync(text, cancellation);
+                    body = text.ToArray();
+                }
+                status = "200 OK";
+                type = "text/plain; version=0.0.4; charset=utf-8";
+                break;
+            case 404:
+                status = "404 Not Found";
+                body = Encoding.ASCII.GetBytes($"ferryd serves its metrics at {Path}\n");
+                break;
+            case 405:
+                status = "405 Method Not Allowed";
+                extra = "Allow: GET, HEAD\r\n";
+                body = "only GET and HEAD\n"u8.ToArray();
+                break;
+            case 431:
+                status = "431 Request Header Fields Too Large";
+                body = Encoding.ASCII.GetBytes($"a request head is at most {MaxHeadBytes} bytes here\n");
+                break;
+            default:
+                status = "400 Bad Request";
+                body = "not an HTTP/1.x request\n"u8.ToArray();
+                break;
+        }
+        string head = $"HTTP/1.1 {status}\r\nContent-Type: {type}\r\nContent-Length: {body.Length}\r\n{extra}Connection: close\r\n\r\n";
+        await client.SendAsync(Encoding.ASCII.GetBytes(head), SocketFlags.None, cancellation);
+        if (!headOnly)
+            await client.SendAsync(body, SocketFlags.None, cancellation);
+        client.Shutdown(SocketShutdown.Send);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _socket.Dispose();
+        await _serving;
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(EventId = 90, Level = LogLevel.Debug, Message = "metrics endpoint: accept failed: {Reason}")]
+    private static partial void AcceptFailed(ILogger logger, string reason);
+}
+
+/// <summary>Where <c>--metrics</c> listens: [ADDR:]PORT, loopback (127.0.0.1) when no ADDR; <c>*:PORT</c> for every interface.</summary>
+internal sealed record MetricsAddress(string? Host, int Port)
+{
+    public const string Rule = "give [ADDR:]PORT (loopback when ADDR is left out, *:PORT for every interface) or off";
+
+    /// <summary>Null with no error for "off" or nothing; null with an error for a malformed value.</summary>
+    public static MetricsAddress? Parse(string? text, out string? error)
+    {
+        error = null;
+        if (string.IsNullOrWhiteSpace(text) || text.Trim().Equals("off", StringComparison.OrdinalIgnoreCase))
+            return null;
+        text = text.Trim();
+        bool everyInterface = text.StartsWith("*:", StringComparison.Ordinal);
+        if (!HostPort.TryParse(everyInterface ? text[2..] : text, out var address, out string problem))
+        {
+            error = problem;
+            return null;
+        }
+        if (address.Host is null && !everyInterface && text.Contains(':', StringComparison.Ordinal))
+        {
+            error = $"invalid address '{text}'";
+            return null;
+        }
+        return new MetricsAddress(everyInterface ? null : address.Host ?? "127.0.0.1", address.Port);
+    }
+}
