@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test (unit and integration) and ends with the line "N passed, N failed, N skipped".
 # As root it installs the external peers the tests drive (nc from netcat-openbsd, socat,
-# openssl, systemd-socket-activate from systemd, logrotate, redis-server and redis-tools, haproxy)
-# and the Native AOT toolchain (clang, zlib1g-dev) when missing.
+# openssl, systemd-socket-activate from systemd, logrotate, redis-server and redis-tools, haproxy,
+# prometheus and its promtool) and the Native AOT toolchain (clang, zlib1g-dev) when missing,
+# and dotnet-counters (a .NET tool, from NuGet) into artifacts/tools.
 # FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip, and
 # requires the Native AOT build (what ships) instead of falling back to the JIT one.
 set -uo pipefail
@@ -29,6 +30,25 @@ if ((${#missing[@]})); then
     echo "missing test tools (install them, or their tests skip): ${missing[*]}" >&2
   fi
 fi
+
+# Without recommends: they would bring node-exporter, a service that takes port 9100.
+if ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing test tools: prometheus"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
+      || echo "could not install prometheus" >&2
+  else
+    echo "missing test tools (install them, or their tests skip): prometheus" >&2
+  fi
+fi
+
+# dotnet-counters attaches to a running ferryd (ObservabilityTests); a tool, so not from apt.
+tools=$PWD/artifacts/tools
+if [ ! -x "$tools/dotnet-counters" ]; then
+  dotnet tool install --tool-path "$tools" dotnet-counters --version 10.0.750501 >/dev/null \
+    || echo "could not install dotnet-counters (its test will skip, or fail under FERRY_REQUIRE_TOOLS=1)" >&2
+fi
+export PATH="$tools:$PATH"
 
 [ "${FERRY_REQUIRE_TOOLS:-0}" = 1 ] && export FERRY_BUILD=${FERRY_BUILD:-aot}
 ./build.sh || { echo "0 passed, 1 failed"; exit 1; }

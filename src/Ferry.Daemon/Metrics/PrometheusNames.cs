@@ -24,6 +24,16 @@ internal static class PrometheusNames
         ["dotnet.process.cpu.count"] = "dotnet.process.cpus",
     };
 
+    /// <summary>
+    /// The runtime publishes these current values as observable counters (in .NET 10); as
+    /// counters Prometheus would take a falling thread count for a reset. They are gauges.
+    /// </summary>
+    private static readonly HashSet<string> CurrentValues = new(StringComparer.Ordinal)
+    {
+        "dotnet.thread_pool.thread.count",
+        "dotnet.thread_pool.queue.length",
+    };
+
     /// <summary>The Prometheus name, or null for a name Prometheus would misread (a gauge ending in _count).</summary>
     public static string? For(Instrument instrument)
     {
@@ -51,6 +61,8 @@ internal static class PrometheusNames
 
     public static bool IsCounter(Instrument instrument)
     {
+        if (CurrentValues.Contains(instrument.Name))
+            return false;
         var type = instrument.GetType();
         return type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Counter<>) || type.GetGenericTypeDefinition() == typeof(ObservableCounter<>));
     }

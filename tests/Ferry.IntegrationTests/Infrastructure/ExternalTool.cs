@@ -14,7 +14,9 @@ internal static class ExternalTool
             if (File.Exists(candidate))
                 return candidate;
         }
-        string message = $"{name} is not installed (apt-get install {PackageOf(name)}); ./test.sh installs it as root";
+        string message = name == "dotnet-counters"
+            ? "dotnet-counters is not on PATH (./test.sh installs it into artifacts/tools)"
+            : $"{name} is not installed (apt-get install {PackageOf(name)}); ./test.sh installs it as root";
         if (Environment.GetEnvironmentVariable("FERRY_REQUIRE_TOOLS") == "1")
             Assert.Fail(message);
         Assert.Skip(message);
@@ -47,6 +49,7 @@ internal static class ExternalTool
     {
         "nc" => "netcat-openbsd",
         "redis-cli" or "redis-benchmark" => "redis-tools",
+        "promtool" => "prometheus",
         _ => name,
     };
 }
