@@ -19,6 +19,9 @@
 #   MODE=exec bench/run.sh            a program per connection (/bin/cat): ferryd's exec, xinetd (cps raised) and
 #                                     socat fork EXEC, compared with xinetd; connect+echo+close, and the
 #                                     parent side's memory with 100 programs running (IDLE_CONNS)
+#   MODE=metrics bench/run.sh         what --metrics costs: ferryd (metrics off) against ferryd-metrics (the
+#                                     same binary with --metrics, scraped every second by curl on the client's
+#                                     core), ping-pong and connect; ratios to metrics off
 #
 # Client styles (CLIENT_STYLES, ferry-bench --engine): epoll (one thread, non-blocking, the
 # cheapest client per message) and threads (blocking sockets, a thread per connection and
@@ -55,6 +58,9 @@ elif [ "$MODE" = exec ]; then
   IDLE_CONNS=${IDLE_CONNS:-100}
   SCENARIOS=${SCENARIOS_SET:-connect idle}
   REFERENCE=xinetd
+elif [ "$MODE" = metrics ]; then
+  SCENARIOS=${SCENARIOS_SET:-pingpong connect}
+  REFERENCE=ferryd
 else
   REFERENCE=c
 fi
@@ -91,7 +97,13 @@ else
 fi
 
 server_pid=
+scraper_pid=
 stop_server() {
+  if [ -n "$scraper_pid" ]; then
+    kill -TERM "$scraper_pid" 2>/dev/null || true
+    wait "$scraper_pid" 2>/dev/null || true
+    scraper_pid=
+  fi
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -114,11 +126,23 @@ start_ferryd() {
   wait_for_line "$3" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$3")
 }
 
+# start_scraped_ferryd SERVICE LOG: ferryd with --metrics, and a scraper (curl every second, on
+# the load generator's core, stopped with the server) for as long as it runs.
+start_scraped_ferryd() {
+  FERRYD_ARGS="$FERRYD_ARGS --metrics 127.0.0.1:0" start_ferryd ferryd "$1" "$2"
+  local metrics_port
+  for _ in $(seq 100); do grep -q '^listening metrics' "$2" && break; sleep 0.05; done
+  metrics_port=$(awk '/^listening metrics/ {split($3, a, ":"); print a[2]; exit}' "$2")
+  "${client_pin[@]}" bash -c "while sleep 1; do curl -s -o /dev/null http://127.0.0.1:$metrics_port/metrics || exit 0; done" &
+  scraper_pid=$!
+}
+
 # start_server NAME [SERVICE]: starts it pinned, sets server_pid and server_port.
 start_server() {
   local name=$1 service=${2:-echo} log=$OUT/$1.server.log
   case $name in
     ferryd|ferryd-b) start_ferryd "$name" "$service" "$log" ;;
+    ferryd-metrics) start_scraped_ferryd "$service" "$log" ;;
     c)
       "${server_pin[@]}" "$cserver" 0 >"$log" 2>"$log.err" &
       server_pid=$!
@@ -263,6 +287,8 @@ if [ "$MODE" = forward ]; then
   pinning="$pinning; the C echo upstream on core 1"
 elif [ "$MODE" = exec ]; then
   read -r -a servers <<<"${SERVERS:-exec xinetd socat-exec}"
+elif [ "$MODE" = metrics ]; then
+  read -r -a servers <<<"${SERVERS:-ferryd ferryd-metrics}"
 else
   read -r -a servers <<<"${SERVERS:-ferryd c}"
 fi

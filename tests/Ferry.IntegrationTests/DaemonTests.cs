@@ -123,8 +123,8 @@ public sealed class DaemonTests
         var status = await sandbox.FerrydAsync("status", "--pid-file", sandbox.PidFile);
         Assert.Equal(0, status.ExitCode);
         Assert.Contains($"ferryd is running (pid {pid}, up ", status.StdoutText);
-        Assert.Contains($"echo 127.0.0.1:{echoPort}: 1 open, 1 accepted", status.StdoutText);
-        Assert.Contains("discard 127.0.0.1:", status.StdoutText);
+        Assert.Matches($@"(?m)^echo-{echoPort}\s+127\.0\.0\.1:{echoPort}\s+echo\s+{pid}\s+1\s+1\s+0$", status.StdoutText);
+        Assert.Matches(@"(?m)^discard-\d+\s+127\.0\.0\.1:\d+\s+discard\s", status.StdoutText);
 
         var json = await sandbox.FerrydAsync("status", "--pid-file", sandbox.PidFile, "--json");
         using (var document = JsonDocument.Parse(json.StdoutText))

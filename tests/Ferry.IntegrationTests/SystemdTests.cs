@@ -59,7 +59,8 @@ public sealed class SystemdTests
         var status = await RunFerrydAsync(["status"], new() { ["RUNTIME_DIRECTORY"] = runtime });
         Assert.Equal(0, status.ExitCode);
         Assert.Contains($"ferryd is running (pid {ferryd.Pid}, up ", status.Stdout);
-        Assert.Contains($"echo {listening.Split(' ')[2]}: 0 open", status.Stdout);
+        string address = listening.Split(' ')[2];
+        Assert.Matches($@"(?m)^echo-{address.Split(':')[1]}\s+{address.Replace(".", "\\.", StringComparison.Ordinal)}\s+echo\s+{ferryd.Pid}\s+0\s+0\s+0$", status.Stdout);
         // ...and so does anyone with --pid-file.
         Assert.Equal(0, (await RunFerrydAsync(["status", "--pid-file", pidFile], [])).ExitCode);
 

@@ -11,7 +11,7 @@ namespace Ferry.Daemon.Hosting;
 /// their connections; removed ones stop accepting and their connections are closed
 /// gracefully (shutdown deadline); added ones are bound first. Any error (bad file, bad
 /// option, busy port) rejects the whole new configuration and the old one keeps running.
-/// Logging settings are read at start only.
+/// Logging settings and the metrics endpoint are read at start only (a change is logged as such).
 /// </summary>
 internal sealed partial class ConfigReloader : IAsyncDisposable
 {
@@ -57,6 +57,8 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         {
             return Rejected(generation, ex.Message);
         }
+        if (next.Metrics != _current.Metrics)
+            MetricsEndpointKept(_logger, Describe(next.Metrics), Describe(_current.Metrics));
 
         var keep = _current.Listeners.Where(old => next.Listeners.Any(n => n.Spec.Identity == old.Spec.Identity)).ToList();
         var removed = _current.Listeners.Except(keep).ToList();
@@ -178,6 +180,12 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
 
     [LoggerMessage(EventId = 33, Level = LogLevel.Information, Message = "SIGHUP: new TLS certificate for {Listener}: {Certificate}")]
     private static partial void CertificateReloaded(ILogger logger, string listener, string certificate);
+
+    private static string Describe(Metrics.MetricsAddress? metrics) =>
+        metrics is null ? "off" : new Ferry.Protocol.HostPort(metrics.Host ?? "*", metrics.Port).ToString();
+
+    [LoggerMessage(EventId = 35, Level = LogLevel.Warning, Message = "SIGHUP: Metrics:Endpoint is now {Next}, which takes effect at the next start; metrics stay {Current} until then")]
+    private static partial void MetricsEndpointKept(ILogger logger, string next, string current);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "SIGHUP: {Message}")]
     private static partial void Reloaded(ILogger logger, string message);
