@@ -236,8 +236,10 @@ public sealed class MetricsTests
         var exec = ("listener", $"exec-{ferryd.Port("exec")}");
         var file = ("file", sinkFile);
         var scrape = await ScrapeWhenAsync(metrics, s => s.Value("ferry_exec_exits_total", exec, ("result", "success")) == 1
-            && s.Value("ferry_sink_lines_total", file) == 3 && s.Value("ferry_fanout_members", chat) == 2);
-        Assert.True(scrape.Value("ferry_fanout_queued_bytes_total", chat) > 0);
+            && s.Value("ferry_sink_lines_total", file) == 3 && s.Value("ferry_fanout_members", chat) == 2
+            && s.Value("ferry_fanout_queued_bytes_total", chat) > 0);
+        // Each member's arrival was published to the lobby: two join notices at least.
+        Assert.True(scrape.Value("ferry_fanout_messages_total", chat) >= 2);
         Assert.Equal(0, scrape.Value("ferry_fanout_slow_consumers_total", chat));
         var upstream = ("upstream", $"127.0.0.1:{dead}");
         Assert.Equal(1, scrape.Value("ferry_forward_connect_failures_total", forward, upstream, ("cause", "refused")));

@@ -55,6 +55,46 @@ public sealed class ReloadTests
     }
 
     [Fact]
+    public async Task AListenerReplacedByAReloadContinuesItsCountsInMetricsAndStatus()
+    {
+        int port = Loopback.FreePort(), metrics = Loopback.FreePort();
+        string Config(string extra) =>
+            $$"""{ "Metrics": { "Endpoint": "127.0.0.1:{{metrics}}" }, "Listeners": { "main": { "Endpoint": "127.0.0.1:{{port}}", "Service": "echo"{{extra}} } } }""";
+        await using var sandbox = await StartAsync(Config(""));
+        using var before = await Loopback.ConnectAsync(port);
+        await EchoesAsync(before, "12345");
+        for (int i = 0; i < 2; i++)
+        {
+            using var client = await Loopback.ConnectAsync(port);
+            await EchoesAsync(client, "abc");
+        }
+
+        await ReloadAsync(sandbox, Config(", \"MaxConnections\": 50"));
+        for (int i = 0; i < 2; i++)
+        {
+            using var client = await Loopback.ConnectAsync(port);
+            await EchoesAsync(client, "defg");
+        }
+        // The old listener still serves its open connection; counts are the listener's, not its socket's.
+        var main = ("listener", "main");
+        var during = await Scrape.GetAsync(metrics);
+        Assert.Equal(5, during.Value("ferry_connections_accepted_total", main));
+        await EchoesAsync(before, "678");
+
+        before.Shutdown(SocketShutdown.Send);
+        await SourceBoundSocket.ReadUntilClosedAsync(before);
+        var deadline = DateTime.UtcNow + Generous;
+        Scrape after;
+        while ((after = await Scrape.GetAsync(metrics)).Value("ferry_connections_active", main) != 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.Equal(0, after.Value("ferry_connections_active", main));
+        Assert.Equal(5, after.Value("ferry_connections_accepted_total", main));
+        Assert.Equal(5 + 2 * 3 + 2 * 4 + 3, after.Value("ferry_received_bytes_total", main));
+        var status = await sandbox.FerrydAsync("status", "--pid-file", sandbox.PidFile);
+        Assert.Matches($@"(?m)^main\s+127\.0\.0\.1:{port}\s+echo\s+\d+\s+0\s+5\s+0$", status.StdoutText);
+    }
+
+    [Fact]
     public async Task ForwardTakesANewUpstreamListWithoutDroppingOpenPairs()
     {
         await using var upstreams = await FerrydProcess.StartAsync(2, "--listen", "127.0.0.1:0=echo", "--listen", "127.0.0.1:0=daytime");

@@ -13,7 +13,18 @@ internal sealed class ConnectionSet
     private readonly Lock _gate = new();
     private TaskCompletionSource? _emptied;
 
-    public ICollection<TrackedConnection> Open => _open.Keys;
+    /// <summary>
+    /// The open connections, read without the dictionary's locks (its Keys take them all and
+    /// copy): for the sweep, a scrape or a status, which must never hold up accepting and closing.
+    /// </summary>
+    public IEnumerable<TrackedConnection> Current
+    {
+        get
+        {
+            foreach (var pair in _open)
+                yield return pair.Key;
+        }
+    }
 
     public void Add(TrackedConnection connection) => _open.TryAdd(connection, 0);
 

@@ -99,6 +99,13 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
             return Rejected(generation, ex.Message);
         }
 
+        // A listener that takes another's place (same label and service) continues its counts:
+        // metrics and "ferryd status" see one listener whose options changed, not a new one.
+        foreach (var listener in bound)
+        {
+            if (outgoing.FirstOrDefault(o => o.Listener.Label == listener.Label && o.Listener.Service == listener.Service) is { } predecessor)
+                listener.ContinueCounting(predecessor.Listener);
+        }
         var started = await _listeners.StartAsync(bound.Select(b => (b, _services[b.Settings])));
         foreach (var listener in started)
             Logging.Log.Listening(_logger, listener.Listener);
@@ -132,7 +139,8 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
                 && tls.Adopt(reread))
                 CertificateReloaded(_logger, old.ToString(), tls.Current.Describe());
         }
-        _current = next with { Listeners = [.. keep, .. added] };
+        // The metrics endpoint stays where it started (a change was logged above).
+        _current = next with { Listeners = [.. keep, .. added], Metrics = _current.Metrics };
         string message = $"reloaded: {added.Count} listener(s) added, {removed.Count} removed, {keep.Count} unchanged";
         if (outgoing.Count > gone.Count)
             message += $" ({outgoing.Count - gone.Count} replaced in place, their open connections finishing as they were)";

@@ -133,9 +133,16 @@ internal static class DaemonControl
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), deadline.Token);
-            await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(request + "\n"), SocketFlags.None, deadline.Token);
-            // The request is complete: the daemon need not wait for more (a NetworkStream refuses a socket shut for sending).
-            socket.Shutdown(SocketShutdown.Send);
+            try
+            {
+                await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(request + "\n"), SocketFlags.None, deadline.Token);
+                // The request is complete: the daemon need not wait for more.
+                socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException)
+            {
+                // A daemon older than this command answers without reading a request: read on.
+            }
             using var document = new MemoryStream();
             var buffer = new byte[64 * 1024];
             int read;

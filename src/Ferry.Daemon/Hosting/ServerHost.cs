@@ -43,7 +43,8 @@ internal static class ServerHost
         await using var status = pidFile is null
             ? null
             : StatusSocket.Open(StatusSocket.PathFor(pidFile.Path),
-                new StatusSources(DateTimeOffset.UtcNow, () => listeners.Running, () => listeners.Serving, () => reloader.Last, () => metrics?.EndPoint));
+                new StatusSources(DateTimeOffset.UtcNow, () => listeners.Running, () => listeners.Serving, () => reloader.Last, () => metrics?.EndPoint),
+                reason => Log.StatusFailed(logger, reason));
 
         foreach (var listener in bound)
         {

@@ -22,20 +22,23 @@ internal sealed class StatusSocket : IAsyncDisposable
     private readonly Socket _socket;
     private readonly string _path;
     private readonly StatusSources _sources;
+    private readonly Action<string>? _failed;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serving;
 
-    private StatusSocket(string path, Socket socket, StatusSources sources)
+    private StatusSocket(string path, Socket socket, StatusSources sources, Action<string>? failed)
     {
         _path = path;
         _socket = socket;
         _sources = sources;
+        _failed = failed;
         _serving = ServeAsync();
     }
 
     public static string PathFor(string pidFile) => Path.ChangeExtension(pidFile, ".sock");
 
-    public static StatusSocket Open(string path, StatusSources sources)
+    /// <param name="failed">Told why a request could not be answered (an error of ferryd's own).</param>
+    public static StatusSocket Open(string path, StatusSources sources, Action<string>? failed = null)
     {
         // A socket file left by a daemon that was killed would make bind fail; the pid
         // file lock (held by now) proves no live ferryd owns it.
@@ -55,7 +58,7 @@ internal sealed class StatusSocket : IAsyncDisposable
             socket.Dispose();
             throw new StartupException(ExitCodes.Failure, $"cannot open status socket {path}: {Errno.Describe(ex.ErrorCode)}");
         }
-        return new StatusSocket(path, socket, sources);
+        return new StatusSocket(path, socket, sources, failed);
     }
 
     /// <summary>sun_path holds 108 bytes, the last one a NUL.</summary>
@@ -97,6 +100,11 @@ internal sealed class StatusSocket : IAsyncDisposable
             }
             catch (Exception ex) when (ex is OperationCanceledException or SocketException)
             {
+            }
+            catch (Exception ex)
+            {
+                // A status that cannot be rendered must cost the request, never the daemon.
+                _failed?.Invoke(ex.GetBaseException().Message);
             }
             finally
             {

@@ -19,8 +19,11 @@ internal static class StatusTables
         var listeners = new List<string[]> { new[] { "LISTENER", "ADDRESS", "SERVICE", "PID", "OPEN", "ACCEPTED", "REFUSED" } };
         foreach (var listener in status.GetProperty("listeners").EnumerateArray())
         {
+            // A daemon older than this command has no label: its name, or its endpoint, stands in.
+            string label = (listener.TryGetProperty("label", out var l) || listener.TryGetProperty("name", out l) ? l.GetString() : null)
+                ?? listener.GetProperty("endpoint").GetString()!;
             listeners.Add([
-                listener.GetProperty("label").GetString()!,
+                label,
                 listener.GetProperty("endpoint").GetString()!,
                 listener.GetProperty("service").GetString()!,
                 Number(pid),

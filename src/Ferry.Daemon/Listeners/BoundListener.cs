@@ -25,7 +25,11 @@ internal sealed class BoundListener(ListenerSettings settings, Socket socket)
 
     public string Service => Spec.Service;
 
-    public ListenerCounters Counters { get; } = new();
+    /// <summary>Its counts; shared with the listener it replaced in a reload (<see cref="ContinueCounting"/>).</summary>
+    public ListenerCounters Counters { get; private set; } = new();
+
+    /// <summary>Before it accepts: counts on from where <paramref name="predecessor"/>, which it replaces, got.</summary>
+    public void ContinueCounting(BoundListener predecessor) => Counters = predecessor.Counters;
 
     /// <summary>
     /// The listener label of its metrics: the name it has in the config file, else SERVICE-PORT

@@ -3,7 +3,8 @@ namespace Ferry.Daemon.Listeners;
 /// <summary>
 /// Per-listener counts, updated where connections open, close and are refused; and the bytes
 /// of the connections that have closed, which the open ones' own counts continue
-/// (<see cref="RunningListener.BytesSoFar"/>).
+/// (<see cref="RunningListener.OpenBytes"/>). A listener a reload puts in another's place takes
+/// over its counters (<see cref="BoundListener.ContinueCounting"/>).
 /// </summary>
 internal sealed class ListenerCounters
 {

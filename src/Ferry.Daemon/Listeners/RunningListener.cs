@@ -171,23 +171,22 @@ internal sealed partial class RunningListener
         connection.Lifetime.Dispose();
     }
 
-    /// <summary>The connections open now, for "ferryd status --connections".</summary>
-    public ICollection<TrackedConnection> Open => _connections.Open;
+    /// <summary>The connections open now, for "ferryd status --connections" and the metrics; read without locks.</summary>
+    public IEnumerable<TrackedConnection> Open => _connections.Current;
 
-    /// <summary>Bytes on this listener's sockets so far: closed connections' and open ones'; never less than the last answer.</summary>
-    public (long Received, long Sent) BytesSoFar()
+    /// <summary>
+    /// Bytes on the sockets of the connections open now. Under <see cref="ListenerCounters.BytesGate"/>,
+    /// added to the closed ones' totals, they make the listener's bytes so far (<see cref="Metrics.FerryMetrics"/>).
+    /// </summary>
+    public (long Received, long Sent) OpenBytes()
     {
-        var counters = Listener.Counters;
-        lock (counters.BytesGate)
+        long received = 0, sent = 0;
+        foreach (var connection in _connections.Current)
         {
-            long received = counters.ClosedBytesReceived, sent = counters.ClosedBytesSent;
-            foreach (var connection in _connections.Open)
-            {
-                received += connection.Wire.BytesReceived;
-                sent += connection.Wire.BytesSent;
-            }
-            return (received, sent);
+            received += connection.Wire.BytesReceived;
+            sent += connection.Wire.BytesSent;
         }
+        return (received, sent);
     }
 
     private async Task SweepLoopAsync()
@@ -197,7 +196,7 @@ internal sealed partial class RunningListener
         {
             while (await timer.WaitForNextTickAsync(_stopSweeping.Token))
             {
-                _sweep.Run(_connections.Open);
+                _sweep.Run(_connections.Current);
                 _sources.Prune();
                 _refusals.Tick();
                 _shortage.Tick();

@@ -14,6 +14,9 @@ internal static partial class Log
         Listening(logger, listener.Service, listener.EndPoint.ToString(),
             listener.Settings.Policy.AllowIsLoopbackDefault ? " (loopback peers only: allow= is not set)" : "");
 
+    [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "status socket: a request failed: {Reason}")]
+    public static partial void StatusFailed(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "metrics at {Url}")]
     public static partial void MetricsListening(ILogger logger, string url);
 

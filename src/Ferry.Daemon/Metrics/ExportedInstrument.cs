@@ -7,7 +7,8 @@ namespace Ferry.Daemon.Metrics;
 /// <summary>
 /// One System.Diagnostics.Metrics instrument as a prometheus-net metric: counters as counters
 /// (an observable one moved up to what it reports), up-down counters and gauges as gauges,
-/// histograms as histograms with the instrument's advised buckets. The Prometheus metric is made
+/// histograms as histograms with the instrument's advised buckets. An observable counter that
+/// reports less than before started again, and is exported as a new series from zero. The Prometheus metric is made
 /// at the first measurement, with that measurement's tag names as its labels (each of ferryd's
 /// instruments always has the same); a measurement with other tags is not exported.
 /// Series an observable instrument stops reporting (a listener removed by a reload) are removed.
@@ -38,7 +39,15 @@ internal sealed class ExportedInstrument(Instrument instrument, string name, IMe
                     histogram.WithLabels(labels).Observe(value);
                     break;
                 case Counter counter when _observable:
-                    counter.WithLabels(labels).IncTo(value);
+                    var child = counter.WithLabels(labels);
+                    if (value < child.Value)
+                    {
+                        // The count started again (a service a reload replaced): a new series from 0,
+                        // which Prometheus's rate() reads as a counter reset, as it should.
+                        counter.RemoveLabelled(labels);
+                        child = counter.WithLabels(labels);
+                    }
+                    child.IncTo(value);
                     break;
                 case Counter counter:
                     counter.WithLabels(labels).Inc(value);

@@ -37,15 +37,15 @@ internal static class FerryMetrics
 
     static FerryMetrics()
     {
-        Meter.CreateObservableCounter("ferry.connections.accepted", () => PerListener(l => l.Listener.Counters.Accepted),
+        Meter.CreateObservableCounter("ferry.connections.accepted", () => PerListener(c => c.Accepted),
             "{connection}", "Connections admitted, by listener and service.");
-        Meter.CreateObservableUpDownCounter("ferry.connections.active", () => PerListener(l => l.Listener.Counters.Active),
+        Meter.CreateObservableUpDownCounter("ferry.connections.active", () => PerListener(c => c.Active),
             "{connection}", "Connections open now, by listener and service.");
         Meter.CreateObservableCounter("ferry.connections.rejected", Rejected,
             "{connection}", "Connections refused, by listener and reason (the listener key that refused them, or the handshake that failed).");
-        Meter.CreateObservableCounter("ferry.received", () => PerListener(l => l.BytesSoFar().Received),
+        Meter.CreateObservableCounter("ferry.received", () => Bytes(received: true),
             "By", "Bytes received from clients on the listener's sockets (before TLS decryption).");
-        Meter.CreateObservableCounter("ferry.sent", () => PerListener(l => l.BytesSoFar().Sent),
+        Meter.CreateObservableCounter("ferry.sent", () => Bytes(received: false),
             "By", "Bytes sent to clients on the listener's sockets (after TLS encryption).");
 
         Meter.CreateObservableUpDownCounter("ferry.fanout.members", () => FromServices(ServiceMetric.FanoutMembers),
@@ -67,11 +67,11 @@ internal static class FerryMetrics
             "{connection}", "forward: failed attempts to connect to the upstream, by cause.");
 
         Meter.CreateObservableUpDownCounter("ferry.exec.children", () => FromServices(ServiceMetric.ExecChildren),
-            "{process}", "exec: programs running now.");
+            "{process}", "exec: programs running now (or exited and being ended: reaped, their group signalled).");
         Meter.CreateObservableUpDownCounter("ferry.exec.waiting", () => FromServices(ServiceMetric.ExecWaiting),
             "{connection}", "exec: clients waiting for a free maxChildren slot.");
         Meter.CreateObservableCounter("ferry.exec.exits", () => FromServices(ServiceMetric.ExecExits),
-            "{process}", "exec: programs ended, by result (success, failure, signal, not_started).");
+            "{process}", "exec: programs ended, by result (success, failure, signal, not_started, unknown).");
 
         Meter.CreateObservableCounter("ferry.sink.lines", () => PerSinkFile(w => w.LinesWritten),
             "{line}", "sink: lines written to the file.");
@@ -90,35 +90,71 @@ internal static class FerryMetrics
 
     /// <summary>
     /// One value per listener label and service: a host name that resolves to two addresses is
-    /// two sockets but one listener, so their counts are added.
+    /// two sockets but one listener, so their counts are added; a listener a reload replaced
+    /// shares its counts with its successor (<see cref="BoundListener.ContinueCounting"/>), so
+    /// those are counted once.
     /// </summary>
-    private static List<Measurement<long>> PerListener(Func<RunningListener, long> value)
+    private static List<Measurement<long>> PerListener(Func<ListenerCounters, long> value)
     {
         var sums = new Dictionary<(string Listener, string Service), long>();
-        foreach (var listener in Listeners())
+        foreach (var group in ByCounters())
         {
-            var key = (listener.Listener.Label, listener.Listener.Service);
-            sums[key] = sums.GetValueOrDefault(key) + value(listener);
+            var key = (group.First().Listener.Label, group.First().Listener.Service);
+            sums[key] = sums.GetValueOrDefault(key) + value((ListenerCounters)group.Key);
         }
-        return [.. sums.Select(s => new Measurement<long>(s.Value, new TagList { { "listener", s.Key.Listener }, { "service", s.Key.Service } }))];
+        return [.. sums.Select(s => Labelled(s.Value, s.Key.Listener, s.Key.Service))];
     }
+
+    /// <summary>Closed connections' bytes and open ones', read together under the counts' lock, so the sum never goes back.</summary>
+    private static List<Measurement<long>> Bytes(bool received)
+    {
+        var sums = new Dictionary<(string Listener, string Service), long>();
+        foreach (var group in ByCounters())
+        {
+            var counters = (ListenerCounters)group.Key;
+            long total;
+            lock (counters.BytesGate)
+            {
+                total = received ? counters.ClosedBytesReceived : counters.ClosedBytesSent;
+                foreach (var listener in group)
+                {
+                    var open = listener.OpenBytes();
+                    total += received ? open.Received : open.Sent;
+                }
+            }
+            var key = (group.First().Listener.Label, group.First().Listener.Service);
+            sums[key] = sums.GetValueOrDefault(key) + total;
+        }
+        return [.. sums.Select(s => Labelled(s.Value, s.Key.Listener, s.Key.Service))];
+    }
+
+    private static IEnumerable<IGrouping<object, RunningListener>> ByCounters() =>
+        Listeners().GroupBy(l => (object)l.Listener.Counters, ReferenceEqualityComparer.Instance);
+
+    private static Measurement<long> Labelled(long value, string listener, string service) =>
+        new(value, new TagList { { "listener", listener }, { "service", service } });
 
     /// <summary>Every reason for every listener, zeros included, so a rate over any of them is defined from the start.</summary>
     private static List<Measurement<long>> Rejected()
     {
         var sums = new Dictionary<(string Listener, RefusalReason Reason), long>();
-        foreach (var listener in Listeners())
+        foreach (var group in ByCounters())
         {
             foreach (var reason in RefusalReasonText.All)
             {
-                var key = (listener.Listener.Label, reason);
-                sums[key] = sums.GetValueOrDefault(key) + listener.Listener.Counters.RefusedFor(reason);
+                var key = (group.First().Listener.Label, reason);
+                sums[key] = sums.GetValueOrDefault(key) + ((ListenerCounters)group.Key).RefusedFor(reason);
             }
         }
         return [.. sums.Select(s => new Measurement<long>(s.Value, new TagList { { "listener", s.Key.Listener }, { "reason", s.Key.Reason.Key() } }))];
     }
 
-    /// <summary>What each service instance reports, once per instance (listeners that share one report it under the first one's label).</summary>
+    /// <summary>
+    /// What each service instance reports, once per instance (listeners that share one report it
+    /// under the first one's label). Two instances under one label (a reload's outgoing service
+    /// and its successor; two --listen with one port and service but other options) are added
+    /// up, except an upstream's up, which is up if either says so.
+    /// </summary>
     private static List<Measurement<long>> FromServices(ServiceMetric metric)
     {
         var measurements = new List<Measurement<long>>();
@@ -131,7 +167,18 @@ internal static class FerryMetrics
                 reporting.Report(new ServiceReport(metric, labels, measurements));
             }
         }
-        return measurements;
+        if (seen.Count < 2)
+            return measurements;
+        var merged = new Dictionary<string, Measurement<long>>(StringComparer.Ordinal);
+        foreach (var measurement in measurements)
+        {
+            string key = string.Join('\0', measurement.Tags.ToArray().Select(t => $"{t.Key}={t.Value}"));
+            merged[key] = merged.TryGetValue(key, out var earlier)
+                ? new Measurement<long>(metric == ServiceMetric.UpstreamUp ? Math.Max(earlier.Value, measurement.Value) : earlier.Value + measurement.Value,
+                    measurement.Tags)
+                : measurement;
+        }
+        return [.. merged.Values];
     }
 
     /// <summary>A sink's counts belong to its file, which several listeners may share: labelled by the file.</summary>

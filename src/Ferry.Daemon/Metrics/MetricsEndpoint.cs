@@ -23,35 +23,58 @@ internal sealed partial class MetricsEndpoint : IAsyncDisposable
     private const int MaxScrapers = 4;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly Socket _socket;
+    private readonly Socket[] _sockets;
     private readonly PrometheusExport _export;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
+    private readonly Logging.RepeatWindow _failures = new(TimeProvider.System, TimeSpan.FromMinutes(1));
     private readonly Task _serving;
 
-    private MetricsEndpoint(Socket socket, PrometheusExport export, ILogger logger)
+    private readonly SemaphoreSlim _slots = new(MaxScrapers);
+
+    private MetricsEndpoint(Socket[] sockets, PrometheusExport export, ILogger logger)
     {
-        _socket = socket;
+        _sockets = sockets;
         _export = export;
         _logger = logger;
-        EndPoint = (IPEndPoint)socket.LocalEndPoint!;
-        _serving = ServeAsync();
+        EndPoint = (IPEndPoint)sockets[0].LocalEndPoint!;
+        _serving = Task.WhenAll(sockets.Select(ServeAsync));
     }
 
+    /// <summary>The first address it listens on (a host name may give it more, like a listener's).</summary>
     public IPEndPoint EndPoint { get; }
 
-    /// <summary>Binds (exit 4 when it cannot: busy port, unknown host, no permission) and starts answering.</summary>
+    /// <summary>
+    /// Binds every address the host resolves to, on one port (exit 4 when it cannot: busy port,
+    /// unknown host, no permission), and starts answering.
+    /// </summary>
     public static async Task<MetricsEndpoint> StartAsync(MetricsAddress address, PrometheusExport export, ILogger logger)
     {
         var spec = new ListenerSpec(address.Host, address.Port, "metrics");
         var endpoints = await ListenerBinder.EndPointsAsync(spec, CancellationToken.None);
-        var socket = ListenerBinder.Rebind(spec, endpoints[0]);
-        return new MetricsEndpoint(socket, export, logger);
+        var sockets = new List<Socket>();
+        try
+        {
+            int port = address.Port;
+            foreach (var endpoint in endpoints)
+            {
+                var socket = ListenerBinder.Rebind(spec, new IPEndPoint(endpoint.Address, port));
+                sockets.Add(socket);
+                port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+            }
+        }
+        catch
+        {
+            foreach (var socket in sockets)
+                socket.Dispose();
+            throw;
+        }
+        return new MetricsEndpoint([.. sockets], export, logger);
     }
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(Socket listening)
     {
-        using var slots = new SemaphoreSlim(MaxScrapers);
+        var slots = _slots;
         var answering = new List<Task>();
         while (true)
         {
@@ -59,7 +82,7 @@ internal sealed partial class MetricsEndpoint : IAsyncDisposable
             try
             {
                 await slots.WaitAsync(_stop.Token);
-                client = await _socket.AcceptAsync(_stop.Token);
+                client = await listening.AcceptAsync(_stop.Token);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
@@ -91,7 +114,17 @@ internal sealed partial class MetricsEndpoint : IAsyncDisposable
                 var (refusal, head) = await ReadHeadAsync(client, timeout.Token);
                 bool headOnly = false;
                 int status = refusal ?? Route(head!, out headOnly);
-                await RespondAsync(client, status, headOnly, timeout.Token);
+                try
+                {
+                    await RespondAsync(client, status, headOnly, timeout.Token);
+                }
+                catch (Exception ex) when (ex is not (OperationCanceledException or SocketException or IOException))
+                {
+                    // A metric that cannot be read must cost the scrape, never the daemon.
+                    if (_failures.ShouldLog(out long more))
+                        CollectionFailed(_logger, ex.GetBaseException().Message, more == 0 ? "" : $" ({more} more since the last such line)");
+                    await RespondAsync(client, 500, headOnly: false, timeout.Token);
+                }
             }
             catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException)
             {
@@ -158,6 +191,10 @@ internal sealed partial class MetricsEndpoint : IAsyncDisposable
                 status = "200 OK";
                 type = "text/plain; version=0.0.4; charset=utf-8";
                 break;
+            case 500:
+                status = "500 Internal Server Error";
+                body = "ferryd could not collect its metrics; its log says why\n"u8.ToArray();
+                break;
             case 404:
                 status = "404 Not Found";
                 body = Encoding.ASCII.GetBytes($"ferryd serves its metrics at {Path}\n");
@@ -186,10 +223,15 @@ internal sealed partial class MetricsEndpoint : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        _socket.Dispose();
+        foreach (var socket in _sockets)
+            socket.Dispose();
         await _serving;
         _stop.Dispose();
+        _slots.Dispose();
     }
+
+    [LoggerMessage(EventId = 91, Level = LogLevel.Warning, Message = "metrics: a scrape failed, answered 500: {Reason}{Repeats}")]
+    private static partial void CollectionFailed(ILogger logger, string reason, string repeats);
 
     [LoggerMessage(EventId = 90, Level = LogLevel.Debug, Message = "metrics endpoint: accept failed: {Reason}")]
     private static partial void AcceptFailed(ILogger logger, string reason);

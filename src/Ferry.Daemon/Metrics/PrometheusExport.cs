@@ -60,9 +60,16 @@ internal sealed class PrometheusExport : IDisposable
             exported = [.. _exported];
         foreach (var instrument in exported)
             instrument.BeginCollection();
-        _listener.RecordObservableInstruments();
-        foreach (var instrument in exported)
-            instrument.EndCollection();
+        try
+        {
+            // Every callback runs; one that throws fails this collection (the endpoint answers 500).
+            _listener.RecordObservableInstruments();
+        }
+        finally
+        {
+            foreach (var instrument in exported)
+                instrument.EndCollection();
+        }
     }
 
     /// <summary>Writes every metric in the text exposition format (version 0.0.4); one collection at a time.</summary>

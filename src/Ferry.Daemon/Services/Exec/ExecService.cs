@@ -181,9 +181,15 @@ internal sealed partial class ExecService : IConnectionService, IServiceMetrics
         }
         finally
         {
-            await EndAsync(child, stdio, stderr);
-            Interlocked.Decrement(ref _running);
-            CountExit(notStarted ? NotStarted : child.Exit.Result);
+            try
+            {
+                await EndAsync(child, stdio, stderr);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+                CountExit(notStarted ? NotStarted : child.Exit.Result);
+            }
         }
         var exit = child.Exit;
         string detail = $"pid {child.Pid} {exit} after {Environment.TickCount64 - child.StartedAt} ms";

@@ -36,6 +36,7 @@ internal sealed class FanoutMember : IConnectionDescription
         _watch.Remove(Queue);
         if (end != WriterEnd.Cut)
             return false;
+        _watch.CountCut();
         ServiceLog.SlowConsumer(logger, service, peer, Queue.CutReason ?? "cut off");
         return true;
     }

@@ -11,7 +11,14 @@ internal sealed class LocalRoomDelivery : IRoomDelivery
     private long _messages;
     private long _bytes;
 
-    public long MessagesPublished => Interlocked.Read(ref _messages);
+    public long MessagesPublished
+    {
+        get
+        {
+            lock (_gate)
+                return _messages;
+        }
+    }
 
     public long BytesQueued => Interlocked.Read(ref _bytes);
 
@@ -49,8 +56,10 @@ internal sealed class LocalRoomDelivery : IRoomDelivery
     {
         OutboundQueue[]? members;
         lock (_gate)
+        {
             members = _rooms.GetValueOrDefault(room);
-        Interlocked.Increment(ref _messages);
+            _messages++;
+        }
         if (members is null)
             return;
         long queued = 0;

@@ -23,12 +23,10 @@ internal sealed class SlowConsumerWatch : IDisposable
 
     public void Add(OutboundQueue queue) => _queues.TryAdd(queue, 0);
 
-    public void Remove(OutboundQueue queue)
-    {
-        _queues.TryRemove(queue, out _);
-        if (queue.IsCut)
-            Interlocked.Increment(ref _cut);
-    }
+    public void Remove(OutboundQueue queue) => _queues.TryRemove(queue, out _);
+
+    /// <summary>A member was cut off as a slow consumer (its close reason says so too).</summary>
+    public void CountCut() => Interlocked.Increment(ref _cut);
 
     /// <summary>The fan-out's numbers: members and their queues from here, messages from the delivery.</summary>
     public void Report(ServiceReport report, IRoomDelivery delivery)
