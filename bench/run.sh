@@ -20,8 +20,8 @@
 #                                     socat fork EXEC, compared with xinetd; connect+echo+close, and the
 #                                     parent side's memory with 100 programs running (IDLE_CONNS)
 #   MODE=metrics bench/run.sh         what --metrics costs: ferryd (metrics off) against ferryd-metrics (the
-#                                     same binary with --metrics, scraped every second by curl on the client's
-#                                     core), ping-pong and connect; ratios to metrics off
+#                                     same binary with --metrics, scraped every second from the client's core),
+#                                     ping-pong and connect; ratios to metrics off
 #
 # Client styles (CLIENT_STYLES, ferry-bench --engine): epoll (one thread, non-blocking, the
 # cheapest client per message) and threads (blocking sockets, a thread per connection and
@@ -126,14 +126,26 @@ start_ferryd() {
   wait_for_line "$3" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$3")
 }
 
-# start_scraped_ferryd SERVICE LOG: ferryd with --metrics, and a scraper (curl every second, on
+# start_scraped_ferryd SERVICE LOG: ferryd with --metrics, and a scraper (a GET every second, on
 # the load generator's core, stopped with the server) for as long as it runs.
 start_scraped_ferryd() {
   FERRYD_ARGS="$FERRYD_ARGS --metrics 127.0.0.1:0" start_ferryd ferryd "$1" "$2"
   local metrics_port
   for _ in $(seq 100); do grep -q '^listening metrics' "$2" && break; sleep 0.05; done
   metrics_port=$(awk '/^listening metrics/ {split($3, a, ":"); print a[2]; exit}' "$2")
-  "${client_pin[@]}" bash -c "while sleep 1; do curl -s -o /dev/null http://127.0.0.1:$metrics_port/metrics || exit 0; done" &
+  # One process for every scrape (a curl per second would be a fork and exec on the client's core).
+  "${client_pin[@]}" python3 -c "
+import time, urllib.request
+scrapes = 0
+while True:
+    time.sleep(1)
+    try:
+        urllib.request.urlopen('http://127.0.0.1:$metrics_port/metrics', timeout=5).read()
+    except OSError:
+        break
+    scrapes += 1
+    open('$2.scrapes', 'w').write(str(scrapes))
+" &
   scraper_pid=$!
 }
 
