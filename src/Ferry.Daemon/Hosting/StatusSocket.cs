@@ -70,46 +70,23 @@ internal sealed class StatusSocket : IAsyncDisposable
     private async Task ServeAsync()
     {
         using var slots = new SemaphoreSlim(MaxClients);
-        var answering = new List<Task>();
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                await slots.WaitAsync(_stop.Token);
-                client = await _socket.AcceptAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                break;
-            }
-            answering.RemoveAll(t => t.IsCompleted);
-            answering.Add(AnswerAsync(client, slots));
-        }
-        await Task.WhenAll(answering);
+        await BoundedAcceptLoop.RunAsync(_socket, slots, AnswerAsync, _stop.Token);
     }
 
-    private async Task AnswerAsync(Socket client, SemaphoreSlim slots)
+    private async Task AnswerAsync(Socket client)
     {
-        using (client)
+        try
         {
-            try
-            {
-                string request = await ReadRequestAsync(client);
-                await client.SendAsync(StatusDocument.Render(_sources, request == ConnectionsRequest), SocketFlags.None, _stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException)
-            {
-            }
-            catch (Exception ex)
-            {
-                // A status that cannot be rendered must cost the request, never the daemon.
-                _failed?.Invoke(ex.GetBaseException().Message);
-            }
-            finally
-            {
-                slots.Release();
-            }
+            string request = await ReadRequestAsync(client);
+            await client.SendAsync(StatusDocument.Render(_sources, request == ConnectionsRequest), SocketFlags.None, _stop.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+        {
+        }
+        catch (Exception ex)
+        {
+            // A status that cannot be rendered must cost the request, never the daemon.
+            _failed?.Invoke(ex.GetBaseException().Message);
         }
     }
 

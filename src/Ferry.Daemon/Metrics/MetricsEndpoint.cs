@@ -72,67 +72,31 @@ internal sealed partial class MetricsEndpoint : IAsyncDisposable
         return new MetricsEndpoint([.. sockets], export, logger);
     }
 
-    private async Task ServeAsync(Socket listening)
-    {
-        var slots = _slots;
-        var answering = new List<Task>();
-        while (true)
-        {
-            Socket client;
-            try
-            {
-                await slots.WaitAsync(_stop.Token);
-                client = await listening.AcceptAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
-            {
-                break;
-            }
-            catch (SocketException ex)
-            {
-                // EMFILE and the like: the listeners log descriptor shortages; here, wait and go on.
-                slots.Release();
-                if (_logger.IsEnabled(LogLevel.Debug))
-                    AcceptFailed(_logger, ex.Message);
-                await Task.Delay(100);
-                continue;
-            }
-            answering.RemoveAll(t => t.IsCompleted);
-            answering.Add(AnswerAsync(client, slots));
-        }
-        await Task.WhenAll(answering);
-    }
+    private Task ServeAsync(Socket listening) => Hosting.BoundedAcceptLoop.RunAsync(listening, _slots, AnswerAsync, _stop.Token);
 
-    private async Task AnswerAsync(Socket client, SemaphoreSlim slots)
+    private async Task AnswerAsync(Socket client)
     {
-        using (client)
+        try
         {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(RequestTimeout);
+            var (refusal, head) = await ReadHeadAsync(client, timeout.Token);
+            bool headOnly = false;
+            int status = refusal ?? Route(head!, out headOnly);
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                timeout.CancelAfter(RequestTimeout);
-                var (refusal, head) = await ReadHeadAsync(client, timeout.Token);
-                bool headOnly = false;
-                int status = refusal ?? Route(head!, out headOnly);
-                try
-                {
-                    await RespondAsync(client, status, headOnly, timeout.Token);
-                }
-                catch (Exception ex) when (ex is not (OperationCanceledException or SocketException or IOException))
-                {
-                    // A metric that cannot be read must cost the scrape, never the daemon.
-                    if (_failures.ShouldLog(out long more))
-                        CollectionFailed(_logger, ex.GetBaseException().Message, more == 0 ? "" : $" ({more} more since the last such line)");
-                    await RespondAsync(client, 500, headOnly: false, timeout.Token);
-                }
+                await RespondAsync(client, status, headOnly, timeout.Token);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException)
+            catch (Exception ex) when (ex is not (OperationCanceledException or SocketException or IOException))
             {
+                // A metric that cannot be read must cost the scrape, never the daemon.
+                if (_failures.ShouldLog(out long more))
+                    CollectionFailed(_logger, ex.GetBaseException().Message, more == 0 ? "" : $" ({more} more since the last such line)");
+                await RespondAsync(client, 500, headOnly: false, timeout.Token);
             }
-            finally
-            {
-                slots.Release();
-            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException)
+        {
         }
     }
 
@@ -233,8 +197,6 @@ internal sealed partial class MetricsEndpoint : IAsyncDisposable
     [LoggerMessage(EventId = 91, Level = LogLevel.Warning, Message = "metrics: a scrape failed, answered 500: {Reason}{Repeats}")]
     private static partial void CollectionFailed(ILogger logger, string reason, string repeats);
 
-    [LoggerMessage(EventId = 90, Level = LogLevel.Debug, Message = "metrics endpoint: accept failed: {Reason}")]
-    private static partial void AcceptFailed(ILogger logger, string reason);
 }
 
 /// <summary>Where <c>--metrics</c> listens: [ADDR:]PORT, loopback (127.0.0.1) when no ADDR; <c>*:PORT</c> for every interface.</summary>
