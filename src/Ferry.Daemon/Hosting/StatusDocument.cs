@@ -28,7 +28,7 @@ internal static class StatusDocument
                 json.WriteString("metrics", $"http://{Ferry.Platform.Net.EndpointText.Format(metrics)}/metrics");
             json.WriteStartArray("listeners");
             foreach (var listener in sources.Accepting())
-                WriteListener(json, listener.Listener);
+                WriteListener(json, listener.Listener, listener.Service);
             json.WriteEndArray();
             if (withConnections)
             {
@@ -55,7 +55,7 @@ internal static class StatusDocument
         return buffer.ToArray();
     }
 
-    private static void WriteListener(Utf8JsonWriter json, BoundListener listener)
+    private static void WriteListener(Utf8JsonWriter json, BoundListener listener, Services.IConnectionService service)
     {
         json.WriteStartObject();
         if (listener.Spec.Name is not null)
@@ -73,6 +73,18 @@ internal static class StatusDocument
                 json.WriteNumber(reason.Key(), count);
         }
         json.WriteEndObject();
+        if (service is Services.Backplane.IHasBackplane { Backplane: { } backplane })
+        {
+            json.WriteStartObject("backplane");
+            json.WriteString("redis", backplane.Redis);
+            json.WriteBoolean("connected", backplane.Connected);
+            if (backplane.LastError is not null)
+                json.WriteString("lastError", backplane.LastError);
+            json.WriteNumber("bufferedLines", backplane.BufferedLines);
+            json.WriteNumber("droppedLines", backplane.DroppedLines);
+            json.WriteNumber("lostLines", backplane.LostLines);
+            json.WriteEndObject();
+        }
         json.WriteEndObject();
     }
 

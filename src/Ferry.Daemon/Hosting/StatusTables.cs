@@ -33,6 +33,16 @@ internal static class StatusTables
             ]);
         }
         WriteTable(output, listeners, rightAligned: [3, 4, 5]);
+        foreach (var listener in status.GetProperty("listeners").EnumerateArray())
+        {
+            if (!listener.TryGetProperty("backplane", out var backplane))
+                continue;
+            string state = backplane.GetProperty("connected").GetBoolean() ? "connected"
+                : "unreachable" + (backplane.TryGetProperty("lastError", out var error) ? $" ({error.GetString()})" : "");
+            output.WriteLine($"  {listener.GetProperty("label").GetString()}: backplane {backplane.GetProperty("redis").GetString()}: {state}, "
+                + $"{backplane.GetProperty("bufferedLines").GetInt64()} lines waiting, {backplane.GetProperty("droppedLines").GetInt64()} dropped, "
+                + $"{backplane.GetProperty("lostLines").GetInt64()} of others lost");
+        }
 
         if (!status.TryGetProperty("connections", out var connections))
             return;

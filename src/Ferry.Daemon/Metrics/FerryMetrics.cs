@@ -73,6 +73,15 @@ internal static class FerryMetrics
         Meter.CreateObservableCounter("ferry.exec.exits", () => FromServices(ServiceMetric.ExecExits),
             "{process}", "exec: programs ended, by result (success, failure, signal, not_started, unknown).");
 
+        Meter.CreateObservableGauge("ferry.backplane.up", () => FromServices(ServiceMetric.BackplaneUp),
+            "{backplane}", "chat, broker with backplane=: 1 while Redis is reachable, 0 while lines wait.");
+        Meter.CreateObservableUpDownCounter("ferry.backplane.buffered", () => FromServices(ServiceMetric.BackplaneBufferedLines),
+            "{line}", "Lines said here and not yet in Redis (at most 10,000).");
+        Meter.CreateObservableCounter("ferry.backplane.dropped", () => FromServices(ServiceMetric.BackplaneDroppedLines),
+            "{line}", "Lines said here that never reached Redis: dropped as the oldest past the buffer's bound.");
+        Meter.CreateObservableCounter("ferry.backplane.lost", () => FromServices(ServiceMetric.BackplaneLostLines),
+            "{line}", "Lines of other nodes found missing (a gap in a node's sequence) and told to members.");
+
         Meter.CreateObservableCounter("ferry.sink.lines", () => PerSinkFile(w => w.LinesWritten),
             "{line}", "sink: lines written to the file.");
         Meter.CreateObservableCounter("ferry.sink.written", () => PerSinkFile(w => w.BytesWritten),

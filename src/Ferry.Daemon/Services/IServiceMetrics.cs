@@ -28,6 +28,10 @@ internal enum ServiceMetric
     ExecChildren,
     ExecWaiting,
     ExecExits,
+    BackplaneUp,
+    BackplaneBufferedLines,
+    BackplaneDroppedLines,
+    BackplaneLostLines,
 }
 
 /// <summary>

@@ -36,10 +36,8 @@ internal static class ServiceCatalog
         new("discard", ByteService, NoOptions, _ => new DiscardService()),
         new("daytime", ByteService, NoOptions, context => new DaytimeService(context.Time)),
         new("chargen", ByteService with { LoopbackByDefault = true }, NoOptions, _ => new ChargenService()),
-        new("chat", ByteService with { LineOriented = true }, Chat.ChatOptions.Read, context =>
-            new Chat.ChatService(context.Options<Chat.ChatOptions>(), context.Time, context.Loggers.CreateLogger("ferryd.chat"))),
-        new("broker", ByteService, reader => Fanout.OutboundLimits.Read(reader, Fanout.OutboundLimits.BulkDefault), context =>
-            new Broker.BrokerService(context.Options<Fanout.OutboundLimits>(), context.Time, context.Loggers.CreateLogger("ferryd.broker"))),
+        new("chat", ByteService with { LineOriented = true }, Chat.ChatOptions.Read, Chat.ChatService.Create),
+        new("broker", ByteService, Broker.BrokerOptions.Read, Broker.BrokerService.Create),
         new("sink", new ServiceTraits { LineOriented = true, FirstByteTimeout = SinkFirstByteTimeout }, Sink.SinkOptions.Read,
             Sink.SinkService.Create) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "path" } },
         // TLS to the upstreams is CPU work a socket thread must not do for everyone else.

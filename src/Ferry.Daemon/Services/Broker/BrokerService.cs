@@ -12,7 +12,7 @@ namespace Ferry.Daemon.Services.Broker;
 /// client that stops reading never blocks the others: its bounded queue fills and it is cut off
 /// by the slow-consumer limits, while everyone else keeps receiving.
 /// </summary>
-internal sealed class BrokerService : IConnectionService, IServiceMetrics, IAsyncDisposable
+internal sealed class BrokerService : IConnectionService, IServiceMetrics, Services.Backplane.IHasBackplane, IAsyncDisposable
 {
     private const string Room = "broker";
 
@@ -21,6 +21,17 @@ internal sealed class BrokerService : IConnectionService, IServiceMetrics, IAsyn
     private readonly ILogger _logger;
     private readonly IRoomDelivery _delivery;
     private readonly SlowConsumerWatch _watch;
+
+    /// <summary>A broker listener's relay: to this process's clients, or to every node's through its backplane.</summary>
+    public static BrokerService Create(ServiceContext context)
+    {
+        var options = context.Options<BrokerOptions>();
+        // No notices: the stream is raw bytes, and text of ours would corrupt it.
+        var delivery = options.Backplane is { } backplane
+            ? new Backplane.RedisRoomDelivery(backplane, context.Loggers.CreateLogger("ferryd.backplane"), notice: null)
+            : null;
+        return new BrokerService(options.Limits, context.Time, context.Loggers.CreateLogger("ferryd.broker"), delivery);
+    }
 
     public BrokerService(OutboundLimits limits, TimeProvider time, ILogger logger, IRoomDelivery? delivery = null)
     {
@@ -98,11 +109,18 @@ internal sealed class BrokerService : IConnectionService, IServiceMetrics, IAsyn
         }
     }
 
-    public void Report(ServiceReport report) => _watch.Report(report, _delivery);
+    public void Report(ServiceReport report)
+    {
+        _watch.Report(report, _delivery);
+        Services.Backplane.BackplaneReport.Add(report, Backplane);
+    }
 
-    public ValueTask DisposeAsync()
+    public Backplane.BackplaneState? Backplane => (_delivery as Backplane.RedisRoomDelivery)?.State;
+
+    public async ValueTask DisposeAsync()
     {
         _watch.Dispose();
-        return ValueTask.CompletedTask;
+        if (_delivery is IAsyncDisposable disposable)
+            await disposable.DisposeAsync();
     }
 }

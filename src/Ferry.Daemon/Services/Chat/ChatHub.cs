@@ -9,7 +9,8 @@ namespace Ferry.Daemon.Services.Chat;
 /// announcements happen under one lock, so every member sees joins, leaves and renames in one
 /// order; messages go out through <see cref="IRoomDelivery"/> without it.
 /// </summary>
-internal sealed class ChatHub(IRoomDelivery delivery)
+/// <param name="guestPrefix">How guests are named before their number: "guest-", or with a backplane "guest-NODE-", so guests of two nodes never share a name.</param>
+internal sealed class ChatHub(IRoomDelivery delivery, string guestPrefix = "guest-")
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ChatClient> _byNick = new(StringComparer.OrdinalIgnoreCase);
@@ -21,7 +22,7 @@ internal sealed class ChatHub(IRoomDelivery delivery)
         {
             string nick;
             do
-                nick = "guest-" + (++_lastGuest).ToString(CultureInfo.InvariantCulture);
+                nick = guestPrefix + (++_lastGuest).ToString(CultureInfo.InvariantCulture);
             while (_byNick.ContainsKey(nick));
             var client = new ChatClient(nick, peer, queue);
             _byNick[nick] = client;

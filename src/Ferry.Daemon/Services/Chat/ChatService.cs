@@ -10,7 +10,7 @@ namespace Ferry.Daemon.Services.Chat;
 /// loop turns lines into commands and messages, and one <see cref="OutboundWriter"/> loop sends
 /// what the hub queued for the client, so fan-out never waits for anyone.
 /// </summary>
-internal sealed class ChatService : IConnectionService, IServiceMetrics, IAsyncDisposable
+internal sealed class ChatService : IConnectionService, IServiceMetrics, Services.Backplane.IHasBackplane, IAsyncDisposable
 {
     private readonly ChatOptions _options;
     private readonly TimeProvider _time;
@@ -19,13 +19,24 @@ internal sealed class ChatService : IConnectionService, IServiceMetrics, IAsyncD
     private readonly ChatHub _hub;
     private readonly SlowConsumerWatch _watch;
 
+    /// <summary>A chat listener's hub: this process's rooms, or rooms shared through its backplane.</summary>
+    public static ChatService Create(ServiceContext context)
+    {
+        var options = context.Options<ChatOptions>();
+        var logger = context.Loggers.CreateLogger("ferryd.chat");
+        var delivery = options.Backplane is { } backplane
+            ? new Backplane.RedisRoomDelivery(backplane, context.Loggers.CreateLogger("ferryd.backplane"), ChatLine.Notice)
+            : null;
+        return new ChatService(options, context.Time, logger, delivery);
+    }
+
     public ChatService(ChatOptions options, TimeProvider time, ILogger logger, IRoomDelivery? delivery = null)
     {
         _options = options;
         _time = time;
         _logger = logger;
         _delivery = delivery ?? new LocalRoomDelivery();
-        _hub = new ChatHub(_delivery);
+        _hub = _delivery is Backplane.RedisRoomDelivery shared ? new ChatHub(_delivery, $"guest-{shared.NodeTag}-") : new ChatHub(_delivery);
         _watch = new SlowConsumerWatch(options.Limits, time);
     }
 
@@ -89,11 +100,18 @@ internal sealed class ChatService : IConnectionService, IServiceMetrics, IAsyncD
         }
     }
 
-    public void Report(ServiceReport report) => _watch.Report(report, _delivery);
+    public void Report(ServiceReport report)
+    {
+        _watch.Report(report, _delivery);
+        Services.Backplane.BackplaneReport.Add(report, Backplane);
+    }
 
-    public ValueTask DisposeAsync()
+    public Backplane.BackplaneState? Backplane => (_delivery as Backplane.RedisRoomDelivery)?.State;
+
+    public async ValueTask DisposeAsync()
     {
         _watch.Dispose();
-        return ValueTask.CompletedTask;
+        if (_delivery is IAsyncDisposable disposable)
+            await disposable.DisposeAsync();
     }
 }

@@ -1,0 +1,465 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Ferry.Daemon.Services.Fanout;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Ferry.Daemon.Services.Backplane;
+
+/// <summary>
+/// Rooms shared by every ferryd whose listener names the same Redis and cluster. This node's
+/// members get a line at once, from <see cref="LocalRoomDelivery"/>; the line also goes to Redis,
+/// in the order it was said, by one script that appends it to the room's stream
+/// (<c>ferry:CLUSTER:s:ROOM</c>, trimmed to about 10,000 entries) and publishes it with its stream
+/// ID on the room's channel (<c>ferry:CLUSTER:c:ROOM</c>). Every node takes the channel's lines
+/// for the rooms it has members in and hands them to its members' queues (bench/RESULTS.md round
+/// 10 says why: pub/sub's latency, and a stream to resume from).
+/// </summary>
+/// <remarks>
+/// <para>Nothing is lost silently. While Redis is unreachable, members are told once, lines keep
+/// reaching this node's members and wait (at most 10,000 lines or 16 MiB, the oldest dropped and
+/// counted past that) to be sent when Redis is back. Then, and every 5 s anyway, each room's
+/// stream is read from the last ID seen, so lines another node published while this one could not
+/// hear are delivered late rather than never. Each line carries its sender node and a per-room
+/// sequence number: a repeat is dropped, and a gap is counted and told ("* N lines from other
+/// servers were lost").</para>
+/// <para>One loop sends (so one node's lines keep their order) and one loop receives (so live
+/// lines and caught-up ones are taken in stream order, each once).</para>
+/// </remarks>
+internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposable
+{
+    private const string AppendAndPublish = """
+        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', '10000', '*', 'd', ARGV[1])
+        redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[1])
+        return id
+        """;
+
+    private static readonly TimeSpan CatchUpInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(250);
+    private const int CatchUpPage = 500;
+
+    private readonly LocalRoomDelivery _local = new();
+    private readonly BackplaneOptions _options;
+    private readonly ILogger _logger;
+    private readonly Func<string, byte[]>? _notice;
+    private readonly string _node = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+    private readonly string _prefix;
+    private readonly Lock _gate = new();
+    private readonly LinkedList<Outgoing> _outbox = new();
+    private readonly SemaphoreSlim _outboxSignal = new(0);
+    private readonly Dictionary<string, long> _sentSequence = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _joined = new(StringComparer.Ordinal);
+    private readonly Channel<Incoming> _inbox = Channel.CreateUnbounded<Incoming>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _connecting;
+    private readonly Task _sending;
+    private readonly Task _receiving;
+
+    // Only the receiving loop touches these.
+    private readonly Dictionary<string, string> _lastId = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Node, string Room), long> _lastSequence = new();
+
+    private ConnectionMultiplexer? _redis;
+    private string _startId = "0-0";
+    private volatile bool _up;
+    private volatile string? _lastError;
+    private int _episodeLogged;
+    private long _bufferedBytes;
+    private long _dropped;
+    private long _lost;
+
+    /// <param name="notice">How a notice for members is written (chat: a "* ..." line); null: members are never told (broker: raw bytes).</param>
+    public RedisRoomDelivery(BackplaneOptions options, ILogger logger, Func<string, byte[]>? notice)
+    {
+        _options = options;
+        _logger = logger;
+        _notice = notice;
+        _prefix = $"ferry:{options.Cluster}:";
+        _connecting = ConnectAsync();
+        _sending = SendAsync();
+        _receiving = ReceiveAsync();
+    }
+
+    /// <summary>Four characters of this node's id: what tells its guests from other nodes'.</summary>
+    public string NodeTag => _node[..4];
+
+    public long MessagesPublished => _local.MessagesPublished;
+
+    public long BytesQueued => _local.BytesQueued;
+
+    /// <summary>The backplane's state for "ferryd status" and the metrics.</summary>
+    public BackplaneState State
+    {
+        get
+        {
+            lock (_gate)
+                return new BackplaneState(_options.ToString(), _up, _lastError, _outbox.Count, Interlocked.Read(ref _dropped), Interlocked.Read(ref _lost));
+        }
+    }
+
+    public void Join(string room, OutboundQueue member)
+    {
+        _local.Join(room, member);
+        lock (_gate)
+            _joined[room] = _joined.GetValueOrDefault(room) + 1;
+    }
+
+    public void Leave(string room, OutboundQueue member)
+    {
+        _local.Leave(room, member);
+        lock (_gate)
+        {
+            if (_joined.TryGetValue(room, out int count) && count > 1)
+                _joined[room] = count - 1;
+            else
+                _joined.Remove(room);
+        }
+    }
+
+    public IReadOnlyList<OutboundQueue> Members(string room) => _local.Members(room);
+
+    public void Publish(string room, ReadOnlyMemory<byte> message, OutboundQueue? sender)
+    {
+        _local.Publish(room, message, sender);
+        lock (_gate)
+        {
+            long sequence = _sentSequence[room] = _sentSequence.GetValueOrDefault(room) + 1;
+            _outbox.AddLast(new Outgoing(room, Envelope(sequence, message.Span)));
+            _bufferedBytes += message.Length;
+            // Past the bound the oldest go: the other nodes will count them as lost (a gap in the sequence).
+            while (_outbox.Count > BackplaneOptions.MaxBufferedLines || _bufferedBytes > BackplaneOptions.MaxBufferedBytes)
+            {
+                _bufferedBytes -= _outbox.First!.Value.Envelope.Length;
+                _outbox.RemoveFirst();
+                Interlocked.Increment(ref _dropped);
+            }
+        }
+        _outboxSignal.Release();
+    }
+
+    /// <summary>"NODE SEQUENCE " and the line: who said it, and its place among that node's lines in the room.</summary>
+    private byte[] Envelope(long sequence, ReadOnlySpan<byte> line)
+    {
+        string head = $"{_node} {sequence.ToString(CultureInfo.InvariantCulture)} ";
+        var envelope = new byte[head.Length + line.Length];
+        Encoding.ASCII.GetBytes(head, envelope);
+        line.CopyTo(envelope.AsSpan(head.Length));
+        return envelope;
+    }
+
+    private async Task ConnectAsync()
+    {
+        // With AbortOnConnectFail off, this returns while Redis is still away and connects in the background.
+        var redis = await ConnectionMultiplexer.ConnectAsync(_options.Configuration);
+        redis.ConnectionFailed += (_, e) => WentDown(e.Exception?.GetBaseException().Message ?? e.FailureType.ToString());
+        redis.ConnectionRestored += (_, _) => _ = CameBackAsync();
+        _redis = redis;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                // The client subscribes again by itself after every reconnect.
+                var queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Pattern(_prefix + "c:*"));
+                queue.OnMessage(Heard);
+                var time = (RedisResult[])(await redis.GetDatabase().ExecuteAsync("TIME"))!;
+                long milliseconds = (long)time[0] * 1000 + (long)time[1] / 1000;
+                _startId = $"{milliseconds}-0";
+                CameUp();
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                WentDown(ex.GetBaseException().Message);
+                await PauseAsync(TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+
+    private void Heard(ChannelMessage message)
+    {
+        string channel = message.Channel.ToString();
+        string room = channel[(_prefix.Length + 2)..];
+        byte[] body = (byte[])message.Message!;
+        int space = Array.IndexOf(body, (byte)' ');
+        if (space <= 0)
+            return;
+        _inbox.Writer.TryWrite(new Incoming(room, Encoding.ASCII.GetString(body, 0, space), body.AsMemory(space + 1)));
+    }
+
+    private async Task CameBackAsync()
+    {
+        // Let the subscription come back too before reading what was missed.
+        await PauseAsync(TimeSpan.FromMilliseconds(200));
+        if (_redis?.IsConnected == true)
+            CameUp();
+    }
+
+    private void CameUp()
+    {
+        _up = true;
+        _outboxSignal.Release();
+        _inbox.Writer.TryWrite(Incoming.CatchUp);
+        if (Interlocked.Exchange(ref _episodeLogged, 0) == 1)
+        {
+            int buffered;
+            lock (_gate)
+                buffered = _outbox.Count;
+            Reconnected(_logger, _options.ToString(), buffered);
+            Tell("other servers reachable again");
+        }
+    }
+
+    /// <summary>Logged and told once per episode: the first failure after Redis was reachable (or at start).</summary>
+    private void WentDown(string error)
+    {
+        _lastError = error;
+        bool wasUp = _up;
+        _up = false;
+        if (Interlocked.Exchange(ref _episodeLogged, 1) == 0)
+            Unreachable(_logger, _options.ToString(), error);
+        if (wasUp)
+            Tell("other servers unreachable; your messages reach this server only");
+    }
+
+    /// <summary>A notice for every member of this node (chat only).</summary>
+    private void Tell(string text)
+    {
+        if (_notice is null)
+            return;
+        string[] rooms;
+        lock (_gate)
+            rooms = [.. _joined.Keys];
+        byte[] line = _notice(text);
+        foreach (string room in rooms)
+            _local.Publish(room, line, null);
+    }
+
+    private async Task SendAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await _outboxSignal.WaitAsync(_stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            while (true)
+            {
+                Outgoing next;
+                lock (_gate)
+                {
+                    if (_outbox.First is null)
+                        break;
+                    next = _outbox.First.Value;
+                }
+                if (!await TrySendAsync(next))
+                {
+                    if (_stop.IsCancellationRequested)
+                        return;
+                    await PauseAsync(RetryPause);
+                    continue;
+                }
+                lock (_gate)
+                {
+                    // It may have been dropped meanwhile as the oldest over the bound.
+                    if (_outbox.First is { } first && ReferenceEquals(first.Value, next))
+                    {
+                        _outbox.RemoveFirst();
+                        _bufferedBytes -= next.Envelope.Length;
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task<bool> TrySendAsync(Outgoing line)
+    {
+        if (!_up || _redis is not { } redis)
+            return false;
+        try
+        {
+            await redis.GetDatabase().ScriptEvaluateAsync(AppendAndPublish,
+                [_prefix + "s:" + line.Room, _prefix + "c:" + line.Room], [line.Envelope]);
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Sent twice if it timed out after Redis took it: receivers drop the repeat by its sequence.
+            WentDown(ex.GetBaseException().Message);
+            return false;
+        }
+    }
+
+    private async Task ReceiveAsync()
+    {
+        using var timer = new PeriodicTimer(CatchUpInterval);
+        var ticking = TickAsync(timer);
+        try
+        {
+            await foreach (var incoming in _inbox.Reader.ReadAllAsync(_stop.Token))
+            {
+                if (ReferenceEquals(incoming, Incoming.CatchUp))
+                    await CatchUpAsync();
+                else
+                    Accept(incoming.Room, incoming.Id, incoming.Envelope);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await ticking;
+    }
+
+    private async Task TickAsync(PeriodicTimer timer)
+    {
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                if (_up)
+                    _inbox.Writer.TryWrite(Incoming.CatchUp);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Every room with members here, read from its stream after the last ID seen: what pub/sub did not bring.</summary>
+    private async Task CatchUpAsync()
+    {
+        if (_redis is not { } redis || _startId == "0-0")
+            return;
+        string[] rooms;
+        lock (_gate)
+            rooms = [.. _joined.Keys];
+        var database = redis.GetDatabase();
+        foreach (string room in rooms)
+        {
+            while (true)
+            {
+                string after = _lastId.GetValueOrDefault(room, _startId);
+                StreamEntry[] entries;
+                try
+                {
+                    entries = await database.StreamRangeAsync(_prefix + "s:" + room, "(" + after, "+", CatchUpPage);
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    return;
+                }
+                foreach (var entry in entries)
+                    Accept(room, entry.Id.ToString(), (byte[])entry["d"]!);
+                if (entries.Length < CatchUpPage)
+                    break;
+            }
+        }
+    }
+
+    /// <summary>A line from the room's stream, live or caught up: each once, in stream order; gaps counted.</summary>
+    private void Accept(string room, string id, ReadOnlyMemory<byte> envelope)
+    {
+        if (StreamIdComparer.Compare(id, _lastId.GetValueOrDefault(room, _startId)) <= 0)
+            return;
+        _lastId[room] = id;
+        var span = envelope.Span;
+        int first = span.IndexOf((byte)' ');
+        int second = first < 0 ? -1 : span[(first + 1)..].IndexOf((byte)' ');
+        if (second < 0 || !long.TryParse(span.Slice(first + 1, second), NumberStyles.None, CultureInfo.InvariantCulture, out long sequence))
+            return;
+        string node = Encoding.ASCII.GetString(span[..first]);
+        if (node == _node)
+            return;
+        var key = (node, room);
+        if (_lastSequence.TryGetValue(key, out long previous))
+        {
+            if (sequence <= previous)
+                return;
+            if (sequence > previous + 1)
+            {
+                long missing = sequence - previous - 1;
+                Interlocked.Add(ref _lost, missing);
+                LinesLost(_logger, _options.ToString(), missing, room);
+                if (_notice is not null)
+                    _local.Publish(room, _notice($"{missing} lines from other servers were lost"), null);
+            }
+        }
+        _lastSequence[key] = sequence;
+        _local.Publish(room, envelope[(first + 1 + second + 1)..], null);
+    }
+
+    private async Task PauseAsync(TimeSpan pause)
+    {
+        try
+        {
+            await Task.Delay(pause, _stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // What members said last still goes out, if Redis takes it within a moment.
+        for (int wait = 0; wait < 20 && _up && State.BufferedLines > 0; wait++)
+            await Task.Delay(50);
+        await _stop.CancelAsync();
+        _inbox.Writer.TryComplete();
+        await Task.WhenAll(_connecting, _sending, _receiving);
+        if (State.BufferedLines is > 0 and int left)
+            NotShared(_logger, _options.ToString(), left);
+        if (_redis is not null)
+            await _redis.DisposeAsync();
+        _stop.Dispose();
+        _outboxSignal.Dispose();
+    }
+
+    private sealed record Outgoing(string Room, byte[] Envelope);
+
+    private sealed record Incoming(string Room, string Id, ReadOnlyMemory<byte> Envelope)
+    {
+        public static readonly Incoming CatchUp = new("", "", ReadOnlyMemory<byte>.Empty);
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning,
+        Message = "backplane {Backplane}: unreachable ({Error}); members' lines reach this server only and wait for Redis")]
+    private static partial void Unreachable(ILogger logger, string backplane, string error);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "backplane {Backplane}: connected again; {Buffered} waiting lines are sent")]
+    private static partial void Reconnected(ILogger logger, string backplane, int buffered);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "backplane {Backplane}: {Count} lines of other servers in #{Room} were lost")]
+    private static partial void LinesLost(ILogger logger, string backplane, long count, string room);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "backplane {Backplane}: stopping with {Count} lines never sent to Redis")]
+    private static partial void NotShared(ILogger logger, string backplane, int count);
+}
+
+/// <summary>The backplane of a listener as "ferryd status" shows it.</summary>
+internal sealed record BackplaneState(string Redis, bool Connected, string? LastError, int BufferedLines, long DroppedLines, long LostLines);
+
+/// <summary>Orders Redis stream IDs ("1700000000000-3") by their two numbers.</summary>
+internal static class StreamIdComparer
+{
+    public static int Compare(string a, string b)
+    {
+        var (aTime, aSequence) = Split(a);
+        var (bTime, bSequence) = Split(b);
+        int byTime = aTime.CompareTo(bTime);
+        return byTime != 0 ? byTime : aSequence.CompareTo(bSequence);
+    }
+
+    private static (long Time, long Sequence) Split(string id)
+    {
+        int dash = id.IndexOf('-');
+        return dash < 0
+            ? (long.Parse(id, CultureInfo.InvariantCulture), 0)
+            : (long.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), long.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
+    }
+}
