@@ -153,6 +153,60 @@ public sealed class BackplaneTests
         Assert.Equal(0, (await Scrape.GetAsync(a.Port("metrics"))).Value("ferry_backplane_up", ("service", "chat")));
     }
 
+    [Fact]
+    public async Task WhoRoomsAndNicksSpanTheNodesAndADeadNodesMembersLeaveWithinThreeHeartbeats()
+    {
+        await using var redis = await Redis.StartAsync();
+        string[] Node() => ["--listen", $"127.0.0.1:0=chat,backplane={redis.Url},cluster=test,heartbeat=1"];
+        await using var a = await FerrydProcess.StartAsync(1, Node());
+        await using var b = await FerrydProcess.StartAsync(1, Node());
+        using var ann = await LineClient.ConnectAsync(a.Port("chat"));
+        using var bob = await LineClient.ConnectAsync(b.Port("chat"));
+        await ann.SendLineAsync("/nick ann");
+        await ann.ExpectAsync("* you are now ann");
+        await bob.SendLineAsync("/nick bob");
+        await bob.ExpectAsync("* you are now bob");
+
+        // Each node sees the other's members in /who and /rooms, and their nicks are taken.
+        await UntilAsync(bob, "/who", "* #lobby: ann, bob");
+        await UntilAsync(ann, "/who", "* #lobby: ann, bob");
+        await bob.SendLineAsync("/join dev");
+        await UntilAsync(ann, "/rooms", "* rooms: #dev (1), #lobby (1)");
+        await bob.SendLineAsync("/nick ann");
+        await bob.ExpectAsync("! nick ann is taken");
+        await bob.SendLineAsync("/nick ANN");
+        await bob.ExpectAsync("! nick ANN is taken");
+        await bob.SendLineAsync("/join lobby");
+        await bob.ExpectAsync(line => line.StartsWith("* you are bob in #lobby (2 members)", StringComparison.Ordinal), "the count of both nodes");
+
+        // Node A dies without a word: within three heartbeats (3 s) B's members are told and /who forgets ann.
+        a.Process.Signal(Signals.SigKill);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await bob.ExpectAsync("* ann left #lobby (their server is gone)");
+        // Three heartbeats, and slack for a loaded machine.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"told after {clock.Elapsed}");
+        await UntilAsync(bob, "/who", "* #lobby: bob");
+        // And the nick is free again.
+        await bob.SendLineAsync("/nick ann");
+        await bob.ExpectAsync("* you are now ann");
+    }
+
+    /// <summary>Asks again until the answer is <paramref name="expected"/>: the other node's view follows within a heartbeat.</summary>
+    private static async Task UntilAsync(LineClient client, string command, string expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        string? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            await client.SendLineAsync(command);
+            last = await client.ExpectAsync(line => line.StartsWith("* #", StringComparison.Ordinal) || line.StartsWith("* rooms:", StringComparison.Ordinal), command);
+            if (last == expected)
+                return;
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+        Assert.Fail($"{command} answered '{last}', not '{expected}'");
+    }
+
     [Theory]
     [InlineData("backplane=nonsense://x", "backplane=nonsense://x")]
     [InlineData("backplane=redis://127.0.0.1", "HOST:PORT")]

@@ -8,7 +8,7 @@ namespace Ferry.Daemon.Services.Backplane;
 /// StackExchange.Redis configuration string) and <c>cluster=NAME</c>: chat and broker listeners
 /// with the same cluster on the same Redis are one hub, whichever ferryd they are on.
 /// </summary>
-internal sealed record BackplaneOptions(string Redis, string Cluster, ConfigurationOptions Configuration)
+internal sealed record BackplaneOptions(string Redis, string Cluster, ConfigurationOptions Configuration, TimeSpan Heartbeat)
 {
     public const int MaxBufferedLines = 10_000;
     public const long MaxBufferedBytes = 16 * 1024 * 1024;
@@ -17,6 +17,7 @@ internal sealed record BackplaneOptions(string Redis, string Cluster, Configurat
     public static BackplaneOptions? Read(OptionReader reader)
     {
         string? cluster = reader.Text("cluster");
+        double heartbeat = reader.Number("heartbeat", 5, 1, 60);
         string? text = reader.Text("backplane");
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -48,7 +49,7 @@ internal sealed record BackplaneOptions(string Redis, string Cluster, Configurat
         cluster = string.IsNullOrWhiteSpace(cluster) ? reader.Spec.Name ?? $"{reader.Spec.Service}-{reader.Spec.Port}" : cluster.Trim();
         if (cluster.Any(c => char.IsWhiteSpace(c) || c is '*' or '?' or '[' or ']'))
             throw reader.Bad("cluster", cluster, "a name without spaces or * ? [ ]");
-        return new BackplaneOptions(text, cluster, configuration);
+        return new BackplaneOptions(text, cluster, configuration, TimeSpan.FromSeconds(heartbeat));
     }
 
     private static ConfigurationOptions FromUri(string text)

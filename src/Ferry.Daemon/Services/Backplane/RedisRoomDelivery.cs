@@ -82,6 +82,19 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         _receiving = ReceiveAsync();
     }
 
+    /// <summary>This ferryd's id in the hub: 12 hex digits, new at every start.</summary>
+    public string Node => _node;
+
+    /// <summary>The hub's keys and channels begin with this: "ferry:CLUSTER:".</summary>
+    public string Prefix => _prefix;
+
+    public bool IsUp => _up;
+
+    /// <summary>The connection (null until the first attempt), shared with the hub's presence.</summary>
+    public ConnectionMultiplexer? Redis => _redis;
+
+    public string Description => _options.ToString();
+
     /// <summary>Four characters of this node's id: what tells its guests from other nodes'.</summary>
     public string NodeTag => _node[..4];
 

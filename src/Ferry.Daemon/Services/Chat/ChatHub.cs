@@ -10,7 +10,8 @@ namespace Ferry.Daemon.Services.Chat;
 /// order; messages go out through <see cref="IRoomDelivery"/> without it.
 /// </summary>
 /// <param name="guestPrefix">How guests are named before their number: "guest-", or with a backplane "guest-NODE-", so guests of two nodes never share a name.</param>
-internal sealed class ChatHub(IRoomDelivery delivery, string guestPrefix = "guest-")
+/// <param name="presence">The members of the hub's other ferryds, with a backplane; null for a hub of this process alone.</param>
+internal sealed class ChatHub(IRoomDelivery delivery, string guestPrefix = "guest-", ISharedPresence? presence = null)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ChatClient> _byNick = new(StringComparer.OrdinalIgnoreCase);
@@ -27,6 +28,7 @@ internal sealed class ChatHub(IRoomDelivery delivery, string guestPrefix = "gues
             var client = new ChatClient(nick, peer, queue);
             _byNick[nick] = client;
             EnterRoom(client, ChatNames.Lobby);
+            presence?.InRoom(nick, ChatNames.Lobby);
             return client;
         }
     }
@@ -38,6 +40,7 @@ internal sealed class ChatHub(IRoomDelivery delivery, string guestPrefix = "gues
             if (!_byNick.Remove(client.Nick))
                 return;
             LeaveRoom(client, why);
+            presence?.Left(client.Nick);
         }
     }
 
@@ -48,7 +51,7 @@ internal sealed class ChatHub(IRoomDelivery delivery, string guestPrefix = "gues
             return $"invalid nick '{nick}': {ChatNames.NickRule}";
         lock (_gate)
         {
-            if (_byNick.TryGetValue(nick, out var holder) && holder != client)
+            if ((_byNick.TryGetValue(nick, out var holder) && holder != client) || presence?.IsTakenElsewhere(nick) == true)
                 return $"nick {nick} is taken";
             string old = client.Nick;
             _byNick.Remove(old);
@@ -56,6 +59,7 @@ internal sealed class ChatHub(IRoomDelivery delivery, string guestPrefix = "gues
             _byNick[nick] = client;
             client.Queue.TryEnqueue(ChatLine.Notice($"you are now {nick}"));
             delivery.Publish(client.Room, ChatLine.Notice($"{old} is now known as {nick}"), client.Queue);
+            presence?.Renamed(old, nick, client.Room, () => LostNick(client, nick, old));
             return null;
         }
     }
@@ -71,30 +75,52 @@ internal sealed class ChatHub(IRoomDelivery delivery, string guestPrefix = "gues
             }
             LeaveRoom(client, null);
             EnterRoom(client, room);
+            presence?.InRoom(client.Nick, room);
+        }
+    }
+
+    /// <summary>Another ferryd's member claimed <paramref name="nick"/> at the same moment, and first: this one goes back to its old name, if free.</summary>
+    private void LostNick(ChatClient client, string nick, string old)
+    {
+        lock (_gate)
+        {
+            if (client.Nick != nick || !_byNick.ContainsKey(nick))
+                return;
+            string back = _byNick.ContainsKey(old) ? guestPrefix + (++_lastGuest).ToString(CultureInfo.InvariantCulture) : old;
+            _byNick.Remove(nick);
+            client.Nick = back;
+            _byNick[back] = client;
+            client.Queue.TryEnqueue(ChatLine.Error($"nick {nick} was taken on another server at the same time; you are {back} again"));
+            delivery.Publish(client.Room, ChatLine.Notice($"{nick} is now known as {back}"), client.Queue);
+            presence?.InRoom(back, client.Room);
         }
     }
 
     public void Say(ChatClient client, string text) =>
         delivery.Publish(client.Room, ChatLine.Message(client.Nick, text), client.Queue);
 
+    /// <summary>The room's members on every ferryd of the hub.</summary>
     public List<string> Members(string room)
     {
         lock (_gate)
-            return _byNick.Values.Where(c => c.Room == room).Select(c => c.Nick).Order(StringComparer.Ordinal).ToList();
+            return Everyone().Where(m => m.Room == room).Select(m => m.Nick).Order(StringComparer.Ordinal).ToList();
     }
 
     public List<(string Room, int Members)> Rooms()
     {
         lock (_gate)
-            return _byNick.Values.GroupBy(c => c.Room).Select(g => (g.Key, g.Count())).OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
+            return Everyone().GroupBy(m => m.Room).Select(g => (g.Key, g.Count())).OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
     }
+
+    private IEnumerable<(string Nick, string Room)> Everyone() =>
+        _byNick.Values.Select(c => (c.Nick, c.Room)).Concat(presence?.Elsewhere() ?? []);
 
     private void EnterRoom(ChatClient client, string room)
     {
         client.Room = room;
         delivery.Join(room, client.Queue);
         delivery.Publish(room, ChatLine.Notice($"{client.Nick} joined #{room}"), client.Queue);
-        int count = _byNick.Values.Count(c => c.Room == room);
+        int count = Everyone().Count(m => m.Room == room);
         client.Queue.TryEnqueue(ChatLine.Notice(ChatWire.EnteredRoom(client.Nick, room, count)));
     }
 

@@ -17,6 +17,7 @@ internal sealed class ChatService : IConnectionService, IServiceMetrics, Service
     private readonly ILogger _logger;
     private readonly IRoomDelivery _delivery;
     private readonly ChatHub _hub;
+    private readonly ISharedPresence? _presence;
     private readonly SlowConsumerWatch _watch;
 
     /// <summary>A chat listener's hub: this process's rooms, or rooms shared through its backplane.</summary>
@@ -24,19 +25,21 @@ internal sealed class ChatService : IConnectionService, IServiceMetrics, Service
     {
         var options = context.Options<ChatOptions>();
         var logger = context.Loggers.CreateLogger("ferryd.chat");
-        var delivery = options.Backplane is { } backplane
-            ? new Backplane.RedisRoomDelivery(backplane, context.Loggers.CreateLogger("ferryd.backplane"), ChatLine.Notice)
-            : null;
-        return new ChatService(options, context.Time, logger, delivery);
+        if (options.Backplane is not { } backplane)
+            return new ChatService(options, context.Time, logger);
+        var backplaneLogger = context.Loggers.CreateLogger("ferryd.backplane");
+        var delivery = new Backplane.RedisRoomDelivery(backplane, backplaneLogger, ChatLine.Notice);
+        return new ChatService(options, context.Time, logger, delivery, new Backplane.RedisPresence(delivery, backplane.Heartbeat, backplaneLogger));
     }
 
-    public ChatService(ChatOptions options, TimeProvider time, ILogger logger, IRoomDelivery? delivery = null)
+    public ChatService(ChatOptions options, TimeProvider time, ILogger logger, IRoomDelivery? delivery = null, ISharedPresence? presence = null)
     {
         _options = options;
         _time = time;
         _logger = logger;
         _delivery = delivery ?? new LocalRoomDelivery();
-        _hub = _delivery is Backplane.RedisRoomDelivery shared ? new ChatHub(_delivery, $"guest-{shared.NodeTag}-") : new ChatHub(_delivery);
+        _presence = presence;
+        _hub = _delivery is Backplane.RedisRoomDelivery shared ? new ChatHub(_delivery, $"guest-{shared.NodeTag}-", presence) : new ChatHub(_delivery);
         _watch = new SlowConsumerWatch(options.Limits, time);
     }
 
@@ -111,6 +114,9 @@ internal sealed class ChatService : IConnectionService, IServiceMetrics, Service
     public async ValueTask DisposeAsync()
     {
         _watch.Dispose();
+        // The presence writes through the delivery's connection: it goes first.
+        if (_presence is IAsyncDisposable presence)
+            await presence.DisposeAsync();
         if (_delivery is IAsyncDisposable disposable)
             await disposable.DisposeAsync();
     }
