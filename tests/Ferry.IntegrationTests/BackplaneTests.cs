@@ -93,9 +93,11 @@ public sealed class BackplaneTests
         using var receiver = await Loopback.ConnectAsync(b.Port("broker"));
         await Task.Delay(500, TestContext.Current.CancellationToken);
 
-        byte[] payload = RandomNumberGenerator.GetBytes(256 * 1024);
+        byte[] payload = RandomNumberGenerator.GetBytes(10 * 1024 * 1024);
+        var receiving = Loopback.ReceiveAsync(receiver, payload.Length, TimeSpan.FromSeconds(60));
         await Loopback.SendAllAsync(sender, payload);
-        Assert.Equal(payload, await Loopback.ReceiveAsync(receiver, payload.Length, TimeSpan.FromSeconds(30)));
+        byte[] arrived = await receiving;
+        Assert.True(payload.AsSpan().SequenceEqual(arrived), $"{arrived.Length} bytes arrived, not the 10 MiB sent");
     }
 
     [Fact]
@@ -105,25 +107,140 @@ public sealed class BackplaneTests
         await using var a = await StartNodeAsync(redis, "chat");
         await using var b = await StartNodeAsync(redis, "chat");
         using var alice = await LineClient.ConnectAsync(a.Port("chat"));
+        using var carol = await LineClient.ConnectAsync(a.Port("chat"));
         using var bob = await LineClient.ConnectAsync(b.Port("chat"));
-        await alice.ExpectAsync(line => line.Contains("joined #lobby", StringComparison.Ordinal), "bob's join, from the other node");
+        using var dave = await LineClient.ConnectAsync(b.Port("chat"));
+        foreach (var member in new[] { alice, carol, bob, dave })
+            await UntilAsync(member, "/who", null, answer => answer.Split(',').Length == 4);
         await alice.SendLineAsync("before");
         await bob.ExpectAsync(line => line.EndsWith("> before", StringComparison.Ordinal), "the line before the outage");
 
         await redis.StopAsync();
         await alice.ExpectAsync("* other servers unreachable; your messages reach this server only");
+        await bob.ExpectAsync("* other servers unreachable; your messages reach this server only");
         for (int i = 0; i < 20; i++)
-            await alice.SendLineAsync($"during {i}");
+        {
+            await alice.SendLineAsync($"from a {i}");
+            await bob.SendLineAsync($"from b {i}");
+        }
+        // Members on the same node hear each other all along.
+        for (int i = 0; i < 20; i++)
+        {
+            await carol.ExpectAsync(line => line.EndsWith($"> from a {i}", StringComparison.Ordinal), $"a's line {i}, locally, during the outage");
+            await dave.ExpectAsync(line => line.EndsWith($"> from b {i}", StringComparison.Ordinal), $"b's line {i}, locally, during the outage");
+        }
         // Issue 16's bound: a restart of up to 10 s loses nothing.
         await Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         await redis.RestartAsync();
 
         for (int i = 0; i < 20; i++)
-            await bob.ExpectAsync(line => line.EndsWith($"> during {i}", StringComparison.Ordinal), $"line {i} said during the outage");
+        {
+            await bob.ExpectAsync(line => line.EndsWith($"> from a {i}", StringComparison.Ordinal), $"a's line {i}, after the outage");
+            await dave.ExpectAsync(line => line.EndsWith($"> from a {i}", StringComparison.Ordinal), $"a's line {i}, after the outage");
+            await alice.ExpectAsync(line => line.EndsWith($"> from b {i}", StringComparison.Ordinal), $"b's line {i}, after the outage");
+            await carol.ExpectAsync(line => line.EndsWith($"> from b {i}", StringComparison.Ordinal), $"b's line {i}, after the outage");
+        }
         await alice.SendLineAsync("after");
         await bob.ExpectAsync(line => line.EndsWith("> after", StringComparison.Ordinal), "the line after the outage");
-        Assert.Single(alice.Seen, line => line.Contains("unreachable", StringComparison.Ordinal));
-        Assert.DoesNotContain(bob.Seen.Concat(alice.Seen), line => line.Contains("were lost", StringComparison.Ordinal));
+        foreach (var member in new[] { alice, carol, bob, dave })
+        {
+            Assert.Single(member.Seen, line => line.Contains("unreachable", StringComparison.Ordinal));
+            Assert.DoesNotContain(member.Seen, line => line.Contains("were lost", StringComparison.Ordinal));
+        }
+        // One Warning per outage per node.
+        Assert.Single(a.Process.StandardError.Split('\n'), line => line.Contains("unreachable (", StringComparison.Ordinal));
+        Assert.Single(b.Process.StandardError.Split('\n'), line => line.Contains("unreachable (", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TwentyClientsSpreadByHaproxyOverTwoNodesChatInOneRoom()
+    {
+        string haproxy = ExternalTool.Require("haproxy");
+        await using var redis = await Redis.StartAsync();
+        await using var a = await StartNodeAsync(redis, "chat");
+        await using var b = await StartNodeAsync(redis, "chat");
+        using var directory = new TempDirectory();
+        int front = Loopback.FreePort();
+        await File.WriteAllTextAsync(directory.File("haproxy.cfg"), $"""
+            defaults
+                mode tcp
+                timeout connect 5s
+                timeout client 60s
+                timeout server 60s
+            frontend chat
+                bind 127.0.0.1:{front}
+                default_backend ferryds
+            backend ferryds
+                balance roundrobin
+                server a 127.0.0.1:{a.Port("chat")}
+                server b 127.0.0.1:{b.Port("chat")}
+            """ + "\n", TestContext.Current.CancellationToken);
+        await using var proxy = await ForwardTests.StartHaproxyAsync(haproxy, directory.File("haproxy.cfg"), front);
+
+        var members = new List<LineClient>();
+        try
+        {
+            for (int i = 0; i < 20; i++)
+                members.Add(await LineClient.ConnectAsync(front));
+            // Both nodes got members: guests are named after their node.
+            await UntilAsync(members[0], "/who", null, answer => answer.Split(',').Length == 20);
+            Assert.Equal(2, (await Task.WhenAll(members.Select(NodeOfAsync))).Distinct().Count());
+            for (int i = 0; i < 20; i++)
+                await members[i].SendLineAsync($"hello from {i}");
+            // Every member hears the 19 others, whichever node each is on (senders' lines interleave in any order).
+            for (int i = 0; i < 20; i++)
+            {
+                var heard = new HashSet<string>(StringComparer.Ordinal);
+                while (heard.Count < 19)
+                {
+                    string line = await members[i].ExpectAsync(l => l.Contains("> hello from ", StringComparison.Ordinal), $"the others' lines at member {i}");
+                    heard.Add(line[(line.IndexOf("> ", StringComparison.Ordinal) + 2)..]);
+                }
+                Assert.DoesNotContain($"hello from {i}", heard);
+            }
+        }
+        finally
+        {
+            foreach (var member in members)
+                member.Dispose();
+        }
+
+        static async Task<string> NodeOfAsync(LineClient member)
+        {
+            await member.SendLineAsync("/nick");
+            string answer = await member.ExpectAsync(line => line.StartsWith("* you are guest-", StringComparison.Ordinal), "its name");
+            return answer.Split('-')[1];
+        }
+    }
+
+    [Fact]
+    public async Task WithRedisAbsentOrRefusingAtStartFerrydServesLocallyAndSaysSoOnce()
+    {
+        int absent = Loopback.FreePort();
+        await using var lonely = await FerrydProcess.StartAsync(1, "--listen", $"127.0.0.1:0=chat,backplane=redis://127.0.0.1:{absent},cluster=test");
+        using var ann = await LineClient.ConnectAsync(lonely.Port("chat"));
+        using var bob = await LineClient.ConnectAsync(lonely.Port("chat"));
+        await bob.SendLineAsync("local works");
+        await ann.ExpectAsync(line => line.EndsWith("> local works", StringComparison.Ordinal), "a local line");
+
+        string server = ExternalTool.Require("redis-server");
+        using var directory = new TempDirectory();
+        int guarded = Loopback.FreePort();
+        await using var redis = RunningProcess.Start(server, ["--port", guarded.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--dir", directory.Path, "--requirepass", "right"]);
+        await ListeningPorts.WaitAsync(guarded);
+        await using var refused = await FerrydProcess.StartAsync(1, "--listen", $"127.0.0.1:0=chat,backplane=redis://:wrong@127.0.0.1:{guarded},cluster=test");
+        using var carol = await LineClient.ConnectAsync(refused.Port("chat"));
+        using var dave = await LineClient.ConnectAsync(refused.Port("chat"));
+        await dave.SendLineAsync("still local");
+        await carol.ExpectAsync(line => line.EndsWith("> still local", StringComparison.Ordinal), "a local line");
+
+        // Both keep trying; each said so in one line.
+        await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
+        Assert.Single(lonely.Process.StandardError.Split('\n'), line => line.Contains("unreachable (", StringComparison.Ordinal));
+        string[] warnings = [.. refused.Process.StandardError.Split('\n').Where(line => line.Contains("unreachable (", StringComparison.Ordinal))];
+        Assert.Single(warnings);
+        Assert.DoesNotContain("   at ", lonely.Process.StandardError + refused.Process.StandardError);
     }
 
     [Fact]
@@ -191,16 +308,16 @@ public sealed class BackplaneTests
         await bob.ExpectAsync("* you are now ann");
     }
 
-    /// <summary>Asks again until the answer is <paramref name="expected"/>: the other node's view follows within a heartbeat.</summary>
-    private static async Task UntilAsync(LineClient client, string command, string expected)
+    /// <summary>Asks again until the answer is <paramref name="expected"/> (or passes <paramref name="check"/>): the other node's view follows within a heartbeat.</summary>
+    private static async Task UntilAsync(LineClient client, string command, string? expected, Func<string, bool>? check = null)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
         string? last = null;
         while (DateTime.UtcNow < deadline)
         {
             await client.SendLineAsync(command);
             last = await client.ExpectAsync(line => line.StartsWith("* #", StringComparison.Ordinal) || line.StartsWith("* rooms:", StringComparison.Ordinal), command);
-            if (last == expected)
+            if (check?.Invoke(last) ?? last == expected)
                 return;
             await Task.Delay(200, TestContext.Current.CancellationToken);
         }

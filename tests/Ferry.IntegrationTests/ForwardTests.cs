@@ -176,7 +176,7 @@ public sealed class ForwardTests
         Assert.Equal(expected, logged.Trim());
     }
 
-    private static async Task<RunningProcess> StartHaproxyAsync(string haproxy, string config, int port)
+    internal static async Task<RunningProcess> StartHaproxyAsync(string haproxy, string config, int port)
     {
         var proxy = RunningProcess.Start(haproxy, ["-db", "-f", config]);
         try

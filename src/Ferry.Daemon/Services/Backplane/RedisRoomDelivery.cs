@@ -12,7 +12,8 @@ namespace Ferry.Daemon.Services.Backplane;
 /// Rooms shared by every ferryd whose listener names the same Redis and cluster. This node's
 /// members get a line at once, from <see cref="LocalRoomDelivery"/>; the line also goes to Redis,
 /// in the order it was said, by one script that appends it to the room's stream
-/// (<c>ferry:CLUSTER:s:ROOM</c>, trimmed to about 10,000 entries) and publishes it with its stream
+/// (<c>ferry:CLUSTER:s:ROOM</c>, trimmed to about 10,000 entries for chat, 1,000 pieces of at most
+/// 64 KiB for the broker) and publishes it with its stream
 /// ID on the room's channel (<c>ferry:CLUSTER:c:ROOM</c>). Every node takes the channel's lines
 /// for the rooms it has members in and hands them to its members' queues (bench/RESULTS.md round
 /// 10 says why: pub/sub's latency, and a stream to resume from).
@@ -31,7 +32,7 @@ namespace Ferry.Daemon.Services.Backplane;
 internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposable
 {
     private const string AppendAndPublish = """
-        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', '10000', '*', 'd', ARGV[1])
+        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[1])
         redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[1])
         return id
         """;
@@ -39,6 +40,9 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
     private static readonly TimeSpan CatchUpInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(250);
     private const int CatchUpPage = 500;
+
+    /// <summary>A stream entry holds at most this much; a longer message (a broker's read) goes as several, in order.</summary>
+    public const int MaxPiece = 64 * 1024;
 
     private readonly LocalRoomDelivery _local = new();
     private readonly BackplaneOptions _options;
@@ -70,9 +74,13 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
     private long _dropped;
     private long _lost;
 
+    private readonly int _streamLength;
+
     /// <param name="notice">How a notice for members is written (chat: a "* ..." line); null: members are never told (broker: raw bytes).</param>
-    public RedisRoomDelivery(BackplaneOptions options, ILogger logger, Func<string, byte[]>? notice)
+    /// <param name="streamLength">Entries each room's stream keeps, about (chat: 10,000 lines; broker: 1,000 pieces of at most 64 KiB).</param>
+    public RedisRoomDelivery(BackplaneOptions options, ILogger logger, Func<string, byte[]>? notice, int streamLength = 10_000)
     {
+        _streamLength = streamLength;
         _options = options;
         _logger = logger;
         _notice = notice;
@@ -138,9 +146,17 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         _local.Publish(room, message, sender);
         lock (_gate)
         {
-            long sequence = _sentSequence[room] = _sentSequence.GetValueOrDefault(room) + 1;
-            _outbox.AddLast(new Outgoing(room, Envelope(sequence, message.Span)));
-            _bufferedBytes += message.Length;
+            int start = 0;
+            do
+            {
+                var piece = message.Slice(start, Math.Min(MaxPiece, message.Length - start));
+                long sequence = _sentSequence[room] = _sentSequence.GetValueOrDefault(room) + 1;
+                var outgoing = new Outgoing(room, Envelope(sequence, piece.Span));
+                _outbox.AddLast(outgoing);
+                _bufferedBytes += outgoing.Envelope.Length;
+                start += MaxPiece;
+            }
+            while (start < message.Length);
             // Past the bound the oldest go: the other nodes will count them as lost (a gap in the sequence).
             while (_outbox.Count > BackplaneOptions.MaxBufferedLines || _bufferedBytes > BackplaneOptions.MaxBufferedBytes)
             {
@@ -297,7 +313,7 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         try
         {
             await redis.GetDatabase().ScriptEvaluateAsync(AppendAndPublish,
-                [_prefix + "s:" + line.Room, _prefix + "c:" + line.Room], [line.Envelope]);
+                [_prefix + "s:" + line.Room, _prefix + "c:" + line.Room], [line.Envelope, _streamLength]);
             return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)

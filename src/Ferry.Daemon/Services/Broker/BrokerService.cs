@@ -28,7 +28,7 @@ internal sealed class BrokerService : IConnectionService, IServiceMetrics, Servi
         var options = context.Options<BrokerOptions>();
         // No notices: the stream is raw bytes, and text of ours would corrupt it.
         var delivery = options.Backplane is { } backplane
-            ? new Backplane.RedisRoomDelivery(backplane, context.Loggers.CreateLogger("ferryd.backplane"), notice: null)
+            ? new Backplane.RedisRoomDelivery(backplane, context.Loggers.CreateLogger("ferryd.backplane"), notice: null, streamLength: 1000)
             : null;
         return new BrokerService(options.Limits, context.Time, context.Loggers.CreateLogger("ferryd.broker"), delivery);
     }
