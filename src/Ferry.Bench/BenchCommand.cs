@@ -86,6 +86,12 @@ internal sealed class BenchCommand(BenchProgramName name)
 
     private readonly Option<bool> _json = new("--json") { Description = "Print the report as one JSON object, no progress" };
 
+    private readonly Option<string[]> _also = new("--also")
+    {
+        Description = "Chat: another node of the same hub, HOST:PORT (repeatable); the members are dealt over HOST PORT and these in turn",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     public string Usage => $"Usage: {name.Command} HOST PORT [--mode {_mode.HelpName}] [--engine {_engine.HelpName}] [options]";
 
     public string HelpCommand => $"{name.Command} --help";
@@ -95,7 +101,7 @@ internal sealed class BenchCommand(BenchProgramName name)
     {
         var root = new RootCommand("Load an echo server, verify every echoed byte, report rate, latency percentiles and the server's CPU per message")
         {
-            _host, _port, _mode, _connections, _duration, _warmup, _size, _rate, _serverPid, _engine, _json,
+            _host, _port, _mode, _connections, _duration, _warmup, _size, _rate, _serverPid, _engine, _json, _also,
         };
         root.HelpName = name.Command;
         _connections.Validators.Add(result => RequireRange(result, result.GetValueOrDefault<int>(), 1, MaxConnections));
@@ -130,6 +136,16 @@ internal sealed class BenchCommand(BenchProgramName name)
             result.AddError($"chat mode needs --conns between 2 and {MaxChatMembers} (members of the room)");
         if (mode == BenchMode.Chat && connections is null)
             result.AddError("chat mode needs --conns: the number of members in the room (at least 2)");
+        if (result.GetResult(_also) is { Tokens.Count: > 0 } also)
+        {
+            if (mode != BenchMode.Chat)
+                result.AddError("--also applies to chat mode only (members spread over the nodes of one hub)");
+            foreach (var token in also.Tokens)
+            {
+                if (!HostPort.TryParse(token.Value, out var address, out string problem) || address.Host is null || address.Port == 0)
+                    result.AddError($"--also '{token.Value}': {(problem.Length > 0 ? problem : "give HOST:PORT")}");
+            }
+        }
         if (TryParse<BenchEngine>(Token(result, _engine) ?? "auto") is BenchEngine engine && mode is BenchMode known)
         {
             if (!BenchSettings.Runs(engine, known, openLoop))
@@ -159,7 +175,10 @@ internal sealed class BenchCommand(BenchProgramName name)
             parse.GetValue(_size) ?? (mode == BenchMode.Bulk ? DefaultBulkWriteSize : DefaultMessageSize),
             parse.GetValue(_rate),
             parse.GetValue(_serverPid),
-            parse.GetValue(_engine));
+            parse.GetValue(_engine))
+        {
+            AlsoTargets = await ResolveAllAsync(parse.GetValue(_also) ?? [], cancellationToken),
+        };
 
         IBenchProgress progress = json ? new PlainProgress(null)
             : Console.IsOutputRedirected ? new PlainProgress(Console.Out)
@@ -176,6 +195,17 @@ internal sealed class BenchCommand(BenchProgramName name)
             return ExitCodes.Failure;
         }
         return ExitCodes.Success;
+    }
+
+    private static async Task<IPEndPoint[]> ResolveAllAsync(string[] addresses, CancellationToken cancellationToken)
+    {
+        var targets = new List<IPEndPoint>();
+        foreach (string text in addresses)
+        {
+            HostPort.TryParse(text, out var address, out _);
+            targets.Add(await ResolveAsync(address!.Host!, address.Port, cancellationToken));
+        }
+        return [.. targets];
     }
 
     private static async Task<IPEndPoint> ResolveAsync(string host, int port, CancellationToken cancellationToken)

@@ -22,6 +22,17 @@ internal sealed record BenchSettings(
     int? ServerPid,
     BenchEngine Engine = BenchEngine.Auto)
 {
+    /// <summary>
+    /// Chat: other nodes of the same hub (<c>--also HOST:PORT</c>); the members are dealt over
+    /// <see cref="Target"/> and these in turn. Empty: every connection goes to <see cref="Target"/>.
+    /// </summary>
+    public IReadOnlyList<IPEndPoint> AlsoTargets { get; init; } = [];
+
+    /// <summary>Where connection <paramref name="index"/> goes.</summary>
+    public IPEndPoint TargetOf(int index) => AlsoTargets.Count == 0 || index % (AlsoTargets.Count + 1) == 0
+        ? Target
+        : AlsoTargets[index % (AlsoTargets.Count + 1) - 1];
+
     /// <summary>The open-loop rate one connection sends at (its schedule), or null for closed loop.</summary>
     public double? RatePerConnection => Rate is not double rate ? null
         : Mode == BenchMode.Chat ? rate

@@ -31,11 +31,11 @@ internal static class BenchSocket
     }
 
     /// <summary>A connection the run cannot do without: a failure ends the run with one line.</summary>
-    public static async Task<Socket> ConnectOrFailAsync(BenchSettings settings, CancellationToken cancellationToken)
+    public static async Task<Socket> ConnectOrFailAsync(BenchSettings settings, CancellationToken cancellationToken, int index = 0)
     {
         try
         {
-            return await ConnectAsync(settings.Target, cancellationToken);
+            return await ConnectAsync(settings.TargetOf(index), cancellationToken);
         }
         catch (SocketException exception)
         {
@@ -50,7 +50,7 @@ internal static class BenchSocket
         try
         {
             await ForEachConcurrentlyAsync(sockets.Length,
-                async index => sockets[index] = await ConnectOrFailAsync(settings, cancellationToken), cancellationToken);
+                async index => sockets[index] = await ConnectOrFailAsync(settings, cancellationToken, index), cancellationToken);
             return sockets.Select(socket => socket!).ToArray();
         }
         catch
