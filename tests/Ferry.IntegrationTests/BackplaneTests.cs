@@ -146,7 +146,10 @@ public sealed class BackplaneTests
         {
             Assert.Single(member.Seen, line => line.Contains("unreachable", StringComparison.Ordinal));
             Assert.DoesNotContain(member.Seen, line => line.Contains("were lost", StringComparison.Ordinal));
+            // Every heartbeat in Redis was old when it came back: no live node may be taken for dead.
+            Assert.DoesNotContain(member.Seen, line => line.Contains("server is gone", StringComparison.Ordinal));
         }
+        await UntilAsync(alice, "/who", null, answer => answer.Split(',').Length == 4);
         // One Warning per outage per node.
         Assert.Single(a.Process.StandardError.Split('\n'), line => line.Contains("unreachable (", StringComparison.Ordinal));
         Assert.Single(b.Process.StandardError.Split('\n'), line => line.Contains("unreachable (", StringComparison.Ordinal));

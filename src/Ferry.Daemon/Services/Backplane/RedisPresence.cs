@@ -35,6 +35,9 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
     private readonly Task _writing;
     private bool _subscribed;
 
+    /// <summary>Heartbeats written in a row since Redis was last reachable: none is reaped before two (after an outage every score is old).</summary>
+    private int _beatsInARow;
+
     public RedisPresence(RedisRoomDelivery delivery, TimeSpan heartbeat, ILogger logger)
     {
         _delivery = delivery;
@@ -88,7 +91,9 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
                 lost();
                 return;
             }
-            await ReleaseAsync(db, old);
+            // Only a new name (not a change of case) frees the old claim: it is the same key.
+            if (!old.Equals(nick, StringComparison.OrdinalIgnoreCase))
+                await ReleaseAsync(db, old);
             await db.HashDeleteAsync(Key("m:" + Node), old);
             await db.HashSetAsync(Key("m:" + Node), nick, room);
             await db.PublishAsync(RedisChannel.Literal(Key("p")), $"{Node} out {old}");
@@ -108,8 +113,21 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
         });
     }
 
-    /// <summary>How long a nick claim or a member hash outlives its last heartbeat.</summary>
+    /// <summary>How long a nick claim outlives its last heartbeat.</summary>
     private TimeSpan Lease => 3 * _heartbeat;
+
+    /// <summary>How long a member hash outlives its last heartbeat: longer than a node is given to be reaped, so the reaper finds its members.</summary>
+    private TimeSpan MembersLease => 5 * _heartbeat;
+
+    /// <summary>A claim is refreshed only if it is ours or free: a heartbeat never takes a nick another node holds.</summary>
+    private const string ClaimIfFreeOrMine = """
+        local holder = redis.call('GET', KEYS[1])
+        if holder == false or holder == ARGV[1] then
+            redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+            return 1
+        end
+        return 0
+        """;
 
     private const string ReleaseIfMine = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
@@ -131,8 +149,9 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
                 {
                     await change(redis.GetDatabase());
                 }
-                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
+                    // The next heartbeat writes everything again; the loop must go on.
                 }
             }
         }
@@ -147,14 +166,19 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
         do
         {
             if (!_delivery.IsUp || _delivery.Redis is not { } redis)
+            {
+                _beatsInARow = 0;
                 continue;
+            }
             try
             {
                 await SubscribeAsync(redis);
                 await BeatOnceAsync(redis.GetDatabase());
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                _beatsInARow = 0;
+                BeatFailed(_logger, _delivery.Description, ex.GetBaseException().Message);
             }
         }
         while (await TickAsync(timer));
@@ -215,11 +239,15 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
         };
         if (mine.Length > 0)
             writes.Add(batch.HashSetAsync(hash, [.. mine.Select(m => new HashEntry(m.Key, m.Value))]));
-        writes.Add(batch.KeyExpireAsync(hash, Lease));
+        writes.Add(batch.KeyExpireAsync(hash, MembersLease));
         foreach (var (nick, _) in mine.Where(m => !m.Key.StartsWith("guest-", StringComparison.OrdinalIgnoreCase)))
-            writes.Add(batch.StringSetAsync(Key("nick:" + nick.ToLowerInvariant()), Node, Lease));
+        {
+            writes.Add(batch.ScriptEvaluateAsync(ClaimIfFreeOrMine, [Key("nick:" + nick.ToLowerInvariant())],
+                [Node, (long)Lease.TotalMilliseconds]));
+        }
         batch.Execute();
         await Task.WhenAll(writes);
+        _beatsInARow++;
 
         // Alive: beaten within two heartbeats.
         long alive = now - 2 * (long)_heartbeat.TotalMilliseconds;
@@ -232,11 +260,15 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
                 continue;
             if (entry.Score < alive)
             {
-                await ReapAsync(db, node);
+                // After an outage every score is old: the others get two heartbeats to beat again.
+                if (_beatsInARow >= 2)
+                    await ReapAsync(db, node);
                 continue;
             }
-            var members = await db.HashGetAllAsync(Key("m:" + node));
-            view[node] = members.ToDictionary(m => (string)m.Name!, m => (string)m.Value!, StringComparer.OrdinalIgnoreCase);
+            var members = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var member in await db.HashGetAllAsync(Key("m:" + node)))
+                members[(string)member.Name!] = (string)member.Value!;
+            view[node] = members;
         }
         lock (_gate)
         {
@@ -264,8 +296,10 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
+        // The members' last leaves and nick releases go out first, if Redis takes them soon.
         _changes.Writer.TryComplete();
+        await Task.WhenAny(_writing, Task.Delay(TimeSpan.FromSeconds(2)));
+        await _stop.CancelAsync();
         await Task.WhenAll(_beating, _writing);
         // Leaving for good: the others need not wait for the heartbeat to run out.
         if (_delivery.IsUp && _delivery.Redis is { } redis)
@@ -282,6 +316,9 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
         }
         _stop.Dispose();
     }
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Debug, Message = "backplane {Backplane}: heartbeat failed: {Reason}")]
+    private static partial void BeatFailed(ILogger logger, string backplane, string reason);
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "backplane {Backplane}: node {Node} stopped beating; its {Count} members were told to have left")]
     private static partial void NodeGone(ILogger logger, string backplane, string node, int count);

@@ -21,11 +21,12 @@ namespace Ferry.Daemon.Services.Backplane;
 /// <remarks>
 /// <para>Nothing is lost silently. While Redis is unreachable, members are told once, lines keep
 /// reaching this node's members and wait (at most 10,000 lines or 16 MiB, the oldest dropped and
-/// counted past that) to be sent when Redis is back. Then, and every 5 s anyway, each room's
-/// stream is read from the last ID seen, so lines another node published while this one could not
-/// hear are delivered late rather than never. Each line carries its sender node and a per-room
-/// sequence number: a repeat is dropped, and a gap is counted and told ("* N lines from other
-/// servers were lost").</para>
+/// counted past that) to be sent when Redis is back. Then each room's stream is read from where it
+/// was last read without a hole, so lines another node published while this one could not hear
+/// are delivered late rather than never. Each line carries its sender node and a per-room
+/// sequence number: a repeat is dropped; a live line that skips some of its sender's lines waits
+/// for the stream to be read (the missing ones come first); a hole the stream cannot fill is
+/// counted and told ("* N lines from other servers were lost").</para>
 /// <para>One loop sends (so one node's lines keep their order) and one loop receives (so live
 /// lines and caught-up ones are taken in stream order, each once).</para>
 /// </remarks>
@@ -33,6 +34,7 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
 {
     private const string AppendAndPublish = """
         local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], 86400000)
         redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[1])
         return id
         """;
@@ -61,9 +63,21 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
     private readonly Task _sending;
     private readonly Task _receiving;
 
-    // Only the receiving loop touches these.
-    private readonly Dictionary<string, string> _lastId = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string Node, string Room), long> _lastSequence = new();
+    // Only the receiving loop touches these: per room with members here, where its stream has
+    // been read to without a hole, and each sender's last sequence number taken.
+    private readonly Dictionary<string, RoomReading> _rooms = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// True while pub/sub has brought every line since the last catch-up: a live line then moves
+    /// the rooms' resume IDs on. A lost connection clears it until the next catch-up.
+    /// </summary>
+    private bool _continuous;
+
+    /// <summary>A catch-up marker waits in the inbox: one is enough.</summary>
+    private int _catchUpQueued;
+
+    /// <summary>Redis's clock minus ours, in ms, measured at connect: where a newly joined room starts reading.</summary>
+    private long _clockOffset;
 
     private ConnectionMultiplexer? _redis;
     private string _startId = "0-0";
@@ -151,7 +165,7 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
             {
                 var piece = message.Slice(start, Math.Min(MaxPiece, message.Length - start));
                 long sequence = _sentSequence[room] = _sentSequence.GetValueOrDefault(room) + 1;
-                var outgoing = new Outgoing(room, Envelope(sequence, piece.Span));
+                var outgoing = new Outgoing(room, Wrap(sequence, piece.Span));
                 _outbox.AddLast(outgoing);
                 _bufferedBytes += outgoing.Envelope.Length;
                 start += MaxPiece;
@@ -165,11 +179,13 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
                 Interlocked.Increment(ref _dropped);
             }
         }
-        _outboxSignal.Release();
+        // One waiting wake-up is enough: the sender takes everything there is.
+        if (_outboxSignal.CurrentCount == 0)
+            _outboxSignal.Release();
     }
 
     /// <summary>"NODE SEQUENCE " and the line: who said it, and its place among that node's lines in the room.</summary>
-    private byte[] Envelope(long sequence, ReadOnlySpan<byte> line)
+    private byte[] Wrap(long sequence, ReadOnlySpan<byte> line)
     {
         string head = $"{_node} {sequence.ToString(CultureInfo.InvariantCulture)} ";
         var envelope = new byte[head.Length + line.Length];
@@ -185,15 +201,21 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         redis.ConnectionFailed += (_, e) => WentDown(e.Exception?.GetBaseException().Message ?? e.FailureType.ToString());
         redis.ConnectionRestored += (_, _) => _ = CameBackAsync();
         _redis = redis;
+        bool subscribed = false;
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                // The client subscribes again by itself after every reconnect.
-                var queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Pattern(_prefix + "c:*"));
-                queue.OnMessage(Heard);
+                // Once: the client subscribes again by itself after every reconnect.
+                if (!subscribed)
+                {
+                    var queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Pattern(_prefix + "c:*"));
+                    queue.OnMessage(Heard);
+                    subscribed = true;
+                }
                 var time = (RedisResult[])(await redis.GetDatabase().ExecuteAsync("TIME"))!;
                 long milliseconds = (long)time[0] * 1000 + (long)time[1] / 1000;
+                _clockOffset = milliseconds - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 _startId = $"{milliseconds}-0";
                 CameUp();
                 return;
@@ -228,8 +250,9 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
     private void CameUp()
     {
         _up = true;
-        _outboxSignal.Release();
-        _inbox.Writer.TryWrite(Incoming.CatchUp);
+        if (_outboxSignal.CurrentCount == 0)
+            _outboxSignal.Release();
+        RequestCatchUp();
         if (Interlocked.Exchange(ref _episodeLogged, 0) == 1)
         {
             int buffered;
@@ -246,6 +269,7 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         _lastError = error;
         bool wasUp = _up;
         _up = false;
+        _inbox.Writer.TryWrite(Incoming.Interrupted);
         if (Interlocked.Exchange(ref _episodeLogged, 1) == 0)
             Unreachable(_logger, _options.ToString(), error);
         if (wasUp)
@@ -319,7 +343,12 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // Sent twice if it timed out after Redis took it: receivers drop the repeat by its sequence.
-            WentDown(ex.GetBaseException().Message);
+            // A command refused on a live connection (Redis out of memory, busy) is retried; only
+            // a lost connection (ConnectionFailed) takes the backplane down.
+            if (redis.IsConnected)
+                _lastError = ex.GetBaseException().Message;
+            else
+                WentDown(ex.GetBaseException().Message);
             return false;
         }
     }
@@ -332,10 +361,23 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         {
             await foreach (var incoming in _inbox.Reader.ReadAllAsync(_stop.Token))
             {
-                if (ReferenceEquals(incoming, Incoming.CatchUp))
-                    await CatchUpAsync();
-                else
-                    Accept(incoming.Room, incoming.Id, incoming.Envelope);
+                try
+                {
+                    if (ReferenceEquals(incoming, Incoming.CatchUp))
+                    {
+                        Volatile.Write(ref _catchUpQueued, 0);
+                        await CatchUpAsync();
+                    }
+                    else if (ReferenceEquals(incoming, Incoming.Interrupted))
+                        _continuous = false;
+                    else
+                        TakeLive(incoming.Room, incoming.Id, incoming.Envelope);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // One bad line must not stop the hub's delivery.
+                    ReceiveFailed(_logger, _options.ToString(), ex.GetBaseException().Message);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -350,8 +392,9 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
-                if (_up)
-                    _inbox.Writer.TryWrite(Incoming.CatchUp);
+                // Only after an interruption: while pub/sub holds, it brings every line.
+                if (_up && !_continuous)
+                    RequestCatchUp();
             }
         }
         catch (OperationCanceledException)
@@ -359,20 +402,88 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         }
     }
 
-    /// <summary>Every room with members here, read from its stream after the last ID seen: what pub/sub did not bring.</summary>
+    private void RequestCatchUp()
+    {
+        if (Interlocked.Exchange(ref _catchUpQueued, 1) == 0)
+            _inbox.Writer.TryWrite(Incoming.CatchUp);
+    }
+
+    /// <summary>The reading of a room that has members here, made when the first one joins (it reads from then on).</summary>
+    private RoomReading? ReadingOf(string room)
+    {
+        if (_rooms.TryGetValue(room, out var reading))
+            return reading;
+        bool joined;
+        lock (_gate)
+            joined = _joined.ContainsKey(room);
+        if (!joined)
+            return null;
+        // A room joined now reads from now: its members never get lines said before they came.
+        reading = new RoomReading
+        {
+            ResumeAfter = _startId == "0-0" ? null : $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + _clockOffset}-0",
+        };
+        _rooms[room] = reading;
+        return reading;
+    }
+
+    /// <summary>Forgets rooms nobody here is in any more: their state would only grow.</summary>
+    private void ForgetLeftRooms()
+    {
+        lock (_gate)
+        {
+            foreach (string room in _rooms.Keys.Where(r => !_joined.ContainsKey(r)).ToList())
+                _rooms.Remove(room);
+        }
+    }
+
+    /// <summary>A line from pub/sub: taken at once when it follows its sender's last; otherwise the stream is read first.</summary>
+    private void TakeLive(string room, string id, ReadOnlyMemory<byte> envelope)
+    {
+        var reading = ReadingOf(room);
+        if (reading is null)
+            return;
+        if (!Envelope.TryParse(envelope, out var line) || line.Node == _node)
+        {
+            if (_continuous)
+                reading.ResumeAfter = id;
+            return;
+        }
+        long? previous = reading.LastSequence.TryGetValue(line.Node, out long last) ? last : null;
+        if (previous is long known && line.Sequence <= known)
+            return;
+        bool follows = previous is long before ? line.Sequence == before + 1 : _continuous;
+        if (!follows)
+        {
+            // Lines of this sender are missing here: they are in the stream, before this one.
+            _continuous = false;
+            RequestCatchUp();
+            return;
+        }
+        reading.LastSequence[line.Node] = line.Sequence;
+        if (_continuous)
+            reading.ResumeAfter = id;
+        _local.Publish(room, line.Text, null);
+    }
+
+    /// <summary>Every room with members here, read from its stream where it was last read without a hole.</summary>
     private async Task CatchUpAsync()
     {
         if (_redis is not { } redis || _startId == "0-0")
             return;
+        ForgetLeftRooms();
         string[] rooms;
         lock (_gate)
             rooms = [.. _joined.Keys];
         var database = redis.GetDatabase();
         foreach (string room in rooms)
         {
-            while (true)
+            var reading = ReadingOf(room);
+            if (reading is null)
+                continue;
+            while (!_stop.IsCancellationRequested)
             {
-                string after = _lastId.GetValueOrDefault(room, _startId);
+                string after = reading.ResumeAfter ?? _startId;
                 StreamEntry[] entries;
                 try
                 {
@@ -383,43 +494,37 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
                     return;
                 }
                 foreach (var entry in entries)
-                    Accept(room, entry.Id.ToString(), (byte[])entry["d"]!);
+                {
+                    reading.ResumeAfter = entry.Id.ToString();
+                    TakeFromStream(room, reading, (byte[])entry["d"]!);
+                }
                 if (entries.Length < CatchUpPage)
                     break;
             }
         }
+        _continuous = _up;
     }
 
-    /// <summary>A line from the room's stream, live or caught up: each once, in stream order; gaps counted.</summary>
-    private void Accept(string room, string id, ReadOnlyMemory<byte> envelope)
+    /// <summary>A line read from the stream, in stream order: each sender's in its order, repeats dropped, holes counted and told.</summary>
+    private void TakeFromStream(string room, RoomReading reading, ReadOnlyMemory<byte> envelope)
     {
-        if (StreamIdComparer.Compare(id, _lastId.GetValueOrDefault(room, _startId)) <= 0)
+        if (!Envelope.TryParse(envelope, out var line) || line.Node == _node)
             return;
-        _lastId[room] = id;
-        var span = envelope.Span;
-        int first = span.IndexOf((byte)' ');
-        int second = first < 0 ? -1 : span[(first + 1)..].IndexOf((byte)' ');
-        if (second < 0 || !long.TryParse(span.Slice(first + 1, second), NumberStyles.None, CultureInfo.InvariantCulture, out long sequence))
-            return;
-        string node = Encoding.ASCII.GetString(span[..first]);
-        if (node == _node)
-            return;
-        var key = (node, room);
-        if (_lastSequence.TryGetValue(key, out long previous))
+        if (reading.LastSequence.TryGetValue(line.Node, out long previous))
         {
-            if (sequence <= previous)
+            if (line.Sequence <= previous)
                 return;
-            if (sequence > previous + 1)
+            if (line.Sequence > previous + 1)
             {
-                long missing = sequence - previous - 1;
+                long missing = line.Sequence - previous - 1;
                 Interlocked.Add(ref _lost, missing);
                 LinesLost(_logger, _options.ToString(), missing, room);
                 if (_notice is not null)
                     _local.Publish(room, _notice($"{missing} lines from other servers were lost"), null);
             }
         }
-        _lastSequence[key] = sequence;
-        _local.Publish(room, envelope[(first + 1 + second + 1)..], null);
+        reading.LastSequence[line.Node] = line.Sequence;
+        _local.Publish(room, line.Text, null);
     }
 
     private async Task PauseAsync(TimeSpan pause)
@@ -454,6 +559,33 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
     private sealed record Incoming(string Room, string Id, ReadOnlyMemory<byte> Envelope)
     {
         public static readonly Incoming CatchUp = new("", "", ReadOnlyMemory<byte>.Empty);
+
+        /// <summary>The connection was lost: live lines no longer prove the stream was read without a hole.</summary>
+        public static readonly Incoming Interrupted = new("", "", ReadOnlyMemory<byte>.Empty);
+    }
+
+    private sealed class RoomReading
+    {
+        /// <summary>The stream has been taken without a hole up to this ID (null: from when this node connected).</summary>
+        public string? ResumeAfter { get; set; }
+
+        public Dictionary<string, long> LastSequence { get; } = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>A line as it travels: "NODE SEQUENCE " and its bytes.</summary>
+    private readonly record struct Envelope(string Node, long Sequence, ReadOnlyMemory<byte> Text)
+    {
+        public static bool TryParse(ReadOnlyMemory<byte> envelope, out Envelope line)
+        {
+            line = default;
+            var span = envelope.Span;
+            int first = span.IndexOf((byte)' ');
+            int second = first < 0 ? -1 : span[(first + 1)..].IndexOf((byte)' ');
+            if (second < 0 || !long.TryParse(span.Slice(first + 1, second), NumberStyles.None, CultureInfo.InvariantCulture, out long sequence))
+                return false;
+            line = new Envelope(Encoding.ASCII.GetString(span[..first]), sequence, envelope[(first + 1 + second + 1)..]);
+            return true;
+        }
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning,
@@ -465,6 +597,9 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "backplane {Backplane}: {Count} lines of other servers in #{Room} were lost")]
     private static partial void LinesLost(ILogger logger, string backplane, long count, string room);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "backplane {Backplane}: a line from Redis could not be taken: {Reason}")]
+    private static partial void ReceiveFailed(ILogger logger, string backplane, string reason);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "backplane {Backplane}: stopping with {Count} lines never sent to Redis")]
     private static partial void NotShared(ILogger logger, string backplane, int count);
