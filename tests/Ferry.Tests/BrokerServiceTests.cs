@@ -19,7 +19,7 @@ public sealed class BrokerServiceTests
         // Room for all of it in the sender's pipe, so it is written before the broker reads any.
         using var sender = new InMemoryConnection(toServer: new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
         var readerRun = reader.Run(broker);
-        await InMemoryConnection.WaitUntilAsync(() => delivery.Members("broker").Any(), "the reader joined", cancel);
+        await InMemoryConnection.WaitUntilAsync(() => delivery.Members(BrokerService.Room).Any(), "the reader joined", cancel);
 
         // Sixteen times the hard limit is waiting before the broker reads any of it, as input
         // does that kept arriving while the sender was paced.

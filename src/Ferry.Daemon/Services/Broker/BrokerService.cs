@@ -15,7 +15,7 @@ namespace Ferry.Daemon.Services.Broker;
 internal sealed class BrokerService : IConnectionService, IServiceMetrics, Services.Backplane.IHasBackplane, IAsyncDisposable
 {
     /// <summary>A name no chat room can have (rooms are letters, digits, '-', '_', '.'): a chat hub and a broker may share a cluster.</summary>
-    private const string Room = "~broker";
+    internal const string Room = "~broker";
 
     private readonly OutboundLimits _limits;
     private readonly TimeProvider _time;
