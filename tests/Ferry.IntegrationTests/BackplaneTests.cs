@@ -145,6 +145,10 @@ public sealed class BackplaneTests
         foreach (var member in new[] { alice, carol, bob, dave })
         {
             Assert.Single(member.Seen, line => line.Contains("unreachable", StringComparison.Ordinal));
+            // Told when this node's connection is back: before or after the first lines from the other node.
+            if (!member.Seen.Contains("* other servers reachable again"))
+                await member.ExpectAsync("* other servers reachable again");
+            Assert.Single(member.Seen, line => line == "* other servers reachable again");
             Assert.DoesNotContain(member.Seen, line => line.Contains("were lost", StringComparison.Ordinal));
             // Every heartbeat in Redis was old when it came back: no live node may be taken for dead.
             Assert.DoesNotContain(member.Seen, line => line.Contains("server is gone", StringComparison.Ordinal));
@@ -238,7 +242,10 @@ public sealed class BackplaneTests
         await dave.SendLineAsync("still local");
         await carol.ExpectAsync(line => line.EndsWith("> still local", StringComparison.Ordinal), "a local line");
 
-        // Both keep trying; each said so in one line.
+        // Both keep trying (every second at most); each said so in one line.
+        await ServiceProtocolTests.WaitForAsync(() => lonely.Process.StandardError.Contains("unreachable (", StringComparison.Ordinal)
+            && refused.Process.StandardError.Contains("unreachable (", StringComparison.Ordinal),
+            () => "no warning: " + lonely.Process.StandardError + refused.Process.StandardError);
         await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
         Assert.Single(lonely.Process.StandardError.Split('\n'), line => line.Contains("unreachable (", StringComparison.Ordinal));
         string[] warnings = [.. refused.Process.StandardError.Split('\n').Where(line => line.Contains("unreachable (", StringComparison.Ordinal))];

@@ -84,6 +84,9 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
     private volatile bool _up;
     private volatile string? _lastError;
     private int _episodeLogged;
+
+    /// <summary>Members were told the other servers are unreachable: they are told when they are back.</summary>
+    private int _membersTold;
     private long _bufferedBytes;
     private long _dropped;
     private long _lost;
@@ -259,8 +262,9 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
             lock (_gate)
                 buffered = _outbox.Count;
             Reconnected(_logger, _options.ToString(), buffered);
-            Tell("other servers reachable again");
         }
+        if (Interlocked.Exchange(ref _membersTold, 0) == 1)
+            Tell("other servers reachable again");
     }
 
     /// <summary>Logged and told once per episode: the first failure after Redis was reachable (or at start).</summary>
@@ -272,7 +276,7 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
         _inbox.Writer.TryWrite(Incoming.Interrupted);
         if (Interlocked.Exchange(ref _episodeLogged, 1) == 0)
             Unreachable(_logger, _options.ToString(), error);
-        if (wasUp)
+        if (wasUp && Interlocked.Exchange(ref _membersTold, 1) == 0)
             Tell("other servers unreachable; your messages reach this server only");
     }
 
