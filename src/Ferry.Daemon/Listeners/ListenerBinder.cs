@@ -49,15 +49,8 @@ internal static class ListenerBinder
                     bound.Add(new BoundListener(listener, inheritedSocket));
                     continue;
                 }
-                // A host name may resolve to several addresses (localhost: 127.0.0.1 and ::1);
-                // like nginx, listen on each, all on the port the first one got.
-                int port = listener.Spec.Port;
-                for (int i = 0; i < endpoints.Length; i++)
-                {
-                    var socket = reused[i] ?? Bind(listener.Spec, new IPEndPoint(endpoints[i].Address, port), dualMode: IsEveryInterface(listener.Spec, endpoints[i]));
+                foreach (var socket in BindEach(listener.Spec, endpoints, reused))
                     bound.Add(new BoundListener(listener, socket));
-                    port = ((IPEndPoint)socket.LocalEndPoint!).Port;
-                }
             }
             return bound;
         }
@@ -66,6 +59,45 @@ internal static class ListenerBinder
             foreach (var listener in bound.Where(b => !reusable.WasTaken(b.Socket)))
                 listener.Socket.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The sockets of one endpoint that is not a listener's (the metrics endpoint), bound as a
+    /// listener's are: every address its host resolves to, on one port. All or none.
+    /// </summary>
+    public static async Task<Socket[]> BindAsync(ListenerSpec spec, CancellationToken cancellation)
+    {
+        var endpoints = await EndPointsAsync(spec, cancellation);
+        var sockets = new List<Socket>();
+        try
+        {
+            foreach (var socket in BindEach(spec, endpoints, new Socket?[endpoints.Length]))
+                sockets.Add(socket);
+            return [.. sockets];
+        }
+        catch
+        {
+            foreach (var socket in sockets)
+                socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A host name may resolve to several addresses (localhost: 127.0.0.1 and ::1); like nginx,
+    /// listen on each, all on the port the first one got (port 0: the one the kernel gave it).
+    /// A socket of <paramref name="reused"/> is taken instead of binding its address. Yields each
+    /// as it is bound, so the caller holds those to close if a later one fails.
+    /// </summary>
+    private static IEnumerable<Socket> BindEach(ListenerSpec spec, IPEndPoint[] endpoints, Socket?[] reused)
+    {
+        int port = spec.Port;
+        for (int i = 0; i < endpoints.Length; i++)
+        {
+            var socket = reused[i] ?? Bind(spec, new IPEndPoint(endpoints[i].Address, port), dualMode: IsEveryInterface(spec, endpoints[i]));
+            yield return socket;
+            port = ((IPEndPoint)socket.LocalEndPoint!).Port;
         }
     }
 

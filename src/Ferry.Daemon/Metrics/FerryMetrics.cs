@@ -37,15 +37,15 @@ internal static class FerryMetrics
 
     static FerryMetrics()
     {
-        Meter.CreateObservableCounter("ferry.connections.accepted", () => PerListener(c => c.Accepted),
+        Meter.CreateObservableCounter("ferry.connections.accepted", () => PerListener(l => l.Counters.Accepted),
             "{connection}", "Connections admitted, by listener and service.");
-        Meter.CreateObservableUpDownCounter("ferry.connections.active", () => PerListener(c => c.Active),
+        Meter.CreateObservableUpDownCounter("ferry.connections.active", () => PerListener(l => l.Counters.Active),
             "{connection}", "Connections open now, by listener and service.");
         Meter.CreateObservableCounter("ferry.connections.rejected", Rejected,
             "{connection}", "Connections refused, by listener and reason (the listener key that refused them, or the handshake that failed).");
-        Meter.CreateObservableCounter("ferry.received", () => Bytes(received: true),
+        Meter.CreateObservableCounter("ferry.received", () => PerListener(l => BytesOf(l, received: true)),
             "By", "Bytes received from clients on the listener's sockets (before TLS decryption).");
-        Meter.CreateObservableCounter("ferry.sent", () => Bytes(received: false),
+        Meter.CreateObservableCounter("ferry.sent", () => PerListener(l => BytesOf(l, received: false)),
             "By", "Bytes sent to clients on the listener's sockets (after TLS encryption).");
 
         Meter.CreateObservableUpDownCounter("ferry.fanout.members", () => FromServices(ServiceMetric.FanoutMembers),
@@ -103,56 +103,55 @@ internal static class FerryMetrics
     /// shares its counts with its successor (<see cref="BoundListener.ContinueCounting"/>), so
     /// those are counted once.
     /// </summary>
-    private static List<Measurement<long>> PerListener(Func<ListenerCounters, long> value)
+    private static List<Measurement<long>> PerListener(Func<CountedListeners, long> value)
     {
         var sums = new Dictionary<(string Listener, string Service), long>();
-        foreach (var group in ByCounters())
+        foreach (var counted in ByCounters())
         {
-            var key = (group.First().Listener.Label, group.First().Listener.Service);
-            sums[key] = sums.GetValueOrDefault(key) + value((ListenerCounters)group.Key);
+            var key = (counted.Label, counted.Service);
+            sums[key] = sums.GetValueOrDefault(key) + value(counted);
         }
-        return [.. sums.Select(s => Labelled(s.Value, s.Key.Listener, s.Key.Service))];
+        return [.. sums.Select(s => new Measurement<long>(s.Value, new TagList { { "listener", s.Key.Listener }, { "service", s.Key.Service } }))];
     }
 
     /// <summary>Closed connections' bytes and open ones', read together under the counts' lock, so the sum never goes back.</summary>
-    private static List<Measurement<long>> Bytes(bool received)
+    private static long BytesOf(CountedListeners counted, bool received)
     {
-        var sums = new Dictionary<(string Listener, string Service), long>();
-        foreach (var group in ByCounters())
+        var counters = counted.Counters;
+        lock (counters.BytesGate)
         {
-            var counters = (ListenerCounters)group.Key;
-            long total;
-            lock (counters.BytesGate)
+            long total = received ? counters.ClosedBytesReceived : counters.ClosedBytesSent;
+            foreach (var listener in counted.Listeners)
             {
-                total = received ? counters.ClosedBytesReceived : counters.ClosedBytesSent;
-                foreach (var listener in group)
-                {
-                    var open = listener.OpenBytes();
-                    total += received ? open.Received : open.Sent;
-                }
+                var open = listener.OpenBytes();
+                total += received ? open.Received : open.Sent;
             }
-            var key = (group.First().Listener.Label, group.First().Listener.Service);
-            sums[key] = sums.GetValueOrDefault(key) + total;
+            return total;
         }
-        return [.. sums.Select(s => Labelled(s.Value, s.Key.Listener, s.Key.Service))];
     }
 
-    private static IEnumerable<IGrouping<object, RunningListener>> ByCounters() =>
-        Listeners().GroupBy(l => (object)l.Listener.Counters, ReferenceEqualityComparer.Instance);
+    /// <summary>The listeners that share one set of counts (a listener and the one a reload put in its place).</summary>
+    private sealed record CountedListeners(ListenerCounters Counters, IReadOnlyList<RunningListener> Listeners)
+    {
+        public string Label => Listeners[0].Listener.Label;
 
-    private static Measurement<long> Labelled(long value, string listener, string service) =>
-        new(value, new TagList { { "listener", listener }, { "service", service } });
+        public string Service => Listeners[0].Listener.Service;
+    }
+
+    private static IEnumerable<CountedListeners> ByCounters() =>
+        Listeners().GroupBy(l => (object)l.Listener.Counters, ReferenceEqualityComparer.Instance)
+            .Select(g => new CountedListeners((ListenerCounters)g.Key, [.. g]));
 
     /// <summary>Every reason for every listener, zeros included, so a rate over any of them is defined from the start.</summary>
     private static List<Measurement<long>> Rejected()
     {
         var sums = new Dictionary<(string Listener, RefusalReason Reason), long>();
-        foreach (var group in ByCounters())
+        foreach (var counted in ByCounters())
         {
             foreach (var reason in RefusalReasonText.All)
             {
-                var key = (group.First().Listener.Label, reason);
-                sums[key] = sums.GetValueOrDefault(key) + ((ListenerCounters)group.Key).RefusedFor(reason);
+                var key = (counted.Label, reason);
+                sums[key] = sums.GetValueOrDefault(key) + counted.Counters.RefusedFor(reason);
             }
         }
         return [.. sums.Select(s => new Measurement<long>(s.Value, new TagList { { "listener", s.Key.Listener }, { "reason", s.Key.Reason.Key() } }))];

@@ -50,26 +50,8 @@ internal sealed partial class MetricsEndpoint : IAsyncDisposable
     /// </summary>
     public static async Task<MetricsEndpoint> StartAsync(MetricsAddress address, PrometheusExport export, ILogger logger)
     {
-        var spec = new ListenerSpec(address.Host, address.Port, "metrics");
-        var endpoints = await ListenerBinder.EndPointsAsync(spec, CancellationToken.None);
-        var sockets = new List<Socket>();
-        try
-        {
-            int port = address.Port;
-            foreach (var endpoint in endpoints)
-            {
-                var socket = ListenerBinder.Rebind(spec, new IPEndPoint(endpoint.Address, port));
-                sockets.Add(socket);
-                port = ((IPEndPoint)socket.LocalEndPoint!).Port;
-            }
-        }
-        catch
-        {
-            foreach (var socket in sockets)
-                socket.Dispose();
-            throw;
-        }
-        return new MetricsEndpoint([.. sockets], export, logger);
+        var sockets = await ListenerBinder.BindAsync(new ListenerSpec(address.Host, address.Port, "metrics"), CancellationToken.None);
+        return new MetricsEndpoint(sockets, export, logger);
     }
 
     private Task ServeAsync(Socket listening) => Hosting.BoundedAcceptLoop.RunAsync(listening, _slots, AnswerAsync, _stop.Token);

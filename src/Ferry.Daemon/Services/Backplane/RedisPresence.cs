@@ -225,8 +225,7 @@ internal sealed partial class RedisPresence : ISharedPresence, IAsyncDisposable
     /// <summary>This ferryd's heartbeat and members; then the others', read again; then the dead ones reaped.</summary>
     private async Task BeatOnceAsync(IDatabase db)
     {
-        var time = (RedisResult[])(await db.ExecuteAsync("TIME"))!;
-        long now = (long)time[0] * 1000 + (long)time[1] / 1000;
+        long now = await RedisClock.NowAsync(db);
         KeyValuePair<string, string>[] mine;
         lock (_gate)
             mine = [.. _mine];

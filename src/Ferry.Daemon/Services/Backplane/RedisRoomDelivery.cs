@@ -216,8 +216,7 @@ internal sealed partial class RedisRoomDelivery : IRoomDelivery, IAsyncDisposabl
                     queue.OnMessage(Heard);
                     subscribed = true;
                 }
-                var time = (RedisResult[])(await redis.GetDatabase().ExecuteAsync("TIME"))!;
-                long milliseconds = (long)time[0] * 1000 + (long)time[1] / 1000;
+                long milliseconds = await RedisClock.NowAsync(redis.GetDatabase());
                 _clockOffset = milliseconds - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 _startId = $"{milliseconds}-0";
                 CameUp();

@@ -11,7 +11,7 @@ internal readonly record struct ChildExit(int? Code, int? Signal)
     public bool Failed => Code is > 0 || Signal is not null;
 
     /// <summary>The metrics' result label: "success" (code 0), "failure" (another code), "signal", "unknown".</summary>
-    public string Result => (Code, Signal) switch
+    public string Outcome => (Code, Signal) switch
     {
         (0, _) => "success",
         (int, _) => "failure",

@@ -188,7 +188,7 @@ internal sealed partial class ExecService : IConnectionService, IServiceMetrics
             finally
             {
                 Interlocked.Decrement(ref _running);
-                CountExit(notStarted ? NotStarted : child.Exit.Result);
+                CountExit(notStarted ? NotStarted : child.Exit.Outcome);
             }
         }
         var exit = child.Exit;
