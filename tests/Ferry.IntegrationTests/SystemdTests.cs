@@ -148,6 +148,62 @@ public sealed class SystemdTests
         }
     }
 
+    [Fact]
+    public async Task SocketActivationPassesAUnixSocketMatchedByItsPath()
+    {
+        string activate = ExternalTool.Require("systemd-socket-activate");
+        string directory = Directory.CreateTempSubdirectory("ferry-activate-").FullName;
+        string path = Path.Combine(directory, "echo.sock");
+        try
+        {
+            // No --fdname: the listener takes the inherited socket bound to its path (ListenStream=/path).
+            await using var activator = RunningProcess.Start(activate, ["-l", path, Binaries.Ferryd, "--listen", $"unix:{path}=echo"]);
+            await ActivatorListeningAsync(activator);
+
+            using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await client.ConnectAsync(new UnixDomainSocketEndPoint(path), TestContext.Current.CancellationToken);
+            byte[] hello = "through systemd's unix socket\n"u8.ToArray();
+            await Loopback.SendAllAsync(client, hello);
+            Assert.Equal(hello, await Loopback.ReceiveAsync(client, hello.Length, TimeSpan.FromSeconds(30)));
+            Assert.Equal($"listening echo unix:{path}", await activator.ReadStdoutLineAsync(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task SocketActivationPassesAUdpSocket()
+    {
+        string activate = ExternalTool.Require("systemd-socket-activate");
+        int port = Loopback.FreePort();
+        // ListenDatagram=: the inherited socket is a datagram one, which only a udp: listener takes.
+        await using var activator = RunningProcess.Start(activate,
+            ["--datagram", "-l", $"127.0.0.1:{port}", Binaries.Ferryd, "--listen", $"udp:127.0.0.1:{port}=echo"]);
+        await ActivatorListeningAsync(activator);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        client.Connect(IPAddress.Loopback, port);
+        var reply = new byte[100];
+        int length = 0;
+        // The first datagram starts ferryd; a datagram that came before it was ready may go unanswered, so ask again.
+        for (int attempt = 0; attempt < 20 && length == 0; attempt++)
+        {
+            await client.SendAsync("through systemd's udp socket"u8.ToArray(), TestContext.Current.CancellationToken);
+            using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            try
+            {
+                length = await client.ReceiveAsync(reply, SocketFlags.None, wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        Assert.Equal("through systemd's udp socket", Encoding.ASCII.GetString(reply, 0, length));
+        Assert.Equal($"listening echo udp:127.0.0.1:{port}", await activator.ReadStdoutLineAsync(TimeSpan.FromSeconds(10)));
+    }
+
     private static async Task ActivatorListeningAsync(RunningProcess activator)
     {
         // systemd-socket-activate says "Listening on ..." on stderr once its socket is bound.

@@ -9,7 +9,7 @@ namespace Ferry.Daemon.Connections;
 /// counts of its layers, and what the once-a-second sweep last saw of them, so idle and
 /// first-byte timeouts cost nothing per byte.
 /// </summary>
-internal sealed class TrackedConnection(SocketConnection context, string peer, IPAddress? source, long acceptedAt)
+internal sealed class TrackedConnection(SocketConnection context, string peer, Listeners.PeerSource? source, long acceptedAt)
 {
     private int _expired = -1;
     private IByteCounts _traffic = context;
@@ -21,7 +21,7 @@ internal sealed class TrackedConnection(SocketConnection context, string peer, I
     public string Peer { get; } = peer;
 
     /// <summary>The source counted against per-source limits; null when exempt.</summary>
-    public IPAddress? Source { get; } = source;
+    public Listeners.PeerSource? Source { get; } = source;
 
     public Task Served { get; set; } = Task.CompletedTask;
 

@@ -85,7 +85,7 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
         // backlog lost), and their connections are untouched.
         var outgoing = _listeners.Running.Where(r => removed.Any(spec => ReferenceEquals(spec, r.Listener.Settings))).ToList();
         await _listeners.PauseAsync(outgoing);
-        var reusable = new ReusableSockets(outgoing.Select(r => r.Listener.Socket));
+        var reusable = new ReusableSockets(outgoing.Select(r => r.Listener));
         IReadOnlyList<BoundListener> bound;
         try
         {
@@ -125,7 +125,7 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
                 gone.Add(listener);
         }
         foreach (var listener in gone.Where(l => !reusable.WasClosed(l.Listener.Socket)))
-            listener.Listener.Socket.Dispose();
+            listener.Listener.Close();
         await ListenerSet.CloseAsync(gone, _current.ShutdownTimeout);
         foreach (var listener in gone)
             await _services.RemoveAsync(listener.Listener.Settings);
@@ -161,7 +161,7 @@ internal sealed partial class ConfigReloader : IAsyncDisposable
             {
                 try
                 {
-                    listener.Listener.Rebound(ListenerBinder.Rebind(listener.Listener.Spec, listener.Listener.EndPoint));
+                    listener.Listener.Rebound(ListenerBinder.Rebind(listener.Listener));
                 }
                 catch (StartupException ex)
                 {

@@ -48,7 +48,7 @@ internal static class ServerHost
 
         foreach (var listener in bound)
         {
-            stdout.WriteLine($"listening {listener.Service} {listener.EndPoint}");
+            stdout.WriteLine($"listening {listener.Service} {listener.Address}");
             Log.Listening(logger, listener);
         }
         if (metrics is not null)

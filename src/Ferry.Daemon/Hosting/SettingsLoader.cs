@@ -257,7 +257,7 @@ internal static partial class SettingsLoader
     }
 
     /// <summary>
-    /// File options (cert, key, clientCa, a sink's path...) made absolute: relative to the config
+    /// File options (cert, key, clientCa, a sink's path, a unix: socket) made absolute: relative to the config
     /// file's directory, or to the working directory on the command line; a daemon reloads after
     /// its chdir("/") and must read the same files.
     /// </summary>
@@ -265,6 +265,8 @@ internal static partial class SettingsLoader
     {
         if (!ServiceCatalog.IsKnown(spec.Service))
             return spec;
+        if (spec.Path is { } socketPath && !socketPath.StartsWith('@'))
+            spec = spec with { Path = Path.GetFullPath(socketPath, baseDirectory) };
         var serviceKeys = ServiceCatalog.Find(spec.Service).PathKeys;
         bool IsPath(string key) => ListenerPolicy.PathKeys.Contains(key) || serviceKeys.Contains(key);
         if (!spec.Options.Keys.Any(IsPath))

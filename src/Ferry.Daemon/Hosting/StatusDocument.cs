@@ -55,6 +55,22 @@ internal static class StatusDocument
         return buffer.ToArray();
     }
 
+    private static void WriteDatagrams(Utf8JsonWriter json, DatagramCounters datagrams)
+    {
+        json.WriteStartObject("datagrams");
+        json.WriteNumber("received", datagrams.Received);
+        json.WriteNumber("answered", datagrams.Answered);
+        json.WriteNumber("dropped", datagrams.DroppedTotal);
+        json.WriteStartObject("droppedBy");
+        foreach (var reason in Enum.GetValues<DatagramDrop>())
+        {
+            if (datagrams.Dropped(reason) is > 0 and long count)
+                json.WriteNumber(DatagramDropLog.Key(reason), count);
+        }
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
     private static void WriteListener(Utf8JsonWriter json, BoundListener listener, Services.IConnectionService service)
     {
         json.WriteStartObject();
@@ -62,7 +78,13 @@ internal static class StatusDocument
             json.WriteString("name", listener.Spec.Name);
         json.WriteString("label", listener.Label);
         json.WriteString("service", listener.Service);
-        json.WriteString("endpoint", Ferry.Platform.Net.EndpointText.Format(listener.EndPoint));
+        json.WriteString("endpoint", listener.Address);
+        if (listener.Transport == ListenerTransport.Udp)
+        {
+            WriteDatagrams(json, listener.Datagrams);
+            json.WriteEndObject();
+            return;
+        }
         json.WriteNumber("open", listener.Counters.Active);
         json.WriteNumber("accepted", listener.Counters.Accepted);
         json.WriteNumber("refused", listener.Counters.RefusedTotal);

@@ -22,17 +22,28 @@ internal static class StatusTables
             // A daemon older than this command has no label: its name, or its endpoint, stands in.
             string label = (listener.TryGetProperty("label", out var l) || listener.TryGetProperty("name", out l) ? l.GetString() : null)
                 ?? listener.GetProperty("endpoint").GetString()!;
+            // A udp: listener has datagrams instead of connections: they get a line of their own below.
+            bool datagrams = listener.TryGetProperty("datagrams", out _);
             listeners.Add([
                 label,
                 listener.GetProperty("endpoint").GetString()!,
                 listener.GetProperty("service").GetString()!,
                 Number(pid),
-                Number(listener.GetProperty("open").GetInt64()),
-                Number(listener.GetProperty("accepted").GetInt64()),
-                Refusals(listener),
+                datagrams ? "-" : Number(listener.GetProperty("open").GetInt64()),
+                datagrams ? "-" : Number(listener.GetProperty("accepted").GetInt64()),
+                datagrams ? "-" : Refusals(listener),
             ]);
         }
         WriteTable(output, listeners, rightAligned: [3, 4, 5]);
+        foreach (var listener in status.GetProperty("listeners").EnumerateArray())
+        {
+            if (!listener.TryGetProperty("datagrams", out var datagrams))
+                continue;
+            string reasons = string.Join(", ", datagrams.GetProperty("droppedBy").EnumerateObject().Select(r => $"{Number(r.Value.GetInt64())} {r.Name}"));
+            output.WriteLine($"  {listener.GetProperty("label").GetString()}: {Number(datagrams.GetProperty("received").GetInt64())} datagrams received, "
+                + $"{Number(datagrams.GetProperty("answered").GetInt64())} answered, {Number(datagrams.GetProperty("dropped").GetInt64())} dropped"
+                + (reasons.Length > 0 ? $" ({reasons})" : ""));
+        }
         foreach (var listener in status.GetProperty("listeners").EnumerateArray())
         {
             if (!listener.TryGetProperty("backplane", out var backplane))

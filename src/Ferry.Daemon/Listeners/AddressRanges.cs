@@ -32,6 +32,10 @@ internal sealed class AddressRanges
 
     private static IPAddress Unmapped(IPAddress address) => EndpointText.Unmapped(address);
 
+    /// <summary>Does every range lie inside 127.0.0.0/8 or ::1 (true for the empty list)?</summary>
+    public bool IsLoopbackOnly => _ranges.All(range => range.PrefixLength >= (range.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? 8 : 128)
+        && Loopback.Contains(range.BaseAddress));
+
     /// <summary>
     /// Parses "10.0.0.0/8;192.168.1.7;::1/128" (a bare address is one host); "none" or an
     /// empty text is the empty list. Host bits set below the prefix are a mistake (nginx

@@ -1,4 +1,5 @@
 using System.Net;
+using Ferry.Daemon.Transport;
 
 namespace Ferry.Daemon.Listeners;
 
@@ -23,28 +24,46 @@ internal sealed class Admission(ListenerPolicy policy, string service, SourceLim
     private readonly long _lowWaterMark =
         descriptorLimit is long limit ? limit - 2 * DescriptorLimit.Reserve(limit) : long.MaxValue;
 
-    public AdmissionVerdict Decide(IPAddress peer, long descriptor, long open, bool descriptorsShort = false)
+    /// <param name="peer">An <see cref="IPEndPoint"/>, or a <see cref="UnixPeer"/> on a unix: listener.</param>
+    public AdmissionVerdict Decide(EndPoint peer, long descriptor, long open, bool descriptorsShort = false)
     {
         if (descriptor >= (descriptorsShort ? _lowWaterMark : _refuseFromDescriptor))
         {
             return AdmissionVerdict.Refuse(RefusalReason.OutOfDescriptors,
                 $"out of file descriptors (descriptor {descriptor}, limit {descriptorLimit}, {DescriptorLimit.Reserve(descriptorLimit ?? 0)} kept in reserve)");
         }
-        if (!policy.Admits(peer))
-        {
-            return AdmissionVerdict.Refuse(RefusalReason.NotAllowed, policy.AllowIsLoopbackDefault
-                ? $"not allowed: {service} serves loopback peers only unless allow= is set"
-                : "not allowed by the listener's allow/deny lists");
-        }
+        if (NotAllowed(peer) is { } why)
+            return AdmissionVerdict.Refuse(RefusalReason.NotAllowed, why);
         if (policy.MaxConnections > 0 && open >= policy.MaxConnections)
             return AdmissionVerdict.Refuse(RefusalReason.ListenerFull, $"too many connections (maxConnections {policy.MaxConnections})");
-        IPAddress? source = policy.Exempt.Contains(peer) ? null : SourceLimits.SourceOf(peer);
-        if (source is not null && sources.TryOpen(source) is { } limited)
+        PeerSource? source = SourceOf(peer);
+        if (source is { } counted && sources.TryOpen(counted) is { } limited)
         {
             return AdmissionVerdict.Refuse(limited, limited == RefusalReason.SourceFull
-                ? $"too many connections from {source} (maxConnectionsPerIp {policy.MaxConnectionsPerIp})"
-                : $"too many new connections from {source} (connectionRate {policy.ConnectionRate}/s, burst {policy.ConnectionBurst})");
+                ? $"too many connections from {counted} (maxConnectionsPerIp {policy.MaxConnectionsPerIp})"
+                : $"too many new connections from {counted} (connectionRate {policy.ConnectionRate}/s, burst {policy.ConnectionBurst})");
         }
         return AdmissionVerdict.Admit(source);
+    }
+
+    /// <summary>Why allow/deny (or allowUid/allowGid) keep this peer out, or null.</summary>
+    private string? NotAllowed(EndPoint peer)
+    {
+        if (peer is UnixPeer unix)
+            return policy.Unix?.Admits(unix.Credentials) == false ? "not allowed by the listener's allowUid/allowGid lists" : null;
+        if (policy.Admits(((IPEndPoint)peer).Address))
+            return null;
+        return policy.AllowIsLoopbackDefault
+            ? $"not allowed: {service} serves loopback peers only unless allow= is set"
+            : "not allowed by the listener's allow/deny lists";
+    }
+
+    /// <summary>What the per-source limits count this peer against; null when exempt.</summary>
+    private PeerSource? SourceOf(EndPoint peer)
+    {
+        if (peer is UnixPeer unix)
+            return UnixSocketPolicy.IsExempt(unix.Credentials.UserId) ? null : PeerSource.OfUser(unix.Credentials.UserId);
+        var address = ((IPEndPoint)peer).Address;
+        return policy.Exempt.Contains(address) ? null : PeerSource.Of(SourceLimits.SourceOf(address));
     }
 }

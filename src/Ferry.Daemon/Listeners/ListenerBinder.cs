@@ -33,8 +33,14 @@ internal static class ListenerBinder
                 plans.Add((listener, socket, [], []));
                 continue;
             }
+            if (listener.Spec.Transport == ListenerTransport.Unix)
+            {
+                plans.Add((listener, null, [], [reusable.Take(listener.Spec.FormatAddress())]));
+                continue;
+            }
             var endpoints = await EndPointsAsync(listener.Spec, cancellation);
-            plans.Add((listener, null, endpoints, endpoints.Select(reusable.Take).ToArray()));
+            plans.Add((listener, null, endpoints,
+                endpoints.Select(e => e.Port == 0 ? null : reusable.Take(BoundListener.AddressOf(listener.Spec.Transport, e))).ToArray()));
         }
         reusable.CloseRemaining();
 
@@ -49,6 +55,12 @@ internal static class ListenerBinder
                     bound.Add(new BoundListener(listener, inheritedSocket));
                     continue;
                 }
+                if (listener.Spec.Transport == ListenerTransport.Unix)
+                {
+                    bound.Add(reused[0] is { } taken ? new BoundListener(listener, taken, listener.Spec.Path)
+                        : new BoundListener(listener, UnixSocketFile.Bind(listener), UnixSocketFile.FileOf(listener.Spec)));
+                    continue;
+                }
                 foreach (var socket in BindEach(listener.Spec, endpoints, reused))
                     bound.Add(new BoundListener(listener, socket));
             }
@@ -57,7 +69,7 @@ internal static class ListenerBinder
         catch
         {
             foreach (var listener in bound.Where(b => !reusable.WasTaken(b.Socket)))
-                listener.Socket.Dispose();
+                listener.Close();
             throw;
         }
     }
@@ -115,8 +127,10 @@ internal static class ListenerBinder
     private static bool IsEveryInterface(ListenerSpec spec, IPEndPoint endpoint) =>
         spec.Host is null && endpoint.Address.Equals(IPAddress.IPv6Any);
 
-    /// <summary>Binds exactly <paramref name="endpoint"/> again for a listener that had it (a reload's rollback).</summary>
-    public static Socket Rebind(ListenerSpec spec, IPEndPoint endpoint) => Bind(spec, endpoint, dualMode: IsEveryInterface(spec, endpoint));
+    /// <summary>Binds exactly what <paramref name="listener"/> had again (a reload's rollback).</summary>
+    public static Socket Rebind(BoundListener listener) => listener.Spec.Transport == ListenerTransport.Unix
+        ? UnixSocketFile.Bind(listener.Settings)
+        : Bind(listener.Spec, (IPEndPoint)listener.EndPoint, dualMode: IsEveryInterface(listener.Spec, (IPEndPoint)listener.EndPoint));
 
     private static async Task<IPAddress[]> ResolveAsync(ListenerSpec spec, CancellationToken cancellation)
     {
@@ -137,29 +151,35 @@ internal static class ListenerBinder
 
     private static Socket Bind(ListenerSpec spec, IPEndPoint endpoint, bool dualMode = false)
     {
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        bool datagrams = spec.Transport == ListenerTransport.Udp;
+        var socket = datagrams
+            ? new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
+            : new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             if (dualMode)
                 socket.DualMode = true;
             // SO_REUSEADDR lets a restarted ferryd bind while old connections sit in TIME_WAIT.
             // Set raw: .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which would let a
-            // second ferryd share a busy port instead of being refused.
-            socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
+            // second ferryd share a busy port instead of being refused. Never on UDP, which has no
+            // TIME_WAIT and where SO_REUSEADDR lets a second socket share the port silently.
+            if (!datagrams)
+                socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
             socket.Bind(endpoint);
-            socket.Listen(Backlog);
+            if (!datagrams)
+                socket.Listen(Backlog);
             return socket;
         }
         catch (SocketException ex)
         {
             socket.Dispose();
             throw new StartupException(ExitCodes.CannotListen,
-                $"cannot listen on {endpoint} ({Label(spec)}): {Describe(ex.SocketErrorCode, endpoint.Port)}");
+                $"cannot listen on {BoundListener.AddressOf(spec.Transport, endpoint)} ({Label(spec)}): {Describe(ex.SocketErrorCode, endpoint.Port)}");
         }
     }
 
     /// <summary>How a message names the listener: its service, and its name where it has one (from the config file).</summary>
-    private static string Label(ListenerSpec spec) => spec.Name is null ? spec.Service : $"listener {spec.Name}, {spec.Service}";
+    public static string Label(ListenerSpec spec) => spec.Name is null ? spec.Service : $"listener {spec.Name}, {spec.Service}";
 
     private static string Describe(SocketError error, int port) => error == SocketError.AccessDenied && port < 1024
         ? "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)"

@@ -60,8 +60,47 @@ internal sealed record ListenerPolicy
     /// <summary>Is this peer let in by allow/deny? Deny wins; with an allow list, only its ranges.</summary>
     public bool Admits(IPAddress peer) => !Deny.Contains(peer) && (Allow is null || Allow.Contains(peer));
 
+    /// <summary>A <c>unix:</c> listener's socket file and peer rules; null on TCP and UDP.</summary>
+    public UnixSocketPolicy? Unix { get; init; }
+
+    /// <summary>A <c>udp:</c> listener's rate and amplification rules; null on stream listeners.</summary>
+    public DatagramPolicy? Datagrams { get; init; }
+
+    /// <summary>Keys that mean something on some transports only, with what to say when written on another.</summary>
+    private static readonly (string[] Keys, ListenerTransport[] On, string Instead)[] TransportKeys =
+    [
+        (["maxConnections", "maxConnectionsPerIp", "connectionRate", "connectionBurst", "idleTimeout", "firstByteTimeout",
+            "handshakeTimeout", "tls", "cert", "key", "clientCa"], [ListenerTransport.Tcp, ListenerTransport.Unix],
+            "a udp: listener has no connections; it takes rate=, burst=, amplify=, allow=, deny=, exempt="),
+        (["allow", "deny", "exempt"], [ListenerTransport.Tcp, ListenerTransport.Udp],
+            "a unix: listener's peers have no address; restrict them with mode=, owner=, group=, allowUid=, allowGid="),
+        (["mode", "owner", "group", "socketGroup", "allowUid", "allowGid"], [ListenerTransport.Unix], "it applies to unix: listeners only"),
+        (["rate", "burst", "amplify"], [ListenerTransport.Udp], "it applies to udp: listeners only (TCP has connectionRate=)"),
+    ];
+
     /// <summary>Reads the listener-level keys; throws <see cref="ServiceOptionException"/> naming the key.</summary>
     public static ListenerPolicy From(OptionReader reader, ServiceTraits traits)
+    {
+        var transport = reader.Spec.Transport;
+        foreach (var (keys, on, instead) in TransportKeys)
+        {
+            if (on.Contains(transport))
+                continue;
+            foreach (string key in keys.Where(k => !traits.OwnKeys.Contains(k)))
+            {
+                if (reader.Text(key) is { } value)
+                    throw reader.Bad(key, value, $"not for a {transport.ToString().ToLowerInvariant()} listener: {instead}");
+            }
+        }
+        return transport switch
+        {
+            ListenerTransport.Udp => ForDatagrams(reader, traits),
+            ListenerTransport.Unix => ForStreams(reader, traits) with { Unix = UnixSocketPolicy.From(reader, traits), Allow = null, AllowIsLoopbackDefault = false },
+            _ => ForStreams(reader, traits),
+        };
+    }
+
+    private static ListenerPolicy ForStreams(OptionReader reader, ServiceTraits traits)
     {
         double rate = reader.Number("connectionRate", DefaultConnectionRate, minimum: 0, maximum: 1_000_000);
         var allow = reader.Ranges("allow");
@@ -81,6 +120,35 @@ internal sealed record ListenerPolicy
             Exempt = reader.Ranges("exempt") ?? AddressRanges.Loopback,
             TellsRefusals = traits.LineOriented,
             Tls = ReadTls(reader),
+        };
+    }
+
+    /// <summary>
+    /// Every UDP service is loopback only unless allow= says otherwise (a forged source makes any
+    /// reply a weapon), and one that answers more than it is sent is refused beyond loopback
+    /// without amplify=on.
+    /// </summary>
+    private static ListenerPolicy ForDatagrams(OptionReader reader, ServiceTraits traits)
+    {
+        var allow = reader.Ranges("allow");
+        var datagrams = DatagramPolicy.From(reader);
+        if (traits.AmplifiesDatagrams && !datagrams.Amplify && allow is not null && !allow.IsLoopbackOnly)
+        {
+            throw reader.Bad("allow", reader.Text("allow")!,
+                $"{reader.Spec.Service} over udp answers more than it is sent, a reflection and amplification tool (CVE-1999-0103): " +
+                "beyond loopback it needs amplify=on");
+        }
+        return new ListenerPolicy
+        {
+            MaxConnections = 0,
+            MaxConnectionsPerIp = 0,
+            ConnectionRate = 0,
+            IdleTimeout = TimeSpan.Zero,
+            Allow = allow ?? AddressRanges.Loopback,
+            AllowIsLoopbackDefault = allow is null,
+            Deny = reader.Ranges("deny") ?? AddressRanges.None,
+            Exempt = reader.Ranges("exempt") ?? AddressRanges.Loopback,
+            Datagrams = datagrams,
         };
     }
 

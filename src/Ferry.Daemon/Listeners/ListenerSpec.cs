@@ -6,9 +6,10 @@ using Ferry.Protocol;
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
-/// One listener as the user wrote it: <c>[ADDR:]PORT[=SERVICE[,KEY=VALUE...]]</c>. ADDR is an IPv4
-/// literal, a bracketed IPv6 literal or a host name; no ADDR means every interface, IPv4 and IPv6.
-/// Its keys are read and checked by <see cref="ListenerSettings.From"/>.
+/// One listener as the user wrote it: <c>ENDPOINT[=SERVICE[,KEY=VALUE...]]</c>, the endpoint being
+/// <c>[ADDR:]PORT</c> (TCP), <c>udp:[ADDR:]PORT</c> or <c>unix:PATH</c> (<c>unix:@NAME</c>: the
+/// abstract namespace). ADDR is an IPv4 literal, a bracketed IPv6 literal or a host name; no ADDR
+/// means every interface, IPv4 and IPv6. Its keys are read and checked by <see cref="ListenerSettings.From"/>.
 /// </summary>
 internal sealed record ListenerSpec(string? Host, int Port, string Service)
 {
@@ -29,6 +30,14 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
     /// <summary>The listener's name in the config file (its key under Listeners), if any.</summary>
     public string? Name { get; init; }
 
+    public ListenerTransport Transport { get; init; } = ListenerTransport.Tcp;
+
+    /// <summary>A Unix-domain listener's socket file, or "@NAME" in the abstract namespace; null for TCP and UDP.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>Where sun_path ends: 108 bytes with its terminating NUL (an abstract name has a leading NUL instead).</summary>
+    public const int MaxPathBytes = 107;
+
     public override string ToString() => $"{Service} {FormatAddress()}";
 
     /// <summary>
@@ -42,7 +51,14 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
         Service + string.Concat(Options.OrderBy(o => o.Key, StringComparer.OrdinalIgnoreCase)
             .Select(o => $",{o.Key.ToLowerInvariant()}={o.Value}"));
 
-    public string FormatAddress()
+    public string FormatAddress() => Transport switch
+    {
+        ListenerTransport.Unix => "unix:" + Path,
+        ListenerTransport.Udp => "udp:" + FormatHostPort(),
+        _ => FormatHostPort(),
+    };
+
+    private string FormatHostPort()
     {
         if (Host is null)
             return $"*:{Port}";
@@ -70,15 +86,57 @@ internal sealed record ListenerSpec(string? Host, int Port, string Service)
                 return false;
         }
 
+        var transport = TransportOf(ref endpoint);
+        if (transport == ListenerTransport.Unix)
+        {
+            if (!TryParseUnixPath(endpoint, out error))
+            {
+                error = $"malformed listener '{text}': {error}";
+                return false;
+            }
+            spec = new ListenerSpec(null, 0, service) { Options = options, Transport = transport, Path = endpoint };
+            return true;
+        }
+        if (transport == ListenerTransport.Udp && !ServiceCatalog.Find(service).Traits.ServesDatagrams)
+        {
+            error = $"service '{service}' does not serve udp: in '{text}' (udp serves {string.Join(", ", ServiceCatalog.DatagramNames)})";
+            return false;
+        }
         if (!HostPort.TryParse(endpoint, out var address, out string problem))
         {
             error = $"malformed listener '{text}': {problem}";
             return false;
         }
 
-        spec = new ListenerSpec(address.Host, address.Port, service) { Options = options };
+        spec = new ListenerSpec(address.Host, address.Port, service) { Options = options, Transport = transport };
         error = "";
         return true;
+    }
+
+    /// <summary>Takes the transport prefix off <paramref name="endpoint"/>; none means TCP.</summary>
+    private static ListenerTransport TransportOf(ref string endpoint)
+    {
+        foreach (var (prefix, transport) in new[] { ("udp:", ListenerTransport.Udp), ("unix:", ListenerTransport.Unix), ("tcp:", ListenerTransport.Tcp) })
+        {
+            if (endpoint.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                endpoint = endpoint[prefix.Length..];
+                return transport;
+            }
+        }
+        return ListenerTransport.Tcp;
+    }
+
+    private static bool TryParseUnixPath(string path, out string error)
+    {
+        error = "";
+        if (path.Length == 0 || path == "@")
+            error = "unix: needs a socket file's path (unix:/run/ferry/echo.sock) or an abstract name (unix:@ferry-echo)";
+        else if (path.Contains('\0'))
+            error = "a socket path cannot hold a NUL byte";
+        else if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
+            error = $"the socket path is longer than the kernel allows ({MaxPathBytes} bytes)";
+        return error.Length == 0;
     }
 
     private static bool TryParseOptions(ReadOnlySpan<string> pairs, string text,

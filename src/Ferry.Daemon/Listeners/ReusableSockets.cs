@@ -1,30 +1,28 @@
-using System.Net;
 using System.Net.Sockets;
 
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
 /// Listening sockets of the configuration a reload replaces, offered to the new one: a listener
-/// on the very same endpoint takes the socket over (no moment without a listener, no backlog
-/// lost); the others are closed before anything new is bound, so they cannot be in its way.
+/// on the very same endpoint (transport, address and port, or socket path) takes the socket over
+/// (no moment without a listener, no backlog lost); the others are closed before anything new is
+/// bound, so they cannot be in its way.
 /// </summary>
-internal sealed class ReusableSockets(IEnumerable<Socket> sockets)
+internal sealed class ReusableSockets(IEnumerable<BoundListener> listeners)
 {
-    private readonly List<Socket> _available = sockets.ToList();
+    private readonly List<BoundListener> _available = listeners.ToList();
     private readonly List<Socket> _taken = [];
-    private readonly List<(Socket Socket, IPEndPoint EndPoint)> _closed = [];
+    private readonly List<Socket> _closed = [];
 
     public static ReusableSockets None => new([]);
 
-    /// <summary>The socket listening on exactly <paramref name="endpoint"/>, if there is one; never for port 0.</summary>
-    public Socket? Take(IPEndPoint endpoint)
+    /// <summary>The socket listening on exactly <paramref name="address"/> (<see cref="BoundListener.Address"/>), if there is one.</summary>
+    public Socket? Take(string address)
     {
-        if (endpoint.Port == 0)
-            return null;
-        int index = _available.FindIndex(s => s.LocalEndPoint is IPEndPoint bound && bound.Equals(endpoint));
+        int index = _available.FindIndex(l => l.Address == address);
         if (index < 0)
             return null;
-        var socket = _available[index];
+        var socket = _available[index].Socket;
         _available.RemoveAt(index);
         _taken.Add(socket);
         return socket;
@@ -32,15 +30,15 @@ internal sealed class ReusableSockets(IEnumerable<Socket> sockets)
 
     public bool WasTaken(Socket socket) => _taken.Contains(socket);
 
-    public bool WasClosed(Socket socket) => _closed.Any(c => ReferenceEquals(c.Socket, socket));
+    public bool WasClosed(Socket socket) => _closed.Contains(socket);
 
-    /// <summary>Closes the sockets nobody took, remembering where they listened (for a rollback).</summary>
+    /// <summary>Closes the sockets nobody took (a rollback binds their listeners' endpoints again).</summary>
     public void CloseRemaining()
     {
-        foreach (var socket in _available)
+        foreach (var listener in _available)
         {
-            _closed.Add((socket, (IPEndPoint)socket.LocalEndPoint!));
-            socket.Dispose();
+            _closed.Add(listener.Socket);
+            listener.Close();
         }
         _available.Clear();
     }

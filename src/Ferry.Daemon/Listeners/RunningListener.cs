@@ -33,7 +33,9 @@ internal sealed partial class RunningListener
     private readonly MemoryPool<byte> _pool;
     private readonly PipeScheduler _serviceScheduler;
     private readonly bool _serveOnLoop;
-    private Acceptor _acceptor;
+    private IListenerIntake _intake;
+    private readonly DatagramResponder? _datagrams;
+    private readonly DatagramDropLog? _dropLog;
     private readonly ConnectionHandler _handler;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -66,7 +68,14 @@ internal sealed partial class RunningListener
         _refusals = new RefusalLog(listener.Name, logger, _time);
         _shortage = new DescriptorShortage(listener.Name, logger, _time);
         _sweep = new ConnectionSweep(Policy.IdleTimeout, Policy.FirstByteTimeout, _time);
-        _acceptor = NewAcceptor();
+        if (listener.Transport == ListenerTransport.Udp)
+        {
+            _datagrams = new DatagramResponder((IDatagramService)service, Policy, listener.Datagrams, _time);
+            _dropLog = new DatagramDropLog(listener.Name, listener.Datagrams, () => _datagrams.Screen.LastDropped, logger, _time);
+        }
+        _intake = NewIntake();
+        if (listener.Transport != ListenerTransport.Tcp)
+            return;
         try
         {
             // Accepted sockets inherit TCP_NODELAY from the listening one: echoes and chat lines
@@ -78,7 +87,10 @@ internal sealed partial class RunningListener
         }
     }
 
-    private Acceptor NewAcceptor() => new(Listener.Socket, Admit, errno => _shortage.AcceptFailed(Errno.Describe(errno)));
+    /// <summary>Accepting connections, or on a udp: listener answering datagrams.</summary>
+    private IListenerIntake NewIntake() => _datagrams is { } datagrams
+        ? new DatagramSocket(Listener.Socket, datagrams.Answer)
+        : new Acceptor(Listener.Socket, Admit, errno => _shortage.AcceptFailed(Errno.Describe(errno)));
 
     public BoundListener Listener { get; }
 
@@ -88,15 +100,15 @@ internal sealed partial class RunningListener
 
     public void Start()
     {
-        _acceptor.Start();
+        _intake.Start();
         _sweeping = SweepLoopAsync();
     }
 
     /// <summary>A peer the acceptor took, on the loop that took it.</summary>
     private void Admit(AcceptedPeer accepted)
     {
-        string peerText = EndpointText.Format(accepted.Peer);
-        var verdict = _admission.Decide(accepted.Peer.Address, accepted.Descriptor, Listener.Counters.Active, _shortage.IsShort);
+        string peerText = accepted.Peer is IPEndPoint address ? EndpointText.Format(address) : accepted.Peer.ToString()!;
+        var verdict = _admission.Decide(accepted.Peer, accepted.Descriptor, Listener.Counters.Active, _shortage.IsShort);
         if (verdict.Refusal is { } refusal)
         {
             if (refusal == RefusalReason.OutOfDescriptors)
@@ -143,10 +155,10 @@ internal sealed partial class RunningListener
         DescriptorCalls.Close(descriptor);
     }
 
-    private void Released(IPAddress? source)
+    private void Released(PeerSource? source)
     {
-        if (source is not null)
-            _sources.Close(source);
+        if (source is { } counted)
+            _sources.Close(counted);
         Listener.Counters.Closed();
     }
 
@@ -200,6 +212,7 @@ internal sealed partial class RunningListener
                 _sources.Prune();
                 _refusals.Tick();
                 _shortage.Tick();
+                _dropLog?.Tick();
             }
         }
         catch (OperationCanceledException)
@@ -214,10 +227,10 @@ internal sealed partial class RunningListener
     /// </summary>
     public async Task StopAcceptingAsync()
     {
-        for (int wait = 0; wait < BacklogDrainPolls && HasPendingPeers() && !_shortage.IsShort; wait++)
+        for (int wait = 0; wait < BacklogDrainPolls && _datagrams is null && HasPendingPeers() && !_shortage.IsShort; wait++)
             await Task.Delay(10);
         await PauseAcceptingAsync();
-        Listener.Socket.Dispose();
+        Listener.Close();
     }
 
     /// <summary>
@@ -226,15 +239,15 @@ internal sealed partial class RunningListener
     /// </summary>
     public Task PauseAcceptingAsync()
     {
-        _acceptor.Stop();
+        _intake.Stop();
         return Task.CompletedTask;
     }
 
     /// <summary>Accepts again after <see cref="PauseAcceptingAsync"/>, on the listener's socket (the same, or bound anew).</summary>
     public void ResumeAccepting()
     {
-        _acceptor = NewAcceptor();
-        _acceptor.Start();
+        _intake = NewIntake();
+        _intake.Start();
     }
 
     /// <summary>Completes once this listener, no longer accepting, has no open connection left.</summary>

@@ -9,7 +9,8 @@ namespace Ferry.Daemon.Listeners;
 /// Listening sockets inherited from systemd (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES; fds
 /// from 3). A listener takes the inherited socket whose name (FileDescriptorName= in the
 /// .socket unit) equals the listener's name; failing that, the one bound to the listener's
-/// endpoint (same port, and same address unless the listener is for every interface).
+/// endpoint: of its kind (ListenStream= for TCP and unix:, ListenDatagram= for udp:), on the same
+/// port and the same address unless the listener is for every interface, or on the same path.
 /// Inherited fds are marked close-on-exec and the variables removed, so no child process
 /// inherits them.
 /// </summary>
@@ -53,7 +54,7 @@ internal sealed class SocketActivation
     {
         int index = _available.FindIndex(a => spec.Name is not null && a.Name == spec.Name);
         if (index < 0)
-            index = _available.FindIndex(a => a.Socket.LocalEndPoint is IPEndPoint bound && Serves(spec, bound));
+            index = _available.FindIndex(a => Serves(spec, a.Socket));
         if (index < 0)
             return null;
         var socket = _available[index].Socket;
@@ -61,9 +62,23 @@ internal sealed class SocketActivation
         return socket;
     }
 
-    private static bool Serves(ListenerSpec spec, IPEndPoint bound) =>
-        bound.Port == spec.Port
-        && (spec.Host is null || (IPAddress.TryParse(spec.Host, out var address) && address.Equals(bound.Address)));
+    private static bool Serves(ListenerSpec spec, Socket socket)
+    {
+        var kind = spec.Transport == ListenerTransport.Udp ? SocketType.Dgram : SocketType.Stream;
+        if (socket.SocketType != kind)
+            return false;
+        if (spec.Transport == ListenerTransport.Unix)
+            return socket.LocalEndPoint is UnixDomainSocketEndPoint path && PathOf(path) == spec.Path;
+        return socket.LocalEndPoint is IPEndPoint bound && bound.Port == spec.Port
+            && (spec.Host is null || (IPAddress.TryParse(spec.Host, out var address) && address.Equals(bound.Address)));
+    }
+
+    /// <summary>A bound Unix socket's path as written in unix:PATH (an abstract name with '@' for its leading NUL).</summary>
+    private static string PathOf(UnixDomainSocketEndPoint endpoint)
+    {
+        string path = endpoint.ToString();
+        return path.StartsWith('\0') ? "@" + path[1..] : path;
+    }
 
     public void CloseRemaining()
     {

@@ -7,13 +7,14 @@ namespace Ferry.Daemon.Listeners;
 /// Per-source accounting for one listener: open connections (maxConnectionsPerIp) and a
 /// token bucket of new connections (connectionRate, connectionBurst), like xinetd's
 /// per_source and cps but per source and recovering by itself. A source is an IPv4 address
-/// or an IPv6 /64, since one host usually owns a whole /64 and could otherwise rotate.
+/// or an IPv6 /64, since one host usually owns a whole /64 and could otherwise rotate; on a
+/// unix: listener, the peer's user.
 /// Entries exist only while a source holds connections or its bucket is refilling, so an
 /// address that came once costs nothing after a few seconds (<see cref="Prune"/>).
 /// </summary>
 internal sealed class SourceLimits(ListenerPolicy policy, TimeProvider time)
 {
-    private readonly Dictionary<IPAddress, Entry> _sources = [];
+    private readonly Dictionary<PeerSource, Entry> _sources = [];
     private readonly Lock _gate = new();
 
     public static IPAddress SourceOf(IPAddress peer)
@@ -27,7 +28,7 @@ internal sealed class SourceLimits(ListenerPolicy policy, TimeProvider time)
     }
 
     /// <summary>Counts a new connection from <paramref name="source"/>, or says why it may not have one.</summary>
-    public RefusalReason? TryOpen(IPAddress source)
+    public RefusalReason? TryOpen(PeerSource source)
     {
         long now = time.GetTimestamp();
         lock (_gate)
@@ -51,7 +52,7 @@ internal sealed class SourceLimits(ListenerPolicy policy, TimeProvider time)
         }
     }
 
-    public void Close(IPAddress source)
+    public void Close(PeerSource source)
     {
         lock (_gate)
         {

@@ -11,8 +11,17 @@ internal static partial class Log
 
     /// <summary>The startup line of a listener; one that serves loopback peers only by default says so.</summary>
     public static void Listening(ILogger logger, Listeners.BoundListener listener) =>
-        Listening(logger, listener.Service, listener.EndPoint.ToString(),
-            listener.Settings.Policy.AllowIsLoopbackDefault ? " (loopback peers only: allow= is not set)" : "");
+        Listening(logger, listener.Service, listener.Address, Note(listener.Settings));
+
+    private static string Note(Listeners.ListenerSettings listener)
+    {
+        var notes = new List<string>();
+        if (listener.Policy.AllowIsLoopbackDefault)
+            notes.Add("loopback peers only: allow= is not set");
+        if (listener.Service.Traits.AmplifiesDatagrams && listener.Policy.Datagrams is { Amplify: false })
+            notes.Add("a reply larger than its request is not sent: amplify= is off");
+        return notes.Count == 0 ? "" : $" ({string.Join("; ", notes)})";
+    }
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "status socket: a request failed: {Reason}")]
     public static partial void StatusFailed(ILogger logger, string reason);

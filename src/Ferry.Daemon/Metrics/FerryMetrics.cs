@@ -48,6 +48,13 @@ internal static class FerryMetrics
         Meter.CreateObservableCounter("ferry.sent", () => PerListener(l => BytesOf(l, received: false)),
             "By", "Bytes sent to clients on the listener's sockets (after TLS encryption).");
 
+        Meter.CreateObservableCounter("ferry.datagrams.received", () => PerListener(l => l.Datagrams.Received, DatagramsOnly),
+            "{datagram}", "udp: datagrams received, by listener and service.");
+        Meter.CreateObservableCounter("ferry.datagrams.answered", () => PerListener(l => l.Datagrams.Answered, DatagramsOnly),
+            "{datagram}", "udp: replies sent, by listener and service.");
+        Meter.CreateObservableCounter("ferry.datagrams.dropped", DatagramsDropped,
+            "{datagram}", "udp: datagrams not answered, by listener and reason (allow/deny, loop guard, rate, amplification, full send buffer).");
+
         Meter.CreateObservableUpDownCounter("ferry.fanout.members", () => FromServices(ServiceMetric.FanoutMembers),
             "{connection}", "chat and broker: connections taking part in the fan-out.");
         Meter.CreateObservableCounter("ferry.fanout.messages", () => FromServices(ServiceMetric.FanoutMessages),
@@ -103,11 +110,13 @@ internal static class FerryMetrics
     /// shares its counts with its successor (<see cref="BoundListener.ContinueCounting"/>), so
     /// those are counted once.
     /// </summary>
-    private static List<Measurement<long>> PerListener(Func<CountedListeners, long> value)
+    private static List<Measurement<long>> PerListener(Func<CountedListeners, long> value, Func<CountedListeners, bool>? only = null)
     {
         var sums = new Dictionary<(string Listener, string Service), long>();
         foreach (var counted in ByCounters())
         {
+            if (only?.Invoke(counted) == false)
+                continue;
             var key = (counted.Label, counted.Service);
             sums[key] = sums.GetValueOrDefault(key) + value(counted);
         }
@@ -120,7 +129,8 @@ internal static class FerryMetrics
         var counters = counted.Counters;
         lock (counters.BytesGate)
         {
-            long total = received ? counters.ClosedBytesReceived : counters.ClosedBytesSent;
+            var datagrams = counted.Datagrams;
+            long total = received ? counters.ClosedBytesReceived + datagrams.ReceivedBytes : counters.ClosedBytesSent + datagrams.SentBytes;
             foreach (var listener in counted.Listeners)
             {
                 var open = listener.OpenBytes();
@@ -136,6 +146,26 @@ internal static class FerryMetrics
         public string Label => Listeners[0].Listener.Label;
 
         public string Service => Listeners[0].Listener.Service;
+
+        /// <summary>Shared the same way as <see cref="Counters"/>.</summary>
+        public DatagramCounters Datagrams => Listeners[0].Listener.Datagrams;
+    }
+
+    private static bool DatagramsOnly(CountedListeners counted) => counted.Listeners[0].Listener.Transport == ListenerTransport.Udp;
+
+    /// <summary>Every reason for every udp: listener, zeros included.</summary>
+    private static List<Measurement<long>> DatagramsDropped()
+    {
+        var sums = new Dictionary<(string Listener, DatagramDrop Reason), long>();
+        foreach (var counted in ByCounters().Where(DatagramsOnly))
+        {
+            foreach (var reason in Enum.GetValues<DatagramDrop>())
+            {
+                var key = (counted.Label, reason);
+                sums[key] = sums.GetValueOrDefault(key) + counted.Datagrams.Dropped(reason);
+            }
+        }
+        return [.. sums.Select(s => new Measurement<long>(s.Value, new TagList { { "listener", s.Key.Listener }, { "reason", DatagramDropLog.Key(s.Key.Reason) } }))];
     }
 
     private static IEnumerable<CountedListeners> ByCounters() =>

@@ -6,9 +6,26 @@ namespace Ferry.Daemon.Services;
 /// RFC 864 chargen: sends the rotating pattern until the peer goes away, discarding what it
 /// receives. Paced by the reader: each FlushAsync waits while the connection's unsent output
 /// is above its pause threshold, so a slow reader costs bounded memory (about 64 KiB).
+/// Over UDP (RFC 864's datagram service) each datagram is answered with a random 0 to 512
+/// characters of the pattern, each answer starting one line further on.
 /// </summary>
-internal sealed class ChargenService : IConnectionService
+internal sealed class ChargenService : IConnectionService, IDatagramService
 {
+    public const int MaxDatagramCharacters = 512;
+
+    private int _nextLine;
+
+    public int Answer(Span<byte> datagram, int length)
+    {
+        int characters = Random.Shared.Next(MaxDatagramCharacters + 1);
+        var cycle = ChargenPattern.Cycle.Span;
+        int start = _nextLine++ % ChargenPattern.CharacterCount * ChargenPattern.LineBytes;
+        int first = Math.Min(characters, cycle.Length - start);
+        cycle.Slice(start, first).CopyTo(datagram);
+        cycle[..(characters - first)].CopyTo(datagram[first..]);
+        return characters;
+    }
+
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {
         var draining = DiscardInputAsync(connection);

@@ -7,11 +7,15 @@ namespace Ferry.Daemon.Services;
 /// <summary>
 /// RFC 867 daytime: one line with the local date and time, then close. The RFC leaves the
 /// format open; ours is RFC 1123-like with a numeric UTC offset, e.g.
-/// "Thu, 26 Nov 2026 03:11:28 +00:00", ended by CRLF.
+/// "Thu, 26 Nov 2026 03:11:28 +00:00", ended by CRLF. Over UDP any datagram is answered with
+/// one datagram holding that line.
 /// </summary>
-internal sealed class DaytimeService(TimeProvider time) : IConnectionService
+internal sealed class DaytimeService(TimeProvider time) : IConnectionService, IDatagramService
 {
     public const string Format = "ddd, dd MMM yyyy HH:mm:ss zzz";
+
+    public int Answer(Span<byte> datagram, int length) =>
+        Encoding.ASCII.GetBytes(time.GetLocalNow().ToString(Format, CultureInfo.InvariantCulture) + "\r\n", datagram);
 
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {

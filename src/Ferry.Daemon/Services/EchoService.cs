@@ -8,9 +8,12 @@ namespace Ferry.Daemon.Services;
 /// this peer stops reading, FlushAsync waits on its own connection's unsent output and this
 /// loop stops reading from it, so no other connection is delayed and memory stays bounded.
 /// When ferryd stops, what the peer had already sent is still echoed before the close.
+/// Over UDP each datagram goes back to its sender as it came: same size, same bytes.
 /// </summary>
-internal sealed class EchoService : IConnectionService
+internal sealed class EchoService : IConnectionService, IDatagramService
 {
+    public int Answer(Span<byte> datagram, int length) => length;
+
     // One state machine per connection: the loop is in RunAsync itself (the shutdown path apart).
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {

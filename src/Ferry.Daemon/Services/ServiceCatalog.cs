@@ -32,10 +32,12 @@ internal static class ServiceCatalog
 
     private static readonly ServiceDefinition[] Definitions =
     [
-        new("echo", ByteService, NoOptions, _ => new EchoService()),
-        new("discard", ByteService, NoOptions, _ => new DiscardService()),
-        new("daytime", ByteService, NoOptions, context => new DaytimeService(context.Time)),
-        new("chargen", ByteService with { LoopbackByDefault = true }, NoOptions, _ => new ChargenService()),
+        new("echo", ByteService with { ServesDatagrams = true }, NoOptions, _ => new EchoService()),
+        new("discard", ByteService with { ServesDatagrams = true }, NoOptions, _ => new DiscardService()),
+        new("daytime", ByteService with { ServesDatagrams = true, AmplifiesDatagrams = true }, NoOptions,
+            context => new DaytimeService(context.Time)),
+        new("chargen", ByteService with { LoopbackByDefault = true, ServesDatagrams = true, AmplifiesDatagrams = true }, NoOptions,
+            _ => new ChargenService()),
         new("chat", ByteService with { LineOriented = true }, Chat.ChatOptions.Read, Chat.ChatService.Create),
         new("broker", ByteService, Broker.BrokerOptions.Read, Broker.BrokerService.Create),
         new("sink", new ServiceTraits { LineOriented = true, FirstByteTimeout = SinkFirstByteTimeout }, Sink.SinkOptions.Read,
@@ -44,12 +46,16 @@ internal static class ServiceCatalog
         new("forward", ByteService with { BusyWith = options => ((Forward.ForwardOptions)options!).Tls.Enabled }, Forward.ForwardOptions.Read,
             context => new Forward.ForwardService(context)) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "upstreamCa" } },
         // The spawn, which holds its thread until the exec, is done on the thread pool by the service itself.
-        new("exec", ByteService with { LoopbackByDefault = true }, Exec.ExecOptions.Read, context => new Exec.ExecService(context)),
+        new("exec", ByteService with { LoopbackByDefault = true, OwnKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "group" } },
+            Exec.ExecOptions.Read, context => new Exec.ExecService(context)),
     ];
 
     private static readonly Dictionary<string, ServiceDefinition> ByName = Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);
 
     public static IEnumerable<string> Names => Definitions.Select(d => d.Name);
+
+    /// <summary>The services a <c>udp:</c> listener can run.</summary>
+    public static IEnumerable<string> DatagramNames => Definitions.Where(d => d.Traits.ServesDatagrams).Select(d => d.Name);
 
     public static bool IsKnown(string name) => ByName.ContainsKey(name);
 

@@ -87,7 +87,7 @@ internal sealed class ServiceSet : IAsyncDisposable
     }
 
     /// <summary>Port, service and every option: what makes listeners on different addresses one service.</summary>
-    private static string? SharingKey(ListenerSpec spec) => spec.Port == 0 ? null : $"{spec.Port}={spec.ServiceAndOptions}";
+    private static string? SharingKey(ListenerSpec spec) => spec.Port == 0 ? null : $"{spec.Transport}:{spec.Port}={spec.ServiceAndOptions}";
 
     /// <summary>Flushes what a service holds (a sink's file); called after its connections drained.</summary>
     public static ValueTask DisposeAsync(IConnectionService service) =>

@@ -29,6 +29,21 @@ internal sealed record ServiceTraits
     /// </summary>
     public bool LoopbackByDefault { get; init; }
 
+    /// <summary>It also answers datagrams (<see cref="IDatagramService"/>), so it may run on a <c>udp:</c> listener.</summary>
+    public bool ServesDatagrams { get; init; }
+
+    /// <summary>
+    /// Over UDP its reply may be larger than the request (daytime, chargen): a reflection and
+    /// amplification tool against a forged source unless kept to loopback; see docs/security.md.
+    /// </summary>
+    public bool AmplifiesDatagrams { get; init; }
+
+    /// <summary>
+    /// Keys the service reads itself that a listener-level key shares the name of: the service's
+    /// meaning wins (exec's group=, the program's group; its unix: socket's is then socketGroup=).
+    /// </summary>
+    public IReadOnlySet<string> OwnKeys { get; init; } = new HashSet<string>();
+
     /// <summary>The listener's firstByteTimeout unless set; zero: none.</summary>
     public TimeSpan FirstByteTimeout { get; init; }
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Ferry.Platform.Linux;
 using Ferry.Platform.Net;
@@ -16,7 +17,7 @@ namespace Ferry.Daemon.Transport;
 /// at once again and again: the acceptor leaves the loops for the pause its owner asks for, and
 /// the peers wait in the backlog meanwhile.
 /// </remarks>
-internal sealed class Acceptor(Socket listening, Action<AcceptedPeer> accepted, Func<int, TimeSpan> failed) : IEpollTarget
+internal sealed class Acceptor(Socket listening, Action<AcceptedPeer> accepted, Func<int, TimeSpan> failed) : IEpollTarget, IListenerIntake
 {
     /// <summary>Accepts per wake-up at most, so one busy listener cannot keep a loop from its connections.</summary>
     private const int AcceptsPerWake = 64;
@@ -67,7 +68,7 @@ internal sealed class Acceptor(Socket listening, Action<AcceptedPeer> accepted, 
             }
             if (descriptor >= 0)
             {
-                var peer = SocketAddressBytes.ToEndPoint(new ReadOnlySpan<byte>(address, length));
+                EndPoint? peer = (EndPoint?)SocketAddressBytes.ToEndPoint(new ReadOnlySpan<byte>(address, length)) ?? UnixPeer.Of(descriptor);
                 if (peer is null)
                     DescriptorCalls.Close(descriptor); // not a family ferryd serves
                 else

@@ -2,16 +2,27 @@ using System.Net;
 
 namespace Ferry.IntegrationTests.Infrastructure;
 
-/// <summary>A running ferryd whose "listening SERVICE ADDR:PORT" lines have been read.</summary>
+/// <summary>
+/// A running ferryd whose "listening SERVICE ADDRESS" lines have been read: ADDR:PORT for TCP,
+/// udp:ADDR:PORT, unix:PATH (a unix: listener's EndPoint is none: 0.0.0.0:0).
+/// </summary>
 internal sealed class FerrydProcess : IAsyncDisposable
 {
     public static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(20);
 
-    private FerrydProcess(RunningProcess process, IReadOnlyList<(string Service, IPEndPoint EndPoint)> listeners)
+    private FerrydProcess(RunningProcess process, IReadOnlyList<(string Service, IPEndPoint EndPoint)> listeners, IReadOnlyList<string> addresses)
     {
         Process = process;
         Listeners = listeners;
+        Addresses = addresses;
     }
+
+    /// <summary>Each listener's address as ferryd printed it, in the order of <see cref="Listeners"/>.</summary>
+    public IReadOnlyList<string> Addresses { get; }
+
+    /// <summary>The port of the first udp: listener of <paramref name="service"/>.</summary>
+    public int UdpPort(string service = "echo") =>
+        Listeners.Where((l, i) => l.Service == service && Addresses[i].StartsWith("udp:", StringComparison.Ordinal)).First().EndPoint.Port;
 
     public RunningProcess Process { get; }
 
@@ -27,14 +38,18 @@ internal sealed class FerrydProcess : IAsyncDisposable
         try
         {
             var listeners = new List<(string, IPEndPoint)>();
+            var addresses = new List<string>();
             while (listeners.Count < listenerCount)
             {
                 string line = await process.ReadStdoutLineAsync(StartupTimeout);
-                var parts = line.Split(' ');
+                var parts = line.Split(' ', 3);
                 Assert.True(parts.Length == 3 && parts[0] == "listening", $"unexpected stdout line: {line}");
-                listeners.Add((parts[1], IPEndPoint.Parse(parts[2])));
+                string address = parts[2];
+                listeners.Add((parts[1], address.StartsWith("unix:", StringComparison.Ordinal) ? new IPEndPoint(IPAddress.Any, 0)
+                    : IPEndPoint.Parse(address.StartsWith("udp:", StringComparison.Ordinal) ? address[4..] : address)));
+                addresses.Add(address);
             }
-            return new FerrydProcess(process, listeners);
+            return new FerrydProcess(process, listeners, addresses);
         }
         catch
         {

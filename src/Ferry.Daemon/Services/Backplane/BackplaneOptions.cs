@@ -46,7 +46,7 @@ internal sealed record BackplaneOptions(string Redis, string Cluster, Configurat
         configuration.ConnectTimeout = 3000;
         configuration.AsyncTimeout = 3000;
         configuration.ClientName = "ferryd";
-        cluster = string.IsNullOrWhiteSpace(cluster) ? reader.Spec.Name ?? $"{reader.Spec.Service}-{reader.Spec.Port}" : cluster.Trim();
+        cluster = string.IsNullOrWhiteSpace(cluster) ? reader.Spec.Name ?? $"{reader.Spec.Service}-{(reader.Spec.Path ?? reader.Spec.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))}" : cluster.Trim();
         if (cluster.Any(c => char.IsWhiteSpace(c) || c is '*' or '?' or '[' or ']'))
             throw reader.Bad("cluster", cluster, "a name without spaces or * ? [ ]");
         return new BackplaneOptions(text, cluster, configuration, TimeSpan.FromSeconds(heartbeat));

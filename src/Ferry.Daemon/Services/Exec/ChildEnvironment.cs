@@ -7,7 +7,8 @@ namespace Ferry.Daemon.Services.Exec;
 /// <summary>
 /// The environment a program gets, and nothing else of ferryd's: PATH, LANG and TZ as ferryd has
 /// them, USER, LOGNAME and HOME when it runs as user=, what env= adds (which may replace those),
-/// and the connection as ucspi-tcp's tcpserver and systemd's Accept=yes name it.
+/// and the connection as ucspi-tcp's tcpserver and systemd's Accept=yes name it (ucspi-unix's
+/// names on a unix: listener: PROTO=UNIX and the peer's pid, uid and gid).
 /// </summary>
 internal sealed class ChildEnvironment
 {
@@ -39,10 +40,20 @@ internal sealed class ChildEnvironment
     }
 
     /// <summary>The whole environment for a client at <paramref name="remote"/> that connected to <paramref name="local"/>.</summary>
-    public IReadOnlyList<string> For(IPEndPoint? remote, IPEndPoint? local)
+    public IReadOnlyList<string> For(EndPoint? client, EndPoint? server)
     {
         var variables = new List<string>(_fixed.Length + 7);
         variables.AddRange(_fixed);
+        if (client is Transport.UnixPeer unix)
+        {
+            variables.Add("PROTO=UNIX");
+            variables.Add($"UNIXREMOTEPID={unix.Credentials.ProcessId.ToString(CultureInfo.InvariantCulture)}");
+            variables.Add($"UNIXREMOTEEUID={unix.Credentials.UserId.ToString(CultureInfo.InvariantCulture)}");
+            variables.Add($"UNIXREMOTEEGID={unix.Credentials.GroupId.ToString(CultureInfo.InvariantCulture)}");
+            return variables;
+        }
+        var remote = client as IPEndPoint;
+        var local = server as IPEndPoint;
         variables.Add("PROTO=TCP");
         if (remote is not null)
         {

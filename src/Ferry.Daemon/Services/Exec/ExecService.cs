@@ -124,8 +124,8 @@ internal sealed partial class ExecService : IConnectionService, IServiceMetrics
     private async Task<CloseReason> ServeAsync(ServiceConnection client, SocketConnection? socket, PipeScheduler scheduler)
     {
         EpollLoop loop = socket?.Loop ?? EpollLoop.Next();
-        var remote = client.Transport?.RemoteEndPoint as IPEndPoint;
-        var local = client.Transport?.LocalEndPoint as IPEndPoint;
+        var remote = client.Transport?.RemoteEndPoint;
+        var local = client.Transport?.LocalEndPoint;
         // posix_spawn holds its thread until the program has exec'd: a thread-pool thread, never a socket thread.
         var launched = await Task.Run(() => Launch(client, remote, local, loop));
         if (launched.Child is not { } child)
@@ -222,7 +222,7 @@ internal sealed partial class ExecService : IConnectionService, IServiceMetrics
     /// Starts the program with its sockets and watches it; ferryd's ends of the sockets are
     /// returned for the caller to register. A failure is logged once per episode.
     /// </summary>
-    private Launched Launch(ServiceConnection client, IPEndPoint? remote, IPEndPoint? local, EpollLoop loop)
+    private Launched Launch(ServiceConnection client, EndPoint? remote, EndPoint? local, EpollLoop loop)
     {
         int stdioOurs = -1, stdioTheirs = -1, stderrOurs = -1, stderrTheirs = -1;
         try
