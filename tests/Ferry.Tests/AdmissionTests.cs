@@ -21,7 +21,7 @@ public sealed class AdmissionTests
     {
         var verdict = For("7=echo").Decide(Stranger, descriptor: 10, open: 0);
         Assert.Null(verdict.Refusal);
-        Assert.Equal(Stranger, verdict.Source);
+        Assert.Equal(Stranger, verdict.Source?.Address);
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class AdmissionTests
         var first = admission.Decide(Stranger, 10, 0);
         Assert.Null(admission.Decide(MappedStranger, 11, 1).Refusal);
         Assert.Equal(RefusalReason.SourceFull, admission.Decide(Stranger, 12, 2).Refusal);
-        sources.Close(first.Source!);
+        sources.Close(first.Source!.Value);
         Assert.Null(admission.Decide(Stranger, 12, 1).Refusal);
     }
 
@@ -96,5 +96,25 @@ public sealed class AdmissionTests
         Assert.Null(admission.Decide(IPAddress.Parse("2001:db8:1:2::1"), 10, 0).Refusal);
         Assert.Equal(RefusalReason.SourceFull, admission.Decide(IPAddress.Parse("2001:db8:1:2:ffff::9"), 10, 1).Refusal);
         Assert.Null(admission.Decide(IPAddress.Parse("2001:db8:1:3::1"), 10, 1).Refusal);
+    }
+
+    [Fact]
+    public void AUnixPeerIsJudgedByItsUserAndCountedPerUser()
+    {
+        // Uid 0 and ferryd's own user are exempt from the per-source limits, as loopback is on TCP.
+        var admission = For("unix:/run/ferry/echo.sock=echo,allowUid=0;65534,maxConnectionsPerIp=1");
+        var nobody = new Ferry.Daemon.Transport.UnixPeer(new Ferry.Platform.Linux.PeerCredentials(4242, 65534, 65534));
+        var stranger = new Ferry.Daemon.Transport.UnixPeer(new Ferry.Platform.Linux.PeerCredentials(4243, 1000, 1000));
+        var root = new Ferry.Daemon.Transport.UnixPeer(new Ferry.Platform.Linux.PeerCredentials(1, 0, 0));
+
+        var first = admission.Decide(nobody, 10, 0);
+        Assert.Null(first.Refusal);
+        Assert.Equal(PeerSource.OfUser(65534), first.Source);
+        var second = admission.Decide(nobody, 11, 1);
+        Assert.Equal(RefusalReason.SourceFull, second.Refusal);
+        Assert.Contains("too many connections from uid 65534", second.Detail);
+        Assert.Equal(RefusalReason.NotAllowed, admission.Decide(stranger, 12, 1).Refusal);
+        Assert.Null(admission.Decide(root, 13, 1).Refusal);
+        Assert.Null(admission.Decide(root, 14, 2).Refusal);
     }
 }
