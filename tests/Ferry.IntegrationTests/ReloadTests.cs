@@ -9,6 +9,7 @@ namespace Ferry.IntegrationTests;
 /// new settings and service take the new connections while open ones finish as they were; a
 /// changed endpoint is closed, then bound, and rolled back when that fails.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ReloadTests
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
@@ -52,6 +53,33 @@ public sealed class ReloadTests
         Assert.Equal("", await SourceBoundSocket.ReadUntilClosedAsync(denied));
         using var allowed = await Loopback.ConnectAsync(port);
         await EchoesAsync(allowed, "others welcome");
+    }
+
+    [Fact]
+    public async Task AUnixListenerKeepsItsSocketThroughAReloadAndItsFileGoesWithIt()
+    {
+        await using var sandbox = new DaemonSandbox();
+        string path = Path.Combine(sandbox.Directory, "echo.sock");
+        sandbox.WriteConfig(Listener($"unix:{path}", "echo", ", \"Mode\": \"0600\""));
+        var started = await sandbox.StartAsync("--config", sandbox.ConfigFile);
+        Assert.True(started.ExitCode == 0, started.Stderr);
+        using var held = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await held.ConnectAsync(new UnixDomainSocketEndPoint(path), TestContext.Current.CancellationToken);
+        await EchoesAsync(held, "before");
+
+        // Options changed, same path: the new listener takes the socket over, with its mode.
+        await ReloadAsync(sandbox, Listener($"unix:{path}", "echo", ", \"Mode\": \"0640\""));
+        Assert.Equal((UnixFileMode)0b110_100_000, File.GetUnixFileMode(path));
+        await EchoesAsync(held, "still served");
+        using (var fresh = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            await fresh.ConnectAsync(new UnixDomainSocketEndPoint(path), TestContext.Current.CancellationToken);
+            await EchoesAsync(fresh, "after");
+        }
+
+        // The listener gone: its file too.
+        await ReloadAsync(sandbox, Listener($"127.0.0.1:{Loopback.FreePort()}", "echo"));
+        Assert.False(File.Exists(path), "the socket file outlived its listener");
     }
 
     [Fact]

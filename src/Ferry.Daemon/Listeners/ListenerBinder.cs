@@ -57,8 +57,8 @@ internal static class ListenerBinder
                 }
                 if (listener.Spec.Transport == ListenerTransport.Unix)
                 {
-                    bound.Add(reused[0] is { } taken ? new BoundListener(listener, taken, listener.Spec.Path)
-                        : new BoundListener(listener, UnixSocketFile.Bind(listener), UnixSocketFile.FileOf(listener.Spec)));
+                    bound.Add(new BoundListener(listener, reused[0] is { } taken ? UnixSocketFile.Adopt(listener, taken) : UnixSocketFile.Bind(listener),
+                        UnixSocketFile.FileOf(listener.Spec)));
                     continue;
                 }
                 foreach (var socket in BindEach(listener.Spec, endpoints, reused))

@@ -57,6 +57,14 @@ internal static class UnixSocketFile
         }
     }
 
+    /// <summary>A reload's listener on the path of one it replaces takes its socket over, with this listener's mode and owner.</summary>
+    public static Socket Adopt(ListenerSettings listener, Socket socket)
+    {
+        if (FileOf(listener.Spec) is { } file && listener.Policy.Unix is { } policy)
+            SetModeAndOwner(listener.Spec, file, policy);
+        return socket;
+    }
+
     /// <summary>Removes the socket file a listener created (at stop); one someone else put there since is theirs.</summary>
     public static void Remove(string file)
     {
