@@ -5,8 +5,15 @@
  * reading (EPOLLOUT instead of EPOLLIN), so a slow reader is pushed back on, never
  * buffered without bound.
  *
- * usage: echo-epoll PORT      (0 picks a free port; binds 127.0.0.1 only)
- * prints "listening PORT" on stdout once ready. SIGTERM/SIGINT stop it.
+ * UDP (--udp): one socket, each datagram sent back to its sender with the same bytes.
+ * Datagrams are taken and answered in batches of up to BATCH with one recvmmsg and one
+ * sendmmsg; replies the kernel would not take yet are kept, and reading stops until
+ * they are sent, as in the stream echo.
+ *
+ * usage: echo-epoll PORT          TCP on 127.0.0.1 (0 picks a free port)
+ *        echo-epoll --udp PORT    UDP on 127.0.0.1
+ *        echo-epoll --unix PATH   a Unix stream socket at PATH (removed on exit)
+ * prints "listening PORT" (or "listening PATH") on stdout once ready. SIGTERM/SIGINT stop it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,10 +27,13 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define BUFFER_SIZE 65536
 #define MAX_EVENTS 256
+#define BATCH 64
+#define DATAGRAM_MAX 65536  /* more than any UDP datagram carries */
 
 struct connection {
     int fd;
@@ -125,38 +135,12 @@ static void accept_all(int epoll_fd, int listen_fd)
     }
 }
 
-int main(int argc, char **argv)
+/* The stream echo: accepts on listen_fd and echoes every connection until stopped. */
+static int serve_stream(int listen_fd)
 {
-    if (argc != 2) { fprintf(stderr, "usage: %s PORT\n", argv[0]); return 2; }
-    int port = atoi(argv[1]);
-    if (port < 0 || port > 65535) { fprintf(stderr, "echo-epoll: bad port %s\n", argv[1]); return 2; }
-
-    /* Idle-connection runs hold thousands of sockets. */
-    struct rlimit files;
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0) { files.rlim_cur = files.rlim_max; setrlimit(RLIMIT_NOFILE, &files); }
-
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
-    int listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listen_fd, (struct sockaddr *)&address, sizeof address) < 0 || listen(listen_fd, 4096) < 0) {
-        fprintf(stderr, "echo-epoll: cannot listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
-        return 1;
-    }
-    socklen_t length = sizeof address;
-    getsockname(listen_fd, (struct sockaddr *)&address, &length);
-
     int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };  /* NULL marks the listener */
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev);
-
-    printf("listening %d\n", ntohs(address.sin_port));
-    fflush(stdout);
 
     static char buffer[BUFFER_SIZE];
     struct epoll_event events[MAX_EVENTS];
@@ -175,4 +159,153 @@ int main(int argc, char **argv)
         }
     }
     return 0;
+}
+
+/* One batch of datagrams: each received into its own buffer with its sender's address,
+ * and sent back from the same message headers (iov_len cut to what arrived). */
+static struct mmsghdr batch[BATCH];
+static struct iovec batch_iov[BATCH];
+static struct sockaddr_storage batch_peer[BATCH];
+static char batch_data[BATCH][DATAGRAM_MAX];
+
+/* Sends replies from..count-1; returns the index of the first one not sent (count when all were). */
+static int send_replies(int fd, int from, int count)
+{
+    while (from < count) {
+        int n = sendmmsg(fd, batch + from, (unsigned)(count - from), MSG_DONTWAIT);
+        if (n > 0) { from += n; continue; }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        from++;  /* this reply cannot be sent (its sender is gone): drop it, as UDP may */
+    }
+    return from;
+}
+
+/* The datagram echo: recvmmsg a batch, sendmmsg it back, until stopped. */
+static int serve_datagrams(int fd)
+{
+    int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN };
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+
+    int unsent = 0, received = 0;  /* replies unsent..received-1 wait for room in the send buffer */
+    while (!stopping) {
+        struct epoll_event event;
+        int count = epoll_wait(epoll_fd, &event, 1, 1000);
+        if (count < 0) {
+            if (errno == EINTR) continue;
+            perror("epoll_wait");
+            return 1;
+        }
+        if (count == 0) continue;
+        if (unsent < received) {
+            unsent = send_replies(fd, unsent, received);
+            if (unsent < received) continue;
+            ev.events = EPOLLIN;
+            epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+        }
+        /* A few batches per wake-up; a short batch means the socket is drained. */
+        for (int round = 0; round < 16; round++) {
+            for (int i = 0; i < BATCH; i++) {
+                batch_iov[i] = (struct iovec){ .iov_base = batch_data[i], .iov_len = DATAGRAM_MAX };
+                batch[i].msg_hdr = (struct msghdr){
+                    .msg_name = &batch_peer[i], .msg_namelen = sizeof batch_peer[i],
+                    .msg_iov = &batch_iov[i], .msg_iovlen = 1,
+                };
+            }
+            received = recvmmsg(fd, batch, BATCH, MSG_DONTWAIT, NULL);
+            if (received < 0) {
+                received = 0;
+                if (errno == EINTR) continue;
+                break;  /* EAGAIN: drained; anything else: try again on the next wake-up */
+            }
+            for (int i = 0; i < received; i++)
+                batch_iov[i].iov_len = batch[i].msg_len;
+            unsent = send_replies(fd, 0, received);
+            if (unsent < received) {
+                /* Stop reading until the kernel takes the replies owed. */
+                ev.events = EPOLLOUT;
+                epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+                break;
+            }
+            if (received < BATCH) break;
+        }
+    }
+    return 0;
+}
+
+/* A TCP listener or UDP socket on 127.0.0.1:port; prints "listening PORT". */
+static int open_inet(int type, int port)
+{
+    int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0 || (type == SOCK_STREAM && listen(fd, 4096) < 0)) {
+        fprintf(stderr, "echo-epoll: cannot %s on 127.0.0.1:%d: %s\n",
+                type == SOCK_STREAM ? "listen" : "bind", port, strerror(errno));
+        return -1;
+    }
+    socklen_t length = sizeof address;
+    getsockname(fd, (struct sockaddr *)&address, &length);
+    printf("listening %d\n", ntohs(address.sin_port));
+    return fd;
+}
+
+/* A Unix stream listener at path; prints "listening PATH". */
+static int open_unix(const char *path)
+{
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof address.sun_path) {
+        fprintf(stderr, "echo-epoll: socket path too long: %s\n", path);
+        return -1;
+    }
+    strcpy(address.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0 || listen(fd, 4096) < 0) {
+        fprintf(stderr, "echo-epoll: cannot listen on %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    printf("listening %s\n", path);
+    return fd;
+}
+
+static int usage(const char *program)
+{
+    fprintf(stderr, "usage: %s PORT | --udp PORT | --unix PATH\n", program);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    int udp = argc == 3 && strcmp(argv[1], "--udp") == 0;
+    const char *unix_path = argc == 3 && strcmp(argv[1], "--unix") == 0 ? argv[2] : NULL;
+    if ((argc != 2 || argv[1][0] == '-') && !udp && unix_path == NULL) return usage(argv[0]);
+    int port = 0;
+    if (unix_path == NULL) {
+        char *end;
+        long number = strtol(argv[argc - 1], &end, 10);
+        if (*argv[argc - 1] == '\0' || *end != '\0' || number < 0 || number > 65535) {
+            fprintf(stderr, "echo-epoll: bad port %s\n", argv[argc - 1]);
+            return 2;
+        }
+        port = (int)number;
+    }
+
+    /* Idle-connection runs hold thousands of sockets. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0) { files.rlim_cur = files.rlim_max; setrlimit(RLIMIT_NOFILE, &files); }
+
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    int fd = unix_path != NULL ? open_unix(unix_path) : open_inet(udp ? SOCK_DGRAM : SOCK_STREAM, port);
+    if (fd < 0) return 1;
+    fflush(stdout);
+
+    int status = udp ? serve_datagrams(fd) : serve_stream(fd);
+    if (unix_path != NULL) unlink(unix_path);
+    return status;
 }

@@ -22,6 +22,17 @@
 #   MODE=metrics bench/run.sh         what --metrics costs: ferryd (metrics off) against ferryd-metrics (the
 #                                     same binary with --metrics, scraped every second from the client's core),
 #                                     ping-pong and connect; ratios to metrics off
+#   MODE=udp bench/run.sh             UDP echo ping-pong (scenario udp: ferry-bench --udp, 100 senders, 64 B
+#                                     datagrams, loss counted after a 0.2 s timeout, not waited for): ferryd's
+#                                     udp:127.0.0.1:PORT=echo listener, the C reference's --udp loop (epoll +
+#                                     recvmmsg/sendmmsg, batches of 64) and socat UDP4-RECVFROM fork PIPE (a process per
+#                                     datagram: the only socat UDP echo found to return every datagram intact);
+#                                     ratios to C. A server that does not start (a ferryd without UDP listeners) is
+#                                     reported and its rows stay empty; the others still run
+#   MODE=unix bench/run.sh            ping-pong over a Unix stream socket against the same over TCP loopback:
+#                                     ferryd-unix (--listen unix:PATH=echo) and ferryd (TCP), with the C reference
+#                                     over both (c-unix, c) as context; ratios to ferryd over TCP
+#                                     (SCENARIOS="pingpong bulk connect" for more than ping-pong)
 #
 # Client styles (CLIENT_STYLES, ferry-bench --engine): epoll (one thread, non-blocking, the
 # cheapest client per message) and threads (blocking sockets, a thread per connection and
@@ -30,10 +41,11 @@
 # Beside every rate the table gives the server's CPU per operation (microseconds per message,
 # per MB in bulk, per connection in connect): ferry-bench reads the server's CPU time
 # (/proc/PID/stat) at the start and end of its measured window and divides by what that window
-# counted, so unlike a rate it is not capped by the client. That time includes the children the
-# server reaped (cutime, cstime): in MODE=exec every /bin/cat counts for the server that ran it.
+# counted, so unlike a rate it is not capped by the client. That time includes the server's children,
+# those it reaped (cutime, cstime) and those still running: in MODE=exec every /bin/cat counts for the
+# server that ran it, and socat's forked children count for socat.
 #
-# Knobs (environment): DURATION, WARMUP, ROUNDS, SCENARIOS (pingpong bulk connect idle chat), CLIENT_STYLES,
+# Knobs (environment): DURATION, WARMUP, ROUNDS, SCENARIOS (pingpong bulk connect idle chat; udp), CLIENT_STYLES,
 # IDLE_CONNS, CHAT_MEMBERS, CONNECT_LOOPS, SERVERS (ferryd c), FERRYD_ENV, FERRYD_ARGS, CLIENT_ENV, CLIENT_ARGS,
 # EXTRA_SERVERS=1 (also socat and ncat when installed), SKIP_BUILD=1, OUT (directory for the JSON reports).
 # CLIENT_ARGS adds ferry-bench options to every run (not ones the scenario already sets).
@@ -60,6 +72,12 @@ elif [ "$MODE" = exec ]; then
   REFERENCE=xinetd
 elif [ "$MODE" = metrics ]; then
   SCENARIOS=${SCENARIOS_SET:-pingpong connect}
+  REFERENCE=ferryd
+elif [ "$MODE" = udp ]; then
+  SCENARIOS=${SCENARIOS_SET:-udp}
+  REFERENCE=c
+elif [ "$MODE" = unix ]; then
+  SCENARIOS=${SCENARIOS_SET:-pingpong}
   REFERENCE=ferryd
 else
   REFERENCE=c
@@ -96,7 +114,13 @@ else
   pinning="not pinned (fewer than 2 cores or no taskset)"
 fi
 
+# Unix sockets live in a directory of their own (a short path: sun_path holds 107 bytes).
+sockets=$(mktemp -d /tmp/ferry-bench.XXXXXX)
+
 server_pid=
+server_name=
+server_path=
+transport=tcp
 scraper_pid=
 stop_server() {
   if [ -n "$scraper_pid" ]; then
@@ -105,25 +129,37 @@ stop_server() {
     scraper_pid=
   fi
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
+    # socat's forked children are stopped with it, by their ids (once the parent is gone they
+    # are no longer its children, and a UDP child has no connection whose end would stop it).
+    local children=
+    [[ "$server_name" == socat* ]] && children=$(ps -o pid= --ppid "$server_pid" || true)
+    # shellcheck disable=SC2086
+    kill -TERM "$server_pid" $children 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
   server_pid=
+  if [ -n "$server_path" ]; then rm -f "$server_path"; server_path=; fi
 }
-trap stop_server EXIT
+trap 'stop_server; rm -rf "$sockets"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_udp_port() { python3 -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_ferryd NAME SERVICE LOG: ferryd (FERRYD_B's build for NAME *-b) with one listener.
+# start_ferryd NAME SERVICE LOG [ADDRESS]: ferryd (FERRYD_B's build for NAME *-b) with one listener
+# on ADDRESS: 127.0.0.1:0 by default, its port then read from the "listening" line; udp:HOST:PORT
+# and unix:PATH as given.
 start_ferryd() {
-  local binary=$ferryd
+  local binary=$ferryd address=${4:-127.0.0.1:0}
   [[ "$1" == *-b ]] && binary=${FERRYD_B:?FERRYD_B names the second ferryd build}
   # shellcheck disable=SC2086
-  "${server_pin[@]}" env $FERRYD_ENV "$binary" --listen "127.0.0.1:0=$2" $FERRYD_ARGS >"$3" 2>"$3.err" &
+  "${server_pin[@]}" env $FERRYD_ENV "$binary" --listen "$address=$2" $FERRYD_ARGS >"$3" 2>"$3.err" &
   server_pid=$!
-  wait_for_line "$3" && server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$3")
+  wait_for_line "$3" "$server_pid" || return 1
+  if [ "$address" = 127.0.0.1:0 ]; then
+    server_port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$3")
+  fi
 }
 
 # start_scraped_ferryd SERVICE LOG: ferryd with --metrics, and a scraper (a GET every second, on
@@ -149,17 +185,44 @@ while True:
   scraper_pid=$!
 }
 
-# start_server NAME [SERVICE]: starts it pinned, sets server_pid and server_port.
+# start_server NAME [SERVICE]: starts it pinned, sets server_pid and server_port (a Unix socket's
+# server: server_path). $transport says what it listens on: tcp, udp (the udp scenario) or unix
+# (a NAME ending in -unix). Fails when it does not start (bench reports its first line of stderr).
 start_server() {
   local name=$1 service=${2:-echo} log=$OUT/$1.server.log
+  server_name=$name
+  case $transport in
+    udp) server_port=$(free_udp_port) ;;
+    unix) server_path=$sockets/$name.sock; rm -f "$server_path" ;;
+  esac
   case $name in
-    ferryd|ferryd-b) start_ferryd "$name" "$service" "$log" ;;
+    ferryd|ferryd-b|ferryd-unix)
+      case $transport in
+        udp) start_ferryd "$name" "$service" "$log" "udp:127.0.0.1:$server_port" ;;
+        unix) start_ferryd "$name" "$service" "$log" "unix:$server_path" ;;
+        *) start_ferryd "$name" "$service" "$log" ;;
+      esac ;;
     ferryd-metrics) start_scraped_ferryd "$service" "$log" ;;
-    c)
-      "${server_pin[@]}" "$cserver" 0 >"$log" 2>"$log.err" &
+    c|c-unix)
+      case $transport in
+        udp) "${server_pin[@]}" "$cserver" --udp "$server_port" >"$log" 2>"$log.err" & ;;
+        unix) "${server_pin[@]}" "$cserver" --unix "$server_path" >"$log" 2>"$log.err" & ;;
+        *) "${server_pin[@]}" "$cserver" 0 >"$log" 2>"$log.err" & ;;
+      esac
       server_pid=$!
-      wait_for_line "$log" && server_port=$(awk '/^listening/ {print $2; exit}' "$log") ;;
+      wait_for_line "$log" "$server_pid" || return 1
+      [ "$transport" = tcp ] && server_port=$(awk '/^listening/ {print $2; exit}' "$log")
+      return 0 ;;
     socat)
+      if [ "$transport" = udp ]; then
+        # A process per datagram, which reads it, writes it back to its sender and ends. The fast
+        # UDP4-LISTEN:…,fork (a process per peer) joined datagrams in its pipe and mixed peers up
+        # under 100 senders, so it is no echo to measure.
+        "${server_pin[@]}" socat "UDP4-RECVFROM:$server_port,bind=127.0.0.1,fork" PIPE >"$log" 2>"$log.err" &
+        server_pid=$!
+        wait_for_udp_port "$server_port" "$server_pid"
+        return
+      fi
       server_port=$(free_port)
       "${server_pin[@]}" socat "TCP-LISTEN:$server_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" PIPE >"$log" 2>"$log.err" &
       server_pid=$!
@@ -238,14 +301,30 @@ CFG
   esac
 }
 
-# Waits for the server's "listening" line to be complete: a line can reach the file in more
-# than one write, and a port read from half a line is wrong.
+# wait_for_line LOG [PID]: waits for the server's "listening" line to be complete: a line can
+# reach the file in more than one write, and a port read from half a line is wrong. Gives up at
+# once when process PID has exited.
 wait_for_line() {
   for _ in $(seq 200); do
     if grep -q '^listening' "$1" 2>/dev/null && [ -z "$(tail -c 1 "$1")" ]; then return 0; fi
+    if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then
+      return 1
+    fi
     sleep 0.05
   done
   echo "server did not start; see $1.err" >&2; return 1
+}
+
+# wait_for_udp_port PORT PID: until something has bound 127.0.0.1:PORT for UDP (no datagram sent).
+wait_for_udp_port() {
+  local hex
+  hex=$(printf '0100007F:%04X' "$1")
+  for _ in $(seq 200); do
+    awk -v a="$hex" '$2 == a {found = 1} END {exit !found}' /proc/net/udp && return 0
+    kill -0 "$2" 2>/dev/null || { echo "server exited before binding UDP port $1" >&2; return 1; }
+    sleep 0.05
+  done
+  echo "nothing bound UDP port $1" >&2; return 1
 }
 
 wait_for_port() {
@@ -258,21 +337,31 @@ wait_for_port() {
 
 # bench NAME SCENARIO STYLE ROUND: one scenario against a freshly started server.
 bench() {
-  local name=$1 scenario=$2 style=$3 suffix args
+  local name=$1 scenario=$2 style=$3 suffix args target
   suffix=$([ "$4" = 1 ] && echo "" || echo ".r$4")
   case $scenario in
     pingpong) args=(--mode pingpong --conns 100 --size 64) ;;
+    udp) args=(--udp --mode pingpong --conns 100 --size 64) ;;
     bulk) args=(--mode bulk --conns 1 --size 65536) ;;
     connect) args=(--mode connect --conns "$CONNECT_LOOPS" --size 64) ;;
     idle) args=(--mode idle --conns "$IDLE_CONNS" --size 64) ;;
     chat) args=(--mode chat --conns "$CHAT_MEMBERS" --size 64) ;;
   esac
-  start_server "$name" "$([ "$scenario" = chat ] && echo chat || echo echo)"
+  transport=tcp
+  [ "$scenario" = udp ] && transport=udp
+  [[ "$name" == *-unix ]] && transport=unix
+  if ! start_server "$name" "$([ "$scenario" = chat ] && echo chat || echo echo)"; then
+    echo "  $name $scenario ($style)${suffix:+ round $4}: $name did not start, skipped: $(head -n 1 "$OUT/$name.server.log.err" 2>/dev/null)" >&2
+    stop_server
+    return 0
+  fi
+  target=(127.0.0.1 "$server_port")
+  [ "$transport" = unix ] && target=(--unix "$server_path")
   local run=$OUT/$name.$scenario.$style$suffix
   # ferry-bench reads the server's memory and CPU time itself (--server-pid), over its own
   # measured window, and its own CPU time; all of it is in the JSON report.
   # shellcheck disable=SC2086
-  if ! "${client_pin[@]}" env $CLIENT_ENV "$ferry_bench" 127.0.0.1 "$server_port" "${args[@]}" --engine "$style" $CLIENT_ARGS \
+  if ! "${client_pin[@]}" env $CLIENT_ENV "$ferry_bench" "${target[@]}" "${args[@]}" --engine "$style" $CLIENT_ARGS \
       --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json >"$run.json" 2>"$run.err"; then
     echo "  $name $scenario ($style): ferry-bench failed: $(tail -1 "$run.err")" >&2
   fi
@@ -283,7 +372,7 @@ bench() {
 # styles SCENARIO: the client styles it runs with (the async engine alone runs chat and idle).
 styles() {
   case $1 in
-    pingpong|bulk|connect) echo "$CLIENT_STYLES" ;;
+    pingpong|bulk|connect|udp) echo "$CLIENT_STYLES" ;;
     *) echo async ;;
   esac
 }
@@ -301,6 +390,10 @@ elif [ "$MODE" = exec ]; then
   read -r -a servers <<<"${SERVERS:-exec xinetd socat-exec}"
 elif [ "$MODE" = metrics ]; then
   read -r -a servers <<<"${SERVERS:-ferryd ferryd-metrics}"
+elif [ "$MODE" = udp ]; then
+  read -r -a servers <<<"${SERVERS:-ferryd c socat}"
+elif [ "$MODE" = unix ]; then
+  read -r -a servers <<<"${SERVERS:-ferryd-unix ferryd c-unix c}"
 else
   read -r -a servers <<<"${SERVERS:-ferryd c}"
 fi
@@ -319,6 +412,8 @@ for round in $(seq "$ROUNDS"); do
     if [ "$scenario" = idle ] && [ "$round" != 1 ]; then continue; fi
     for style in $(styles "$scenario"); do
       for name in "${servers[@]}"; do
+        # Only ferryd, the C reference and socat have a UDP echo here.
+        if [ "$scenario" = udp ] && [[ ! "$name" =~ ^(ferryd|ferryd-b|c|socat)$ ]]; then continue; fi
         # Fork-per-connection servers would start thousands of processes for the idle run.
         if [ "$scenario" = idle ] && [[ "$name" == socat* || "$name" == ncat ]]; then continue; fi
         # Only ferryd has a chat service; the others are echo servers.

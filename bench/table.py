@@ -29,12 +29,16 @@ rows = [
     ("chat", "chat room: deliveries/s; server us/delivery",
      lambda r: r["messagesPerSecond"], lambda r: r.get("serverCpuMicrosecondsPerMessage")),
     ("chat", "chat delivery p99, us", lambda r: (r["latencyMicroseconds"] or {}).get("p99"), None),
+    ("udp", "udp echo 100 senders: datagrams/s; server us/datagram",
+     lambda r: r["messagesPerSecond"], lambda r: r.get("serverCpuMicrosecondsPerMessage")),
+    ("udp", "udp p99 latency, us", lambda r: (r["latencyMicroseconds"] or {}).get("p99"), None),
+    ("udp", "udp lost, % of datagrams", lambda r: None if r.get("lossRate") is None else 100 * r["lossRate"], None),
 ]
 
 
 def styles(scenario):
     """The client styles bench/run.sh ran SCENARIO with."""
-    return traffic_styles if scenario in ("pingpong", "bulk", "connect") else ["async"]
+    return traffic_styles if scenario in ("pingpong", "bulk", "connect", "udp") else ["async"]
 
 
 def load(server, scenario, style):
@@ -65,7 +69,8 @@ def fmt(value):
 
 
 # Every server but the reference is compared with it: ferryd/C, and ferryd-b/C in an A/B run.
-# REFERENCE=haproxy (bench/run.sh MODE=forward) compares the proxies with HAProxy instead.
+# REFERENCE=haproxy (bench/run.sh MODE=forward) compares the proxies with HAProxy instead, and
+# REFERENCE=ferryd (MODE=unix) the Unix-socket servers with ferryd over TCP.
 reference = os.environ.get("REFERENCE", "c")
 compared = [s for s in servers if s != reference] if reference in servers else []
 ref_name = "C" if reference == "c" else reference
@@ -127,7 +132,7 @@ def share(report, field):
 
 
 cpu_rows = []
-for scenario in ("pingpong", "bulk", "connect", "chat"):
+for scenario in ("pingpong", "bulk", "connect", "chat", "udp"):
     for style in styles(scenario):
         cells = []
         for s in servers:

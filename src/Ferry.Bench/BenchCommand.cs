@@ -10,7 +10,8 @@ using Ferry.Client.Net;
 namespace Ferry.Bench;
 
 /// <summary>
-/// <c>ferry-bench HOST PORT [options]</c> (or <c>ferry bench ...</c>): load an echo server, check
+/// <c>ferry-bench HOST PORT [options]</c>, <c>ferry-bench HOST PORT --udp [options]</c> or
+/// <c>ferry-bench --unix PATH [options]</c> (or <c>ferry bench ...</c>): load an echo server, check
 /// every echoed byte and report rates and latency percentiles. Exit 0 when clean, 1 on any error
 /// or corrupt echo or when the server cannot be reached, 2 on bad arguments.
 /// </summary>
@@ -20,13 +21,34 @@ internal sealed class BenchCommand(BenchProgramName name)
     private const int MaxChatMembers = 1000; // each member tracks every other member's sequence
     private const int MaxThreadConnections = 1000; // a thread per connection (two in bulk)
     private const int MaxMessageSize = 16 * 1024 * 1024;
+    private const int MaxDatagramSize = 65507; // IPv4's limit: 65535 less the IP and UDP headers
+    private const int MaxUnixPathBytes = 107;  // sun_path holds 108 bytes with the terminating NUL
     private const int DefaultMessageSize = 64;
     private const int DefaultBulkWriteSize = 64 * 1024;
     private static readonly TimeSpan MaxDuration = TimeSpan.FromHours(1);
 
-    private readonly Argument<string> _host = new("HOST") { Description = "Server host name or address" };
+    // Optional only because --unix PATH takes their place; ValidateTogether requires them otherwise.
+    private readonly Argument<string> _host = new("HOST") { Description = "Server host name or address (not with --unix)", Arity = ArgumentArity.ZeroOrOne };
 
-    private readonly Argument<int> _port = new("PORT") { Description = "Server port", CustomParser = ParsePort };
+    private readonly Argument<int> _port = new("PORT") { Description = "Server port (not with --unix)", CustomParser = ParsePort, Arity = ArgumentArity.ZeroOrOne };
+
+    private readonly Option<bool> _udp = new("--udp")
+    {
+        Description = "UDP echo ping-pong: each connection is a connected UDP socket that sends one --size datagram and waits "
+            + "for its echo; an echo not back within --loss-timeout counts the datagram as lost and the next one leaves "
+            + "(closed-loop pingpong on the epoll and threads engines)",
+    };
+
+    private readonly Option<double?> _lossTimeout = new("--loss-timeout")
+    {
+        Description = $"--udp: seconds to wait for a datagram's echo before counting it as lost (default {BenchSettings.DefaultLossTimeout.TotalSeconds})",
+    };
+
+    private readonly Option<string?> _unix = new("--unix")
+    {
+        Description = "A Unix-domain stream socket at PATH instead of HOST PORT",
+        HelpName = "PATH",
+    };
 
     private readonly Option<BenchMode> _mode = new("--mode", "-m")
     {
@@ -92,7 +114,8 @@ internal sealed class BenchCommand(BenchProgramName name)
         AllowMultipleArgumentsPerToken = false,
     };
 
-    public string Usage => $"Usage: {name.Command} HOST PORT [--mode {_mode.HelpName}] [--engine {_engine.HelpName}] [options]";
+    public string Usage =>
+        $"Usage: {name.Command} HOST PORT [--udp] [--mode {_mode.HelpName}] [--engine {_engine.HelpName}] [options], or {name.Command} --unix PATH [options]";
 
     public string HelpCommand => $"{name.Command} --help";
 
@@ -102,6 +125,7 @@ internal sealed class BenchCommand(BenchProgramName name)
         var root = new RootCommand("Load an echo server, verify every echoed byte, report rate, latency percentiles and the server's CPU per message")
         {
             _host, _port, _mode, _connections, _duration, _warmup, _size, _rate, _serverPid, _engine, _json, _also,
+            _udp, _lossTimeout, _unix,
         };
         root.HelpName = name.Command;
         _connections.Validators.Add(result => RequireRange(result, result.GetValueOrDefault<int>(), 1, MaxConnections));
@@ -115,13 +139,42 @@ internal sealed class BenchCommand(BenchProgramName name)
                 result.AddError("--rate must be a positive number of messages per second");
         });
         _serverPid.Validators.Add(result => RequireRange(result, result.GetValueOrDefault<int?>() ?? 1, 1, int.MaxValue));
+        _lossTimeout.Validators.Add(result =>
+        {
+            double seconds = result.GetValueOrDefault<double?>() ?? 1;
+            if (!(seconds >= 0.001 && seconds <= 60))
+                result.AddError("--loss-timeout must be 0.001 to 60 seconds");
+        });
+        _unix.Validators.Add(result =>
+        {
+            string path = result.GetValueOrDefault<string?>() ?? string.Empty;
+            if (path.Length == 0)
+                result.AddError("--unix needs the path of a socket");
+            else if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxUnixPathBytes)
+                result.AddError($"--unix: a socket path has at most {MaxUnixPathBytes} bytes");
+        });
         root.Validators.Add(ValidateTogether);
         root.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
         return root;
     }
 
     /// <summary>A malformed command line, as one line naming the problem, the usage line and where to find more.</summary>
-    public void WriteUsageError(TextWriter error, ParseResult parse) => UsageError.Write(error, parse, Usage, HelpCommand, name.MessagePrefix);
+    public void WriteUsageError(TextWriter error, ParseResult parse)
+    {
+        if (parse.GetResult(_unix) is null)
+        {
+            UsageError.Write(error, parse, Usage, HelpCommand, name.MessagePrefix);
+            return;
+        }
+        // UsageError names a missing HOST or PORT first, and with --unix there is none to miss:
+        // the same three lines, naming the first real problem.
+        string problem = parse.UnmatchedTokens.Count > 0 ? UsageError.Describe(parse)
+            : parse.Errors[0].SymbolResult is OptionResult { Tokens.Count: 0 } option ? $"option '{option.Option.Name}' needs a value"
+            : parse.Errors[0].Message.TrimEnd('.');
+        error.WriteLine($"{name.MessagePrefix}: {problem}");
+        error.WriteLine(Usage);
+        error.WriteLine($"Try '{HelpCommand}' for more.");
+    }
 
     /// <summary>Rules between options. Read as typed, not through GetValue: a mode or engine that failed to parse has its own error already, and GetValue would throw on it.</summary>
     private void ValidateTogether(CommandResult result)
@@ -129,6 +182,8 @@ internal sealed class BenchCommand(BenchProgramName name)
         string modeText = Token(result, _mode) ?? "pingpong";
         bool openLoop = result.GetResult(_rate) is { Implicit: false };
         BenchMode? mode = TryParse<BenchMode>(modeText);
+        string? engineText = Token(result, _engine);
+        ValidateTransport(result, mode, openLoop, engineText);
         if (openLoop && mode is not (null or BenchMode.PingPong or BenchMode.Chat))
             result.AddError("--rate applies to pingpong and chat modes only");
         int? connections = result.GetResult(_connections) is { Tokens.Count: > 0 } given && int.TryParse(given.Tokens[0].Value, out int count) ? count : null;
@@ -146,7 +201,7 @@ internal sealed class BenchCommand(BenchProgramName name)
                     result.AddError($"--also '{token.Value}': {(problem.Length > 0 ? problem : "give HOST:PORT")}");
             }
         }
-        if (TryParse<BenchEngine>(Token(result, _engine) ?? "auto") is BenchEngine engine && mode is BenchMode known)
+        if (TryParse<BenchEngine>(engineText ?? "auto") is BenchEngine engine && mode is BenchMode known)
         {
             if (!BenchSettings.Runs(engine, known, openLoop))
             {
@@ -160,14 +215,56 @@ internal sealed class BenchCommand(BenchProgramName name)
         }
     }
 
+    /// <summary>
+    /// HOST PORT, or --unix PATH in their place; what --udp runs (closed-loop pingpong, epoll and
+    /// threads engines, datagrams IPv4 can carry); --loss-timeout with --udp only.
+    /// </summary>
+    private void ValidateTransport(CommandResult result, BenchMode? mode, bool openLoop, string? engineText)
+    {
+        bool hostGiven = result.GetResult(_host) is { Tokens.Count: > 0 };
+        bool portGiven = result.GetResult(_port) is { Tokens.Count: > 0 };
+        bool udp = IsGiven(result, _udp);
+        if (result.GetResult(_unix) is null)
+        {
+            if (!hostGiven || !portGiven)
+                result.AddError("give HOST PORT, or --unix PATH");
+        }
+        else
+        {
+            if (hostGiven || portGiven)
+                result.AddError("--unix PATH takes the place of HOST PORT: give one or the other");
+            if (udp)
+                result.AddError("--udp and --unix do not go together: --unix is a stream socket");
+            if (result.GetResult(_also) is { Tokens.Count: > 0 })
+                result.AddError("--also names TCP nodes: it does not go with --unix");
+        }
+
+        if (result.GetResult(_lossTimeout) is { Tokens.Count: > 0 } && !udp)
+            result.AddError("--loss-timeout applies to --udp only");
+        if (!udp)
+            return;
+        if (mode is not (null or BenchMode.PingPong))
+            result.AddError("--udp runs pingpong mode only (echo ping-pong with loss counted)");
+        if (openLoop)
+            result.AddError("--udp runs closed loop only: no --rate");
+        if (TryParse<BenchEngine>(engineText ?? "auto") == BenchEngine.Async)
+            result.AddError("--udp runs on the epoll and threads engines (or auto), not async");
+        if (Token(result, _size) is string sizeText && int.TryParse(sizeText, out int size) && size > MaxDatagramSize)
+            result.AddError($"--udp: a datagram carries at most {MaxDatagramSize} bytes (--size)");
+    }
+
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        string host = parse.GetRequiredValue(_host);
+        string? unixPath = parse.GetValue(_unix);
+        BenchTransport transport = unixPath is not null ? BenchTransport.Unix
+            : parse.GetValue(_udp) ? BenchTransport.Udp
+            : BenchTransport.Tcp;
+        string host = unixPath ?? parse.GetRequiredValue(_host)!;
         BenchMode mode = parse.GetValue(_mode);
         bool json = parse.GetValue(_json);
         var settings = new BenchSettings(
             host,
-            await ResolveAsync(host, parse.GetValue(_port), cancellationToken),
+            unixPath is not null ? new UnixDomainSocketEndPoint(unixPath) : await ResolveAsync(host, parse.GetValue(_port), cancellationToken),
             mode,
             parse.GetValue(_connections),
             TimeSpan.FromSeconds(parse.GetValue(_duration)),
@@ -178,6 +275,8 @@ internal sealed class BenchCommand(BenchProgramName name)
             parse.GetValue(_engine))
         {
             AlsoTargets = await ResolveAllAsync(parse.GetValue(_also) ?? [], cancellationToken),
+            Transport = transport,
+            LossTimeout = parse.GetValue(_lossTimeout) is double lossSeconds ? TimeSpan.FromSeconds(lossSeconds) : BenchSettings.DefaultLossTimeout,
         };
 
         IBenchProgress progress = json ? new PlainProgress(null)
@@ -224,6 +323,8 @@ internal sealed class BenchCommand(BenchProgramName name)
 
     private static int ParsePort(ArgumentResult result)
     {
+        if (result.Tokens.Count == 0)
+            return 0;
         string text = result.Tokens[0].Value;
         if (PortNumber.TryParse(text, 1, out int port))
             return port;
@@ -254,6 +355,10 @@ internal sealed class BenchCommand(BenchProgramName name)
         }
         return null;
     }
+
+    /// <summary>A flag given on the command line (<c>--udp</c>, or <c>--udp true</c>).</summary>
+    private static bool IsGiven(CommandResult result, Option<bool> flag) =>
+        result.GetResult(flag) is { } given && (given.Tokens.Count == 0 || string.Equals(given.Tokens[0].Value, "true", StringComparison.OrdinalIgnoreCase));
 
     private static string? Token(CommandResult result, Option option) =>
         result.GetResult(option) is { Tokens.Count: > 0 } given ? given.Tokens[0].Value : null;

@@ -1,5 +1,6 @@
 using Ferry.Bench.Async;
 using Ferry.Bench.Chat;
+using Ferry.Bench.Datagrams;
 using Ferry.Bench.Epoll;
 using Ferry.Bench.Reports;
 using Ferry.Bench.Threads;
@@ -29,6 +30,10 @@ internal sealed class BenchRun(BenchSettings settings, IBenchProgress progress)
         // The one place that says what runs each mode.
         return (settings.Mode, settings.EngineInUse) switch
         {
+            (BenchMode.PingPong, BenchEngine.Epoll) when settings.Transport == BenchTransport.Udp =>
+                MeasureAsync(new EpollDriver(context, all => new EpollDatagramPingPong(all)), tallies, cancellationToken),
+            (BenchMode.PingPong, BenchEngine.Threads) when settings.Transport == BenchTransport.Udp =>
+                MeasureAsync(new ThreadLoad(context, ThreadDatagramPingPong.Run), tallies, cancellationToken),
             (BenchMode.Idle, _) => MeasureIdleAsync(new IdleConnections(context), tallies, cancellationToken),
             (BenchMode.Chat, _) => MeasureAsync(new ChatLoad(context), tallies, cancellationToken),
             (BenchMode.PingPong, BenchEngine.Epoll) => MeasureAsync(new EpollDriver(context, all => new EpollPingPong(all)), tallies, cancellationToken),
@@ -47,6 +52,8 @@ internal sealed class BenchRun(BenchSettings settings, IBenchProgress progress)
     {
         using (load)
         {
+            if (settings.Transport == BenchTransport.Udp)
+                await DatagramProbe.CheckAsync(settings, cancellationToken);
             await load.OpenAsync(cancellationToken);
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             long? rssBefore = ReadServerRss();
@@ -96,7 +103,7 @@ internal sealed class BenchRun(BenchSettings settings, IBenchProgress progress)
         }
     }
 
-    private string Title() => $"{BenchSettings.NameOf(settings.Mode)} {settings.Host}:{settings.Target.Port}";
+    private string Title() => $"{BenchSettings.NameOf(settings.Mode)} {settings.Address}";
 
     private long? ReadServerRss() => settings.ServerPid is int pid ? ServerProcess.ResidentBytes(pid) : null;
 
@@ -106,10 +113,21 @@ internal sealed class BenchRun(BenchSettings settings, IBenchProgress progress)
         LatencySummary? latency = settings.RecordsLatency
             ? LatencySummary.From(LatencyHistogram.Merge(tallies.Select(tally => tally.Latency!)))
             : null;
+        long errors = totals.Errors;
+        string? firstError = tallies.Select(tally => tally.FirstError).FirstOrDefault(error => error is not null);
+        if (settings.Transport == BenchTransport.Udp && totals.Messages == 0 && totals.Lost > 0)
+        {
+            // Loss alone is no error, but a run that measured nothing is not a result.
+            errors++;
+            firstError ??= $"no datagram was echoed while measuring ({totals.Lost} lost)";
+        }
         return new BenchReport(
-            settings, _phase.Measured, totals.Messages, totals.Bytes, totals.Errors, totals.CorruptBytes,
-            tallies.Select(tally => tally.FirstError).FirstOrDefault(error => error is not null),
+            settings, _phase.Measured, totals.Messages, totals.Bytes, errors, totals.CorruptBytes, firstError,
             latency, idleConnections, rssBefore, rssAfter,
-            costs?.ClientGen0Collections ?? 0, costs?.ClientAllocatedBytes ?? 0, costs?.ServerCpu, costs?.ClientCpu);
+            costs?.ClientGen0Collections ?? 0, costs?.ClientAllocatedBytes ?? 0, costs?.ServerCpu, costs?.ClientCpu)
+        {
+            Lost = totals.Lost,
+            Late = totals.Late,
+        };
     }
 }

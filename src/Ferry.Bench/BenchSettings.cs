@@ -1,9 +1,13 @@
 using System.Net;
+using System.Net.Sockets;
 using Ferry.Client;
+using Ferry.Platform.Linux;
 
 namespace Ferry.Bench;
 
 /// <summary>One benchmark run as the user asked for it, already validated.</summary>
+/// <param name="Host">The host as given; for a Unix socket, its path.</param>
+/// <param name="Target">An <see cref="IPEndPoint"/>, or for a Unix socket a <see cref="UnixDomainSocketEndPoint"/>.</param>
 /// <param name="Rate">
 /// The open-loop rate as given, or null for closed loop: pingpong, messages per second over all
 /// connections; chat, lines per second sent by each member.
@@ -12,7 +16,7 @@ namespace Ferry.Bench;
 /// <param name="Engine">How sockets are driven; see <see cref="EngineInUse"/> for what Auto picks.</param>
 internal sealed record BenchSettings(
     string Host,
-    IPEndPoint Target,
+    EndPoint Target,
     BenchMode Mode,
     int Connections,
     TimeSpan Duration,
@@ -28,8 +32,27 @@ internal sealed record BenchSettings(
     /// </summary>
     public IReadOnlyList<IPEndPoint> AlsoTargets { get; init; } = [];
 
+    /// <summary>TCP, UDP (<c>--udp</c>) or a Unix stream socket (<c>--unix PATH</c>).</summary>
+    public BenchTransport Transport { get; init; } = BenchTransport.Tcp;
+
+    /// <summary>UDP: how long a datagram's echo is waited for before the datagram is counted as lost and the next one sent.</summary>
+    public TimeSpan LossTimeout { get; init; } = DefaultLossTimeout;
+
+    public static TimeSpan DefaultLossTimeout { get; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The server's port, or null for a Unix socket.</summary>
+    public int? Port => (Target as IPEndPoint)?.Port;
+
+    /// <summary>The server as reports name it: <c>HOST:PORT</c>, <c>udp:HOST:PORT</c> or <c>unix:PATH</c>.</summary>
+    public string Address => Transport switch
+    {
+        BenchTransport.Unix => $"unix:{Host}",
+        BenchTransport.Udp => $"udp:{Host}:{Port}",
+        _ => $"{Host}:{Port}",
+    };
+
     /// <summary>Where connection <paramref name="index"/> goes.</summary>
-    public IPEndPoint TargetOf(int index) => AlsoTargets.Count == 0 || index % (AlsoTargets.Count + 1) == 0
+    public EndPoint TargetOf(int index) => AlsoTargets.Count == 0 || index % (AlsoTargets.Count + 1) == 0
         ? Target
         : AlsoTargets[index % (AlsoTargets.Count + 1) - 1];
 
@@ -78,5 +101,11 @@ internal sealed record BenchSettings(
     public static string NameOf(Enum value) => value.ToString().ToLowerInvariant();
 
     /// <summary>The one line for a server that cannot be reached before the run.</summary>
-    public CommandFailedException ConnectFailed(string cause) => new($"connect to {Host} port {Target.Port}: {cause}");
+    public CommandFailedException ConnectFailed(string cause) => new(Transport switch
+    {
+        // The runtime reports a missing socket file as "address not available" (ENOENT is lost on the way).
+        BenchTransport.Unix => $"connect to {Host}: {(Host.StartsWith('@') || File.Exists(Host) ? cause : Errno.Describe(Errno.NoSuchFile))}",
+        BenchTransport.Udp => $"udp to {Host} port {Port}: {cause}",
+        _ => $"connect to {Host} port {Port}: {cause}",
+    });
 }

@@ -14,6 +14,8 @@ internal sealed class ConnectionTally
     private long _bytes;
     private long _errors;
     private long _corruptBytes;
+    private long _lost;
+    private long _late;
 
     public ConnectionTally(bool recordsLatency)
     {
@@ -34,6 +36,12 @@ internal sealed class ConnectionTally
 
     /// <summary>Echoed bytes that differed from what was sent, at any time.</summary>
     public long CorruptBytes => Volatile.Read(ref _corruptBytes);
+
+    /// <summary>UDP: datagrams whose echo did not come within the loss timeout, counted as lost while measuring.</summary>
+    public long Lost => Volatile.Read(ref _lost);
+
+    /// <summary>UDP: echoes that came after their datagram was counted as lost, seen while measuring (not counted as messages).</summary>
+    public long Late => Volatile.Read(ref _late);
 
     /// <summary>The first failure's description, for the report.</summary>
     public string? FirstError { get; private set; }
@@ -68,6 +76,22 @@ internal sealed class ConnectionTally
     {
         Volatile.Write(ref _bytes, _bytes + (to - from));
         Volatile.Write(ref _messages, _messages + (to / writeSize - from / writeSize));
+    }
+
+    /// <summary>UDP: a datagram given up after the loss timeout; counted while the phase is measuring.</summary>
+    public void CountLost(BenchPhase phase)
+    {
+        if (phase.Measuring)
+            Volatile.Write(ref _lost, _lost + 1);
+    }
+
+    /// <summary>UDP: the echo of a datagram given up came after all; its corrupt bytes count at any time, the late echo while measuring.</summary>
+    public void CountLate(int corruptBytes, BenchPhase phase)
+    {
+        if (corruptBytes > 0)
+            CountCorruption(corruptBytes);
+        if (phase.Measuring)
+            Volatile.Write(ref _late, _late + 1);
     }
 
     public void CountCorruption(int corruptBytes)

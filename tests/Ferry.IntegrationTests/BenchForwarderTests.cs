@@ -18,10 +18,12 @@ public sealed class BenchForwarderTests
         var direct = await ToolRun.RunAsync(Binaries.FerryBench, ["--help"], timeout: Generous);
 
         Assert.Equal(0, viaFerry.ExitCode);
-        Assert.Contains("ferry bench <HOST> <PORT> [options]", viaFerry.StdoutText);
+        // HOST and PORT show as optional: --unix PATH takes their place.
+        Assert.Contains("ferry bench [<HOST> [<PORT>]] [options]", viaFerry.StdoutText);
         Assert.Contains("--engine <auto|epoll|threads|async>", viaFerry.StdoutText);
+        Assert.Contains("--unix <PATH>", viaFerry.StdoutText);
         Assert.Equal(0, direct.ExitCode);
-        Assert.Contains("ferry-bench <HOST> <PORT> [options]", direct.StdoutText);
+        Assert.Contains("ferry-bench [<HOST> [<PORT>]] [options]", direct.StdoutText);
     }
 
     [Fact]

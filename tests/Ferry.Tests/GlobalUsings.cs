@@ -6,6 +6,7 @@ global using Xunit;
 global using bench::Ferry.Bench;
 global using bench::Ferry.Bench.Async;
 global using bench::Ferry.Bench.Chat;
+global using bench::Ferry.Bench.Datagrams;
 global using bench::Ferry.Bench.Epoll;
 global using bench::Ferry.Bench.Native;
 global using bench::Ferry.Bench.Reports;

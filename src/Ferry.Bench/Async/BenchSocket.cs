@@ -13,14 +13,19 @@ internal static class BenchSocket
     // backlog of 128.
     private const int ConnectConcurrency = 32;
 
-    public static async Task<Socket> ConnectAsync(IPEndPoint target, CancellationToken cancellationToken)
+    /// <summary>A TCP connection to an <see cref="IPEndPoint"/>, or a Unix stream socket's to a <see cref="UnixDomainSocketEndPoint"/>.</summary>
+    public static async Task<Socket> ConnectAsync(EndPoint target, CancellationToken cancellationToken)
     {
-        var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        bool unix = target is UnixDomainSocketEndPoint;
+        var socket = unix
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             await socket.ConnectAsync(target, cancellationToken);
             // Small messages must leave at once; Nagle would turn ping-pong into a timer test.
-            socket.NoDelay = true;
+            if (!unix)
+                socket.NoDelay = true;
             return socket;
         }
         catch

@@ -1,21 +1,52 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-
 using Ferry.Platform.Linux;
 
 namespace Ferry.Bench.Native;
 
 /// <summary>
-/// A TCP socket as a bare file descriptor for the epoll engine: opened non-blocking with
-/// Nagle off (small messages must leave at once), connected without waiting
-/// (<see cref="NonBlockingConnect"/>), closed by fd.
+/// A socket as a bare file descriptor for the epoll engine: a TCP or Unix stream socket opened
+/// non-blocking (TCP with Nagle off: small messages must leave at once) and connected without
+/// waiting (<see cref="NonBlockingConnect"/>), or a connected UDP socket; closed by fd.
 /// Called without the runtime's socket layer on purpose: one thread drives every connection
 /// with plain non-blocking syscalls, no per-operation objects, no thread-pool hop.
 /// </summary>
 internal static unsafe class NativeSocket
 {
-    /// <summary>The <c>sockaddr_in</c> or <c>sockaddr_in6</c> bytes of <paramref name="endPoint"/>.</summary>
-    public static byte[] AddressOf(IPEndPoint endPoint) => Ferry.Platform.Net.SocketAddressBytes.Of(endPoint);
+    /// <summary>The <c>sockaddr_in</c>, <c>sockaddr_in6</c> or <c>sockaddr_un</c> bytes of <paramref name="endPoint"/>.</summary>
+    public static byte[] AddressOf(EndPoint endPoint) => endPoint switch
+    {
+        IPEndPoint ip => SocketAddressBytes.Of(ip),
+        UnixDomainSocketEndPoint unix => SocketAddressBytes.OfPath(unix.ToString()),
+        _ => throw new ArgumentException($"no socket address for {endPoint.GetType().Name}", nameof(endPoint)),
+    };
+
+    /// <summary>
+    /// A UDP socket, non-blocking and close-on-exec, connected to <paramref name="address"/>: its
+    /// sends go there and it receives only that peer's datagrams (and, as an error, its ICMP
+    /// "port unreachable"). Returns the fd, or -1 with <paramref name="error"/> set.
+    /// </summary>
+    public static int OpenDatagram(byte[] address, out int error)
+    {
+        int fd = SocketCalls.Open(BinaryPrimitives.ReadUInt16LittleEndian(address), SocketCalls.DatagramNonBlockingCloseOnExec, 0);
+        if (fd < 0)
+        {
+            error = Errno.Last;
+            return -1;
+        }
+        int result;
+        fixed (byte* bytes = address)
+            result = SocketCalls.Connect(fd, bytes, address.Length);
+        if (result != 0)
+        {
+            error = Errno.Last;
+            Close(fd);
+            return -1;
+        }
+        error = 0;
+        return fd;
+    }
 
     /// <summary>
     /// One non-blocking send of as much of <paramref name="data"/> as the kernel takes, retried

@@ -27,6 +27,17 @@ internal sealed record BenchReport(
     TimeSpan? ServerCpu = null,
     TimeSpan? ClientCpu = null)
 {
+    /// <summary>UDP: datagrams counted as lost while measuring (their echo did not come within the loss timeout).</summary>
+    public long Lost { get; init; }
+
+    /// <summary>UDP: echoes of lost datagrams that came after all, while measuring.</summary>
+    public long Late { get; init; }
+
+    /// <summary>UDP: the share of the datagrams settled while measuring (echoed or lost) that were lost; null for a stream.</summary>
+    public double? LossRate => Settings.Transport != BenchTransport.Udp ? null
+        : Messages + Lost > 0 ? (double)Lost / (Messages + Lost)
+        : 0;
+
     public double MessagesPerSecond => Measured > TimeSpan.Zero ? Messages / Measured.TotalSeconds : 0;
 
     /// <summary>What the open-loop schedule offered, in the unit of <see cref="MessagesPerSecond"/>; null for closed loop.</summary>

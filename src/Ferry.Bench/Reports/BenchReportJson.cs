@@ -16,8 +16,11 @@ internal static class BenchReportJson
         {
             json.WriteStartObject();
             json.WriteString("mode", BenchSettings.NameOf(s.Mode));
-            json.WriteString("host", s.Host);
-            json.WriteNumber("port", s.Target.Port);
+            json.WriteString("transport", BenchSettings.NameOf(s.Transport));
+            bool unix = s.Transport == BenchTransport.Unix;
+            WriteNullable(json, "host", unix ? null : s.Host);
+            WriteNullable(json, "port", (long?)s.Port);
+            WriteNullable(json, "path", unix ? s.Host : null);
             json.WriteNumber("connections", s.Connections);
             json.WriteNumber("size", s.MessageSize);
             json.WriteNumber("durationSeconds", s.Duration.TotalSeconds);
@@ -36,6 +39,11 @@ internal static class BenchReportJson
                 json.WriteNull("firstError");
             else
                 json.WriteString("firstError", report.FirstError);
+            bool udp = s.Transport == BenchTransport.Udp;
+            WriteNullable(json, "lossTimeoutSeconds", udp ? s.LossTimeout.TotalSeconds : null);
+            WriteNullable(json, "lostDatagrams", udp ? report.Lost : null);
+            WriteNullable(json, "lateEchoes", udp ? report.Late : null);
+            WriteNullable(json, "lossRate", Round(report.LossRate, 6));
 
             if (report.Latency is LatencySummary latency)
             {
@@ -78,6 +86,14 @@ internal static class BenchReportJson
             json.WriteNumber(name, number);
         else
             json.WriteNull(name);
+    }
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+            json.WriteNull(name);
+        else
+            json.WriteString(name, value);
     }
 
     private static void WriteNullable(Utf8JsonWriter json, string name, long? value)

@@ -11,8 +11,11 @@ internal static class BenchReportText
         string rate = s.Rate is not double r ? string.Empty
             : s.Mode == BenchMode.Chat ? $", open loop at {Rate(r)} lines/s per member"
             : $", open loop at {Rate(r)} msg/s";
-        output.WriteLine(Invariant(
-            $"{BenchSettings.NameOf(s.Mode)} {s.Host}:{s.Target.Port}: {s.Connections} connection(s), {s.MessageSize} B, ")
+        bool udp = s.Transport == BenchTransport.Udp;
+        string connections = udp
+            ? Invariant($"{s.Connections} sender(s), {s.MessageSize} B datagrams, loss timeout {s.LossTimeout.TotalSeconds:0.###} s")
+            : Invariant($"{s.Connections} connection(s), {s.MessageSize} B");
+        output.WriteLine($"{BenchSettings.NameOf(s.Mode)} {s.Address}: {connections}, "
             + Invariant($"{s.Duration.TotalSeconds:0.###} s after {s.Warmup.TotalSeconds:0.###} s warm-up{rate}, ")
             + $"{BenchSettings.NameOf(s.EngineInUse)} engine");
 
@@ -22,9 +25,15 @@ internal static class BenchReportText
         }
         else
         {
-            output.WriteLine(Invariant($"  messages          {report.Messages:N0} in {report.Measured.TotalSeconds:0.000} s"));
+            string unit = udp ? "datagrams" : "messages";
+            output.WriteLine(Invariant($"  {unit,-17} {report.Messages:N0} in {report.Measured.TotalSeconds:0.000} s"));
             string offered = report.OfferedMessagesPerSecond is double o ? $" of {Number(o)} offered" : string.Empty;
-            output.WriteLine($"  rate              {Number(report.MessagesPerSecond)} msg/s{offered}");
+            output.WriteLine($"  rate              {Number(report.MessagesPerSecond)} {(udp ? "datagrams" : "msg")}/s{offered}");
+            if (report.LossRate is double lossRate)
+            {
+                output.WriteLine(Invariant(
+                    $"  lost              {report.Lost:N0} ({lossRate * 100:0.###}%), {report.Late:N0} echoed after the loss timeout"));
+            }
             output.WriteLine(Invariant($"  throughput        {report.MegabytesPerSecond:N1} MB/s"));
         }
 
@@ -53,6 +62,7 @@ internal static class BenchReportText
                 BenchMode.Bulk => "MB",
                 BenchMode.Connect => "connection",
                 BenchMode.Chat => "delivery",
+                _ when udp => "datagram",
                 _ => "message",
             };
             string cost = perOperation is double us ? Invariant($", {us:#,0.00} us per {unit}") : string.Empty;

@@ -24,9 +24,10 @@ internal sealed class LiveProgress : IBenchProgress
                 table.UpdateCell(0, 1, ((current.Messages - previous.Messages) / seconds).ToString("N0", CultureInfo.InvariantCulture));
                 table.UpdateCell(0, 2, ((current.Bytes - previous.Bytes) / seconds / 1e6).ToString("N1", CultureInfo.InvariantCulture));
                 table.UpdateCell(0, 3, current.Messages.ToString("N0", CultureInfo.InvariantCulture));
-                table.UpdateCell(0, 4, current.Errors == 0
+                string lost = current.Lost > 0 ? $" ({current.Lost.ToString(CultureInfo.InvariantCulture)} lost)" : string.Empty;
+                table.UpdateCell(0, 4, (current.Errors == 0
                     ? "0"
-                    : $"[red]{current.Errors.ToString(CultureInfo.InvariantCulture)}[/]");
+                    : $"[red]{current.Errors.ToString(CultureInfo.InvariantCulture)}[/]") + lost);
                 context.Refresh();
                 previous = current;
             }

@@ -21,9 +21,10 @@ internal sealed class PlainProgress(TextWriter? output) : IBenchProgress
         while (await ticks.NextAsync(cancellationToken) is double seconds)
         {
             BenchTotals current = read();
+            string lost = current.Lost > 0 ? $"  lost {current.Lost}" : string.Empty;
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{title} {ticks.Elapsed.TotalSeconds,5:0.0}s  {(current.Messages - previous.Messages) / seconds,12:N0} msg/s  "
-                + $"{(current.Bytes - previous.Bytes) / seconds / 1e6,9:N1} MB/s  errors {current.Errors}"));
+                + $"{(current.Bytes - previous.Bytes) / seconds / 1e6,9:N1} MB/s  errors {current.Errors}{lost}"));
             previous = current;
         }
     }

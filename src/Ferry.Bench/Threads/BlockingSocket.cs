@@ -10,13 +10,22 @@ namespace Ferry.Bench.Threads;
 /// </summary>
 internal static class BlockingSocket
 {
-    /// <summary>A new socket with Nagle off (small messages must leave at once), not connected yet.</summary>
-    public static Socket Create(IPEndPoint target) =>
-        new(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-
-    public static Socket Connect(IPEndPoint target)
+    /// <summary>
+    /// A new socket for <paramref name="target"/>, not connected yet: TCP with Nagle off (small
+    /// messages must leave at once), a Unix stream socket, or with <paramref name="transport"/>
+    /// UDP a datagram socket.
+    /// </summary>
+    public static Socket Create(EndPoint target, BenchTransport transport) => transport switch
     {
-        Socket socket = Create(target);
+        BenchTransport.Udp => new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp),
+        BenchTransport.Unix => new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified),
+        _ => new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true },
+    };
+
+    /// <summary>A connected socket (UDP: one that sends to and receives from <paramref name="target"/> only).</summary>
+    public static Socket Connect(EndPoint target, BenchTransport transport)
+    {
+        Socket socket = Create(target, transport);
         try
         {
             socket.Connect(target);

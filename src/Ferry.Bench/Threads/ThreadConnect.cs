@@ -25,7 +25,7 @@ internal static class ThreadConnect
             int corrupt;
             try
             {
-                using Socket socket = BlockingSocket.Create(settings.Target);
+                using Socket socket = BlockingSocket.Create(settings.Target, settings.Transport);
                 if (!deadline.Watch(index, socket))
                     return;
                 socket.Connect(settings.Target);

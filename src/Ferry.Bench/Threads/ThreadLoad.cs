@@ -25,7 +25,7 @@ internal sealed class ThreadLoad(BenchContext context, Action<BenchContext, int,
         {
             try
             {
-                _sockets.Add(BlockingSocket.Connect(settings.Target));
+                _sockets.Add(BlockingSocket.Connect(settings.Target, settings.Transport));
             }
             catch (SocketException exception)
             {

@@ -18,6 +18,7 @@ public static unsafe partial class SocketCalls
     public const int AddressFamilyInet = 2;                               // AF_INET
     public const int AddressFamilyInet6 = 10;                             // AF_INET6
     public const int StreamNonBlockingCloseOnExec = 1 | 0x800 | 0x80000;  // SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC
+    public const int DatagramNonBlockingCloseOnExec = 2 | 0x800 | 0x80000; // SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC
     public const int ProtocolTcp = 6;                                     // IPPROTO_TCP
     public const int TcpNoDelay = 1;                                      // TCP_NODELAY
     public const int SocketLevel = 1;                                     // SOL_SOCKET
@@ -90,7 +91,7 @@ public static unsafe partial class SocketCalls
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(SafeHandle socket, byte* buffer, nint length, int flags);
 
-    private const int AddressFamilyUnix = 1;  // AF_UNIX
+    public const int AddressFamilyUnix = 1;   // AF_UNIX
     private const int StreamCloseOnExec = 1 | 0x80000; // SOCK_STREAM | SOCK_CLOEXEC
 
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "socketpair", SetLastError = true)]

@@ -7,7 +7,8 @@ namespace Ferry.Platform.Net;
 
 /// <summary>
 /// <c>sockaddr_in</c> and <c>sockaddr_in6</c> as the kernel reads and writes them: the family in
-/// host byte order, the port in network order, then the address.
+/// host byte order, the port in network order, then the address; and <c>sockaddr_un</c>: the
+/// family, then the path and its terminating NUL.
 /// </summary>
 public static class SocketAddressBytes
 {
@@ -27,6 +28,22 @@ public static class SocketAddressBytes
         {
             endPoint.Address.TryWriteBytes(address.AsSpan(4, 4), out _);
         }
+        return address;
+    }
+
+    /// <summary>
+    /// The <c>sockaddr_un</c> bytes of a Unix socket at <paramref name="path"/>, for connect: as
+    /// long as the path needs, with its NUL. A path starting with <c>@</c> names an abstract
+    /// socket (a NUL first, no NUL after), as .NET's <see cref="UnixDomainSocketEndPoint"/> reads it.
+    /// </summary>
+    public static byte[] OfPath(string path)
+    {
+        bool @abstract = path.StartsWith('@');
+        var address = new byte[2 + System.Text.Encoding.UTF8.GetByteCount(path) + (@abstract ? 0 : 1)];
+        BinaryPrimitives.WriteUInt16LittleEndian(address, (ushort)SocketCalls.AddressFamilyUnix);
+        System.Text.Encoding.UTF8.GetBytes(path, address.AsSpan(2));
+        if (@abstract)
+            address[2] = 0;
         return address;
     }
 
