@@ -194,6 +194,7 @@ public sealed class UdpListenerTests
     [InlineData("udp:127.0.0.1:0=echo,maxConnections=5", "maxConnections=5: not for a udp listener")]
     [InlineData("udp:127.0.0.1:0=echo,tls=on", "tls=on: not for a udp listener")]
     [InlineData("127.0.0.1:0=echo,rate=5", "rate=5: not for a tcp listener")]
+    [InlineData("udp:127.0.0.1:0=forward,to=127.0.0.1:9,sendProxy=v1", "unknown option 'sendProxy' for forward (known: to, balance, sessionTimeout, maxSessions)")]
     public async Task WhatUdpCannotDoIsAUsageError(string listen, string message)
     {
         var result = await ToolRun.RunAsync(Binaries.Ferryd, ["--listen", listen], timeout: TimeSpan.FromSeconds(30));

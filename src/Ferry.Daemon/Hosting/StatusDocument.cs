@@ -71,7 +71,7 @@ internal static class StatusDocument
         json.WriteEndObject();
     }
 
-    private static void WriteListener(Utf8JsonWriter json, BoundListener listener, Services.IConnectionService service)
+    private static void WriteListener(Utf8JsonWriter json, BoundListener listener, Services.IListenerService service)
     {
         json.WriteStartObject();
         if (listener.Spec.Name is not null)

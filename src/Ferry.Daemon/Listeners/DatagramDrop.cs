@@ -15,6 +15,9 @@ internal enum DatagramDrop
     /// <summary>The reply would be larger than the request, and amplify=on is not set.</summary>
     Amplification,
 
+    /// <summary>A new client of a udp: forward, while maxSessions sessions are open.</summary>
+    SessionsFull,
+
     /// <summary>The socket's send buffer was full (or the reply was refused): UDP drops, a server never waits.</summary>
     SendBufferFull,
 }

@@ -68,6 +68,7 @@ internal sealed partial class DatagramDropLog(string listener, DatagramCounters 
         DatagramDrop.LoopPort => "from a service port (loop guard)",
         DatagramDrop.RateExceeded => "over the source's rate",
         DatagramDrop.Amplification => "reply larger than request (amplify=off)",
+        DatagramDrop.SessionsFull => "new client while maxSessions are open",
         _ => "send buffer full",
     };
 

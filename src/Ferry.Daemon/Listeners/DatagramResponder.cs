@@ -27,7 +27,7 @@ internal sealed class DatagramResponder(IDatagramService service, ListenerPolicy
                 counters.Drop(drop);
                 continue;
             }
-            int reply = service.Answer(batch.Buffer(slot), length);
+            int reply = service.Answer(batch.Buffer(slot), length, new DatagramPeer(batch.Sender(slot), socket, counters));
             if (reply < 0)
                 continue;
             if (reply > length && !_amplify)

@@ -50,7 +50,7 @@ internal sealed class ListenerSet : IAsyncDisposable
     }
 
     /// <summary>Starts serving bound sockets with their services.</summary>
-    public Task<IReadOnlyList<RunningListener>> StartAsync(IEnumerable<(BoundListener Listener, IConnectionService Service)> listeners)
+    public Task<IReadOnlyList<RunningListener>> StartAsync(IEnumerable<(BoundListener Listener, IListenerService Service)> listeners)
     {
         try
         {

@@ -36,7 +36,7 @@ internal sealed partial class RunningListener
     private IListenerIntake _intake;
     private readonly DatagramResponder? _datagrams;
     private readonly DatagramDropLog? _dropLog;
-    private readonly ConnectionHandler _handler;
+    private readonly ConnectionHandler? _handler;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConnectionSet _connections = new();
@@ -50,7 +50,7 @@ internal sealed partial class RunningListener
     private readonly long? _descriptorLimit = DescriptorLimit.Current();
     private Task _sweeping = Task.CompletedTask;
 
-    public RunningListener(BoundListener listener, IConnectionService service, MemoryPool<byte> pool, ILogger logger,
+    public RunningListener(BoundListener listener, IListenerService service, MemoryPool<byte> pool, ILogger logger,
         TimeProvider? time = null)
     {
         Listener = listener;
@@ -62,7 +62,9 @@ internal sealed partial class RunningListener
         _serviceScheduler = _serveOnLoop ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _handler = new ConnectionHandler(listener.Name, listener.Label, service, Policy.Tls, Policy.HandshakeTimeout, _time, logger, Forget);
+        _handler = service is IConnectionService connections
+            ? new ConnectionHandler(listener.Name, listener.Label, connections, Policy.Tls, Policy.HandshakeTimeout, _time, logger, Forget)
+            : null;
         _sources = new SourceLimits(Policy, _time);
         _admission = new Admission(Policy, listener.Service, _sources, _descriptorLimit);
         _refusals = new RefusalLog(listener.Name, logger, _time);
@@ -94,7 +96,7 @@ internal sealed partial class RunningListener
 
     public BoundListener Listener { get; }
 
-    public IConnectionService Service { get; }
+    public IListenerService Service { get; }
 
     public ListenerPolicy Policy { get; }
 
@@ -136,7 +138,7 @@ internal sealed partial class RunningListener
         _connections.Add(connection);
         // A service that never blocks starts right here, on the loop that accepted it, as a C
         // epoll server would; any other must not hold the loop: it starts on the thread pool.
-        connection.Served = _serveOnLoop ? _handler.ServeAsync(connection) : ServeOnThreadPoolAsync(connection);
+        connection.Served = _serveOnLoop ? _handler!.ServeAsync(connection) : ServeOnThreadPoolAsync(connection);
     }
 
     private unsafe void Refuse(int descriptor, string peer, RefusalReason reason, string detail)
@@ -165,7 +167,7 @@ internal sealed partial class RunningListener
     private async Task ServeOnThreadPoolAsync(TrackedConnection connection)
     {
         await Task.Yield();
-        await _handler.ServeAsync(connection);
+        await _handler!.ServeAsync(connection);
     }
 
     /// <summary>The connection is closed and logged (the handler's last step): it counts no more.</summary>

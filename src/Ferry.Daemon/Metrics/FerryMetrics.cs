@@ -196,7 +196,7 @@ internal static class FerryMetrics
     private static List<Measurement<long>> FromServices(ServiceMetric metric)
     {
         var measurements = new List<Measurement<long>>();
-        var seen = new HashSet<IConnectionService>(ReferenceEqualityComparer.Instance);
+        var seen = new HashSet<IListenerService>(ReferenceEqualityComparer.Instance);
         foreach (var listener in Listeners())
         {
             if (listener.Service is IServiceMetrics reporting && seen.Add(listener.Service))

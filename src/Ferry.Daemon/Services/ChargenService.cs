@@ -15,7 +15,7 @@ internal sealed class ChargenService : IConnectionService, IDatagramService
 
     private int _nextLine;
 
-    public int Answer(Span<byte> datagram, int length)
+    public int Answer(Span<byte> datagram, int length, DatagramPeer peer)
     {
         int characters = Random.Shared.Next(MaxDatagramCharacters + 1);
         var cycle = ChargenPattern.Cycle.Span;

@@ -14,7 +14,7 @@ internal sealed class DaytimeService(TimeProvider time) : IConnectionService, ID
 {
     public const string Format = "ddd, dd MMM yyyy HH:mm:ss zzz";
 
-    public int Answer(Span<byte> datagram, int length) =>
+    public int Answer(Span<byte> datagram, int length, DatagramPeer peer) =>
         Encoding.ASCII.GetBytes(time.GetLocalNow().ToString(Format, CultureInfo.InvariantCulture) + "\r\n", datagram);
 
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)

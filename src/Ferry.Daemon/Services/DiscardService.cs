@@ -9,7 +9,7 @@ namespace Ferry.Daemon.Services;
 /// </summary>
 internal sealed class DiscardService : IConnectionService, IDatagramService
 {
-    public int Answer(Span<byte> datagram, int length) => -1;
+    public int Answer(Span<byte> datagram, int length, DatagramPeer peer) => -1;
 
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
     {

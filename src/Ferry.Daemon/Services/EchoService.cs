@@ -12,7 +12,7 @@ namespace Ferry.Daemon.Services;
 /// </summary>
 internal sealed class EchoService : IConnectionService, IDatagramService
 {
-    public int Answer(Span<byte> datagram, int length) => length;
+    public int Answer(Span<byte> datagram, int length, DatagramPeer peer) => length;
 
     // One state machine per connection: the loop is in RunAsync itself (the shutdown path apart).
     public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)

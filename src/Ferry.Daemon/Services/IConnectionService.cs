@@ -7,7 +7,7 @@ namespace Ferry.Daemon.Services;
 /// so per-connection state lives in locals of <see cref="RunAsync"/>. What ferryd needs to
 /// know about it otherwise is in its <see cref="ServiceTraits"/>.
 /// </summary>
-internal interface IConnectionService
+internal interface IConnectionService : IListenerService
 {
     /// <summary>
     /// Serves one connection until the peer leaves, the service is done, or

@@ -5,12 +5,13 @@ namespace Ferry.Daemon.Services;
 /// its sender, nothing kept between them. Called on the socket thread that received the datagram,
 /// so it never blocks; one listener's datagrams are answered by one thread at a time.
 /// </summary>
-internal interface IDatagramService
+internal interface IDatagramService : IListenerService
 {
     /// <summary>
     /// Answers the datagram in the first <paramref name="length"/> bytes of <paramref name="datagram"/>
-    /// by writing its reply over it (the buffer holds any datagram); returns the reply's length,
-    /// or -1 for no reply. Whether a reply larger than its request may go is the listener's rule, not the service's.
+    /// from <paramref name="peer"/> by writing its reply over it (the buffer holds any datagram);
+    /// returns the reply's length, or -1 for no reply now. Whether a reply larger than its request
+    /// may go is the listener's rule, not the service's.
     /// </summary>
-    int Answer(Span<byte> datagram, int length);
+    int Answer(Span<byte> datagram, int length, DatagramPeer peer);
 }

@@ -12,7 +12,7 @@ internal sealed record ServiceDefinition(
     string Name,
     ServiceTraits Traits,
     Func<OptionReader, object?> ReadOptions,
-    Func<ServiceContext, IConnectionService> Create)
+    Func<ServiceContext, IListenerService> Create)
 {
     /// <summary>Service keys whose values are file names, made absolute where they were written.</summary>
     public IReadOnlySet<string> PathKeys { get; init; } = new HashSet<string>();
@@ -43,8 +43,9 @@ internal static class ServiceCatalog
         new("sink", new ServiceTraits { LineOriented = true, FirstByteTimeout = SinkFirstByteTimeout }, Sink.SinkOptions.Read,
             Sink.SinkService.Create) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "path" } },
         // TLS to the upstreams is CPU work a socket thread must not do for everyone else.
-        new("forward", ByteService with { BusyWith = options => ((Forward.ForwardOptions)options!).Tls.Enabled }, Forward.ForwardOptions.Read,
-            context => new Forward.ForwardService(context)) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "upstreamCa" } },
+        new("forward", ByteService with { BusyWith = options => ((Forward.ForwardOptions)options!).Tls.Enabled, ServesDatagrams = true },
+            Forward.ForwardOptions.Read,
+            context => context.Listener.Spec.Transport == ListenerTransport.Udp ? new Forward.DatagramForward(context) : new Forward.ForwardService(context)) { PathKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "upstreamCa" } },
         // The spawn, which holds its thread until the exec, is done on the thread pool by the service itself.
         new("exec", ByteService with { LoopbackByDefault = true, OwnKeys = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "group" } },
             Exec.ExecOptions.Read, context => new Exec.ExecService(context)),
@@ -62,7 +63,7 @@ internal static class ServiceCatalog
     public static ServiceDefinition Find(string name) => ByName[name];
 
     /// <summary>Creates the listener's service; its options were read and checked with its settings.</summary>
-    public static IConnectionService Create(ServiceContext context) => context.Listener.Service.Create(context);
+    public static IListenerService Create(ServiceContext context) => context.Listener.Service.Create(context);
 
     private static object? NoOptions(OptionReader reader) => null;
 }

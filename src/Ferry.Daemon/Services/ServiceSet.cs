@@ -16,9 +16,9 @@ internal sealed class ServiceSet : IAsyncDisposable
     private readonly Dictionary<string, Shared> _byKey = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
-    private sealed class Shared(IConnectionService service, string? key)
+    private sealed class Shared(IListenerService service, string? key)
     {
-        public IConnectionService Service { get; } = service;
+        public IListenerService Service { get; } = service;
 
         public string? Key { get; } = key;
 
@@ -34,7 +34,7 @@ internal sealed class ServiceSet : IAsyncDisposable
         return set;
     }
 
-    public IConnectionService this[ListenerSettings listener]
+    public IListenerService this[ListenerSettings listener]
     {
         get
         {
@@ -44,7 +44,7 @@ internal sealed class ServiceSet : IAsyncDisposable
     }
 
     /// <summary>The listener's service: the one it shares with a listener on the same port, service and options, or a new one.</summary>
-    public IConnectionService Acquire(ListenerSettings listener, ILoggerFactory loggers)
+    public IListenerService Acquire(ListenerSettings listener, ILoggerFactory loggers)
     {
         string? key = SharingKey(listener.Spec);
         lock (_gate)
@@ -70,7 +70,7 @@ internal sealed class ServiceSet : IAsyncDisposable
     /// <summary>The listener is gone; its service too, if no other listener shares it.</summary>
     public async Task RemoveAsync(ListenerSettings listener)
     {
-        IConnectionService? last = null;
+        IListenerService? last = null;
         lock (_gate)
         {
             if (!_byListener.Remove(listener, out var shared))
@@ -90,12 +90,12 @@ internal sealed class ServiceSet : IAsyncDisposable
     private static string? SharingKey(ListenerSpec spec) => spec.Port == 0 ? null : $"{spec.Transport}:{spec.Port}={spec.ServiceAndOptions}";
 
     /// <summary>Flushes what a service holds (a sink's file); called after its connections drained.</summary>
-    public static ValueTask DisposeAsync(IConnectionService service) =>
+    public static ValueTask DisposeAsync(IListenerService service) =>
         service is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
-        IConnectionService[] all;
+        IListenerService[] all;
         lock (_gate)
         {
             all = _byListener.Values.Select(s => s.Service).Distinct().ToArray();

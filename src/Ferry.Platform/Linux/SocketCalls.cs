@@ -88,6 +88,12 @@ public static unsafe partial class SocketCalls
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "recv", SetLastError = true)]
     public static partial nint Receive(SafeHandle socket, byte* buffer, nint length, int flags);
 
+    /// <summary>MSG_DONTWAIT: this call does not wait, whatever the socket's mode.</summary>
+    public const int DontWait = 0x40;
+
+    [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "sendto", SetLastError = true)]
+    public static partial nint SendTo(SafeHandle socket, byte* buffer, nint length, int flags, byte* address, int addressLength);
+
     [System.Runtime.InteropServices.LibraryImport(Libc.Name, EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(SafeHandle socket, byte* buffer, nint length, int flags);
 

@@ -57,6 +57,15 @@ internal sealed record ForwardOptions(
     public static readonly TimeSpan DefaultFinTimeout = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan DefaultCheckInterval = TimeSpan.FromSeconds(5);
 
+    public static readonly TimeSpan DefaultSessionTimeout = TimeSpan.FromSeconds(60);
+    public const int DefaultMaxSessions = 10_000;
+
+    /// <summary>udp: a client's session ends after this long without a datagram either way.</summary>
+    public TimeSpan SessionTimeout { get; init; } = DefaultSessionTimeout;
+
+    /// <summary>udp: sessions open at once at most.</summary>
+    public int MaxSessions { get; init; } = DefaultMaxSessions;
+
     /// <summary>How long a client behind a load balancer has to send its PROXY header.</summary>
     public static readonly TimeSpan ProxyHeaderTimeout = TimeSpan.FromSeconds(3);
 
@@ -69,6 +78,17 @@ internal sealed record ForwardOptions(
         var addresses = to.Select(upstream => Resolve(reader, upstream)).ToList();
         var balance = reader.Choice("balance", Balance.RoundRobin,
             ("roundrobin", Balance.RoundRobin), ("leastconn", Balance.LeastConn), ("first", Balance.First));
+        if (reader.Spec.Transport == ListenerTransport.Udp)
+        {
+            // Only what a datagram session has: connect timeouts, half-close, PROXY headers, TLS
+            // and connect checks are TCP's, and are refused by name as unknown keys.
+            return new ForwardOptions(to, addresses, balance, DefaultConnectTimeout, 0, DefaultFinTimeout, 0, ProxyVersion.Off, null,
+                new UpstreamTls(false, null, false), new HealthCheck(false, DefaultCheckInterval, 2, 3))
+            {
+                SessionTimeout = reader.Seconds("sessionTimeout", DefaultSessionTimeout, allowZero: false),
+                MaxSessions = (int)reader.Integer("maxSessions", DefaultMaxSessions, 1, 1_000_000),
+            };
+        }
         var connectTimeout = reader.Seconds("connectTimeout", DefaultConnectTimeout, allowZero: false);
         int retries = (int)reader.Integer("retries", 2, 0, 100);
         var finTimeout = reader.Seconds("finTimeout", DefaultFinTimeout, allowZero: false);
