@@ -266,9 +266,11 @@ public sealed class ClientUnixTests : IDisposable
             : ToolRun.RunAsync(prefix[0], [.. prefix[1..], Binaries.Ferry, .. args], timeout: Generous);
 
     [Theory]
-    [InlineData("-U /tmp/x.sock 127.0.0.1 7", "-U PATH takes no HOST or PORT", "Usage: ferry HOST PORT")]
-    [InlineData("-U @", "must not be empty", "Usage: ferry HOST PORT")]
-    [InlineData("listen -U /tmp/x.sock 7000", "-U PATH takes no [ADDR:]PORT", "Usage: ferry listen [ADDR:]PORT")]
+    [InlineData("-U /tmp/x.sock 127.0.0.1 7", "-U PATH takes no HOST or PORT", "Usage: ferry [-u] HOST PORT")]
+    [InlineData("-u -U /tmp/x.sock", "-u and -U exclude each other", "Usage: ferry [-u] HOST PORT")]
+    [InlineData("-U @", "must not be empty", "Usage: ferry [-u] HOST PORT")]
+    [InlineData("listen -U /tmp/x.sock 7000", "-U PATH takes no [ADDR:]PORT", "Usage: ferry listen [-u] [ADDR:]PORT")]
+    [InlineData("listen -u -U /tmp/x.sock", "-u and -U exclude each other", "Usage: ferry listen [-u] [ADDR:]PORT")]
     public async Task MisusedUnixOptionsAreUsageErrors(string commandLine, string problem, string usage)
     {
         var result = await ToolRun.RunAsync(Binaries.Ferry, commandLine.Split(' '), timeout: Generous);

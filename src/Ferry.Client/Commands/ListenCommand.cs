@@ -6,12 +6,12 @@ using Ferry.Client.Net;
 namespace Ferry.Client.Commands;
 
 /// <summary>
-/// <c>ferry listen [ADDR:]PORT [--keep-open]</c> or <c>ferry listen -U PATH</c>: wait for a
-/// peer, relay its bytes to stdout and the operator's stdin back to it.
+/// <c>ferry listen [-u] [ADDR:]PORT [--keep-open]</c> or <c>ferry listen -U PATH</c>: wait for a
+/// peer, relay its bytes (or datagrams) to stdout and the operator's stdin back to it.
 /// </summary>
 internal sealed class ListenCommand
 {
-    public const string Usage = "Usage: ferry listen [ADDR:]PORT\n       ferry listen -U PATH";
+    public const string Usage = "Usage: ferry listen [-u] [ADDR:]PORT\n       ferry listen -U PATH";
     public const string HelpCommand = "ferry listen --help";
 
     // Peers arriving while one is served wait in the kernel's queue until their turn.
@@ -28,7 +28,14 @@ internal sealed class ListenCommand
 
     private readonly Option<bool> _keepOpen = new("--keep-open", "-k")
     {
-        Description = "After a peer disconnects, wait for the next one instead of exiting",
+        Description = "After a peer disconnects, wait for the next one instead of exiting; "
+            + "with -u, hear every peer and send stdin to the one that sent last",
+    };
+
+    private readonly Option<bool> _udp = new("--udp", "-u")
+    {
+        Description = "UDP: answer the first peer that sends (see --keep-open); each line of text input "
+            + "(each read of binary input) is one datagram",
     };
 
     private readonly Option<UnixSocketAddress?> _unix = new("--unix", "-U")
@@ -44,10 +51,11 @@ internal sealed class ListenCommand
     public Command Create()
     {
         var command = new Command("listen",
-            "Wait for a TCP peer (a Unix-domain one with -U) and relay stdin to it and its bytes to stdout")
+            "Wait for a TCP peer (a UDP one with -u, a Unix-domain one with -U) and relay stdin to it and its bytes to stdout")
         {
             _address,
             _keepOpen,
+            _udp,
             _unix,
         };
         _tls.AddTo(command);
@@ -58,19 +66,27 @@ internal sealed class ListenCommand
 
     private void Validate(CommandResult result)
     {
+        bool udp = result.GetValue(_udp);
         // Whether -U was given, not its value: a malformed PATH has its own error already.
         bool unix = result.GetResult(_unix) is not null;
         bool address = result.GetResult(_address) is { Tokens.Count: > 0 };
-        if (unix && address)
+        if (udp && unix)
+            result.AddError("-u and -U exclude each other (ferry has no Unix datagram sockets)");
+        else if (unix && address)
             result.AddError("-U PATH takes no [ADDR:]PORT");
         else if (!unix && !address)
             result.AddError("missing [ADDR:]PORT");
+        else if (udp && _tls.Requested(result))
+            result.AddError("--tls does not work with -u (TLS needs a stream; ferry has no DTLS)");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         bool keepOpen = parse.GetValue(_keepOpen);
         UnixSocketAddress? unix = parse.GetValue(_unix);
+        if (unix is null && parse.GetValue(_udp))
+            return await UdpListenSession.RunAsync(parse.GetValue(_address)!, keepOpen, cancellationToken);
+
         TlsSettings? tls = _tls.ToSettings(parse);
         // Load the certificate before listening: a bad file is reported before any peer waits.
         tls?.LoadIdentity();
