@@ -135,7 +135,7 @@ public sealed class ClientTests
         Assert.Equal(2, result.ExitCode);
         var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("ferry: ", lines[0]);
-        Assert.Contains("Usage: ferry HOST PORT", lines);
+        Assert.Contains("Usage: ferry [-u] HOST PORT", lines);
         Assert.DoesNotContain("   at ", result.Stderr);
     }
 

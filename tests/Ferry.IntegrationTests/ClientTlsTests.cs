@@ -128,12 +128,12 @@ public sealed class ClientTlsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--ca /tmp/x.pem 127.0.0.1 7", "need --tls", "Usage: ferry HOST PORT")]
-    [InlineData("--tls --insecure --ca /tmp/x.pem 127.0.0.1 7", "exclude each other", "Usage: ferry HOST PORT")]
-    [InlineData("--tls --key /tmp/x.key 127.0.0.1 7", "--key needs --cert", "Usage: ferry HOST PORT")]
-    [InlineData("listen --cert /tmp/x.pem 127.0.0.1:0", "need --tls", "Usage: ferry listen [ADDR:]PORT")]
+    [InlineData("--ca /tmp/x.pem 127.0.0.1 7", "need --tls", "Usage: ferry [-u] HOST PORT")]
+    [InlineData("--tls --insecure --ca /tmp/x.pem 127.0.0.1 7", "exclude each other", "Usage: ferry [-u] HOST PORT")]
+    [InlineData("--tls --key /tmp/x.key 127.0.0.1 7", "--key needs --cert", "Usage: ferry [-u] HOST PORT")]
+    [InlineData("listen --cert /tmp/x.pem 127.0.0.1:0", "need --tls", "Usage: ferry listen [-u] [ADDR:]PORT")]
     // Before anything listens: not a listener that fails only when the first peer arrives.
-    [InlineData("listen --tls 127.0.0.1:0", "listen --tls needs --cert FILE", "Usage: ferry listen [ADDR:]PORT")]
+    [InlineData("listen --tls 127.0.0.1:0", "listen --tls needs --cert FILE", "Usage: ferry listen [-u] [ADDR:]PORT")]
     public async Task MisusedTlsOptionsAreUsageErrors(string commandLine, string problem, string usage)
     {
         var result = await ToolRun.RunAsync(Binaries.Ferry, commandLine.Split(' '), timeout: Generous);

@@ -56,7 +56,9 @@ internal sealed class SubcommandHelpAction(CommandLineAction defaultHelp) : Sync
 
     private static string ArgumentLabel(Argument argument) => argument.HelpName ?? argument.Name;
 
-    // Windows-style "/?" aliases are noise on Linux; the default help hides them too.
+    // Windows-style "/?" aliases are noise on Linux; the default help hides them too. An option
+    // that takes a value shows its name for it, as the default help does ("-U, --unix <PATH>").
     private static string OptionLabel(Option option) =>
-        string.Join(", ", option.Aliases.Append(option.Name).Where(alias => !alias.StartsWith('/')).OrderBy(alias => alias.Length).ThenBy(alias => alias, StringComparer.Ordinal));
+        string.Join(", ", option.Aliases.Append(option.Name).Where(alias => !alias.StartsWith('/')).OrderBy(alias => alias.Length).ThenBy(alias => alias, StringComparer.Ordinal))
+        + (option.HelpName is string value && option.Arity.MaximumNumberOfValues > 0 ? $" <{value}>" : string.Empty);
 }

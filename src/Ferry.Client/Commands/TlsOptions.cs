@@ -58,6 +58,9 @@ internal sealed class TlsOptions(bool listening)
             ? new TlsSettings(parse.GetValue(_ca), !listening && parse.GetValue(_insecure), parse.GetValue(_cert), parse.GetValue(_key))
             : null;
 
+    /// <summary>Whether --tls was given, for the command's own checks (-u refuses it).</summary>
+    public bool Requested(CommandResult result) => result.GetValue(_tls);
+
     private void Validate(CommandResult result)
     {
         string? ca = result.GetValue(_ca);

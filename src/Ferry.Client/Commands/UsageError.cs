@@ -28,8 +28,10 @@ internal static class UsageError
                 : $"unexpected argument '{token}'";
         }
 
+        // Arguments the parser itself requires; a command whose arguments depend on its options
+        // (ferry's HOST PORT, not needed with -U) reports missing ones from its own validator.
         string[] missing = parse.CommandResult.Command.Arguments
-            .Where(argument => parse.GetResult(argument) is not { Tokens.Count: > 0 })
+            .Where(argument => argument.Arity.MinimumNumberOfValues > 0 && parse.GetResult(argument) is not { Tokens.Count: > 0 })
             .Select(argument => argument.Name)
             .ToArray();
         if (missing.Length > 0)

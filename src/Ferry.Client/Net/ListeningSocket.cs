@@ -3,21 +3,28 @@ using System.Net.Sockets;
 
 namespace Ferry.Client.Net;
 
-/// <summary>Creates the bound, listening socket of <c>ferry listen</c>.</summary>
+/// <summary>Creates the bound socket of <c>ferry listen</c>: a listening TCP socket, or a UDP one (<c>-u</c>).</summary>
 internal static class ListeningSocket
 {
     private const int LinuxSolSocket = 1;
     private const int LinuxSoReuseAddr = 2;
 
     /// <summary>
-    /// Binds to the given address (a host name's first resolved address), or to all
-    /// interfaces: dual-stack <c>[::]</c> where IPv6 exists, else <c>0.0.0.0</c>.
+    /// Binds a TCP socket to the given address (a host name's first resolved address), or to
+    /// all interfaces: dual-stack <c>[::]</c> where IPv6 exists, else <c>0.0.0.0</c>; and listens.
     /// Failures become <see cref="CommandFailedException"/> ("cannot listen on ...").
     /// </summary>
-    public static async Task<Socket> OpenAsync(HostPort address, int backlog, CancellationToken cancellationToken)
+    public static Task<Socket> OpenAsync(HostPort address, int backlog, CancellationToken cancellationToken) =>
+        OpenAsync(address, ProtocolType.Tcp, backlog, cancellationToken);
+
+    /// <summary>Binds a UDP socket the same way.</summary>
+    public static Task<Socket> OpenDatagramAsync(HostPort address, CancellationToken cancellationToken) =>
+        OpenAsync(address, ProtocolType.Udp, backlog: 0, cancellationToken);
+
+    private static async Task<Socket> OpenAsync(HostPort address, ProtocolType protocol, int backlog, CancellationToken cancellationToken)
     {
         if (address.Host is null)
-            return OpenOnAllInterfaces(address.Port, backlog);
+            return OpenOnAllInterfaces(address.Port, protocol, backlog);
 
         IPAddress[] candidates;
         try
@@ -32,7 +39,7 @@ internal static class ListeningSocket
         Socket socket;
         try
         {
-            socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket = NewSocket(endpoint.AddressFamily, protocol);
         }
         catch (SocketException exception)
         {
@@ -41,7 +48,7 @@ internal static class ListeningSocket
         return BindAndListen(socket, endpoint, backlog, address.ToString());
     }
 
-    private static Socket OpenOnAllInterfaces(int port, int backlog)
+    private static Socket OpenOnAllInterfaces(int port, ProtocolType protocol, int backlog)
     {
         var anyV6 = new IPEndPoint(IPAddress.IPv6Any, port);
         if (Socket.OSSupportsIPv6)
@@ -49,11 +56,9 @@ internal static class ListeningSocket
             Socket? dual = null;
             try
             {
-                dual = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
-                AllowRebindDuringTimeWait(dual);
-                dual.Bind(anyV6);
-                dual.Listen(backlog);
-                return dual;
+                dual = NewSocket(AddressFamily.InterNetworkV6, protocol);
+                dual.DualMode = true;
+                return BindAndListen(dual, anyV6, backlog);
             }
             catch (SocketException exception) when (IsIPv6Unavailable(exception.SocketErrorCode))
             {
@@ -66,24 +71,36 @@ internal static class ListeningSocket
             }
         }
         var anyV4 = new IPEndPoint(IPAddress.Any, port);
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        return BindAndListen(socket, anyV4, backlog, anyV4.ToString());
+        return BindAndListen(NewSocket(AddressFamily.InterNetwork, protocol), anyV4, backlog, anyV4.ToString());
     }
+
+    private static Socket NewSocket(AddressFamily family, ProtocolType protocol) =>
+        new(family, protocol == ProtocolType.Udp ? SocketType.Dgram : SocketType.Stream, protocol);
 
     private static Socket BindAndListen(Socket socket, IPEndPoint endpoint, int backlog, string shownAs)
     {
         try
         {
-            AllowRebindDuringTimeWait(socket);
-            socket.Bind(endpoint);
-            socket.Listen(backlog);
-            return socket;
+            return BindAndListen(socket, endpoint, backlog);
         }
         catch (SocketException exception)
         {
             socket.Dispose();
             throw CannotListen(shownAs, exception);
         }
+    }
+
+    private static Socket BindAndListen(Socket socket, IPEndPoint endpoint, int backlog)
+    {
+        // UDP binds without SO_REUSEADDR: there is no TIME_WAIT to get past, and on a UDP
+        // socket the option would let a second listener share the port instead of failing.
+        bool stream = socket.SocketType == SocketType.Stream;
+        if (stream)
+            AllowRebindDuringTimeWait(socket);
+        socket.Bind(endpoint);
+        if (stream)
+            socket.Listen(backlog);
+        return socket;
     }
 
     /// <remarks>

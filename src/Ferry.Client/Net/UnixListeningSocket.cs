@@ -1,0 +1,98 @@
+using System.Net.Sockets;
+using Ferry.Platform.Linux;
+
+namespace Ferry.Client.Net;
+
+/// <summary>Creates the listening Unix-domain stream socket of <c>ferry listen -U</c>.</summary>
+internal static class UnixListeningSocket
+{
+    /// <summary>
+    /// Binds and listens. A socket file already at the path is replaced only when it is stale
+    /// (a connection to it is refused: its program has gone, as after a kill -9); one that
+    /// answers is someone else's, and anything that is not a socket is never removed.
+    /// Failures become <see cref="CommandFailedException"/> ("cannot listen on PATH: ...").
+    /// </summary>
+    public static StreamListener Open(UnixSocketAddress address, int backlog)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            try
+            {
+                socket.Bind(address.EndPoint);
+            }
+            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.AddressAlreadyInUse
+                && address.FilePath is string path)
+            {
+                RemoveStaleSocket(address, path);
+                socket.Bind(address.EndPoint);
+            }
+            socket.Listen(backlog);
+        }
+        catch (SocketException exception)
+        {
+            socket.Dispose();
+            throw CannotListen(address, Describe(address, exception));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return new StreamListener(socket, address.Text, address.FilePath);
+    }
+
+    private static void RemoveStaleSocket(UnixSocketAddress address, string path)
+    {
+        // Not following a symbolic link: the link would be removed, not what it points to.
+        int errno = PathCalls.IsSocket(path, followSymlink: false, out bool isSocket);
+        if (errno != 0)
+            throw CannotListen(address, Errno.Describe(errno));
+        if (!isSocket)
+            throw CannotListen(address, "the path exists and is not a socket");
+        if (IsAnswered(address))
+            throw CannotListen(address, SocketErrorText.Describe(SocketError.AddressAlreadyInUse));
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw CannotListen(address, $"cannot remove the stale socket file: {exception.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Whether a program listens on the socket. Only a refusal means nobody does: a listener
+    /// whose queue is full (EAGAIN, as the connect does not wait) is alive all the same.
+    /// </summary>
+    private static bool IsAnswered(UnixSocketAddress address)
+    {
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
+        try
+        {
+            probe.Connect(address.EndPoint);
+            return true;
+        }
+        catch (SocketException exception)
+        {
+            return exception.SocketErrorCode != SocketError.ConnectionRefused;
+        }
+    }
+
+    private static string Describe(UnixSocketAddress address, SocketException exception)
+    {
+        // The runtime reports a missing directory as "address not available" and a path
+        // through a non-directory as an unknown error: look at the directory instead.
+        if (exception.SocketErrorCode != SocketError.AccessDenied && address.FilePath is string path)
+        {
+            int errno = PathCalls.CheckDirectory(Path.GetDirectoryName(path) ?? string.Empty);
+            if (errno != 0)
+                return Errno.Describe(errno);
+        }
+        return SocketErrorText.Describe(exception);
+    }
+
+    private static CommandFailedException CannotListen(UnixSocketAddress address, string problem) =>
+        new($"cannot listen on {address}: {problem}");
+}
