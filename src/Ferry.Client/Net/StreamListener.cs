@@ -19,15 +19,7 @@ internal sealed class StreamListener(Socket socket, string name, string? socketF
     public void Dispose()
     {
         Socket.Dispose();
-        if (Interlocked.Exchange(ref _socketFile, null) is not string path)
-            return;
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            // The directory changed under us; a stale file is replaced by the next listener anyway.
-        }
+        if (Interlocked.Exchange(ref _socketFile, null) is string path)
+            Ferry.Platform.Net.SocketFiles.Remove(path);
     }
 }

@@ -1,5 +1,5 @@
 using System.Net.Sockets;
-using Ferry.Platform.Linux;
+using Ferry.Platform.Net;
 
 namespace Ferry.Client.Net;
 
@@ -44,52 +44,17 @@ internal static class UnixListeningSocket
 
     private static void RemoveStaleSocket(UnixSocketAddress address, string path)
     {
-        // Not following a symbolic link: the link would be removed, not what it points to.
-        int errno = PathCalls.IsSocket(path, followSymlink: false, out bool isSocket);
-        if (errno != 0)
-            throw CannotListen(address, Errno.Describe(errno));
-        if (!isSocket)
-            throw CannotListen(address, "the path exists and is not a socket");
-        if (IsAnswered(address))
-            throw CannotListen(address, SocketErrorText.Describe(SocketError.AddressAlreadyInUse));
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw CannotListen(address, $"cannot remove the stale socket file: {exception.Message}");
-        }
-    }
-
-    /// <summary>
-    /// Whether a program listens on the socket. Only a refusal means nobody does: a listener
-    /// whose queue is full (EAGAIN, as the connect does not wait) is alive all the same.
-    /// </summary>
-    private static bool IsAnswered(UnixSocketAddress address)
-    {
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
-        try
-        {
-            probe.Connect(address.EndPoint);
-            return true;
-        }
-        catch (SocketException exception)
-        {
-            return exception.SocketErrorCode != SocketError.ConnectionRefused;
-        }
+        if (SocketFiles.ClearStale(path) is { } problem)
+            throw CannotListen(address, problem);
     }
 
     private static string Describe(UnixSocketAddress address, SocketException exception)
     {
         // The runtime reports a missing directory as "address not available" and a path
         // through a non-directory as an unknown error: look at the directory instead.
-        if (exception.SocketErrorCode != SocketError.AccessDenied && address.FilePath is string path)
-        {
-            int errno = PathCalls.CheckDirectory(Path.GetDirectoryName(path) ?? string.Empty);
-            if (errno != 0)
-                return Errno.Describe(errno);
-        }
+        if (exception.SocketErrorCode != SocketError.AccessDenied && address.FilePath is string path
+            && SocketFiles.DirectoryProblem(path) is { } problem)
+            return problem;
         return SocketErrorText.Describe(exception);
     }
 

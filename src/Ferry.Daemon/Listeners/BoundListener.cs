@@ -69,6 +69,6 @@ internal sealed class BoundListener(ListenerSettings settings, Socket socket, st
     {
         Socket.Dispose();
         if (createdFile is not null)
-            UnixSocketFile.Remove(createdFile);
+            SocketFiles.Remove(createdFile);
     }
 }

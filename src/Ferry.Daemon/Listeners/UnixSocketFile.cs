@@ -36,10 +36,8 @@ internal static class UnixSocketFile
         catch (SocketException ex)
         {
             socket.Dispose();
-            string? directory = file is null ? null : Path.GetDirectoryName(file);
-            throw Failed(spec, directory is not null && !Directory.Exists(directory)
-                ? $"directory {directory} does not exist"
-                : SocketErrorText.Describe(ex));
+            throw Failed(spec, (ex.SocketErrorCode != SocketError.AccessDenied && file is not null ? SocketFiles.DirectoryProblem(file) : null)
+                ?? SocketErrorText.Describe(ex));
         }
         try
         {
@@ -65,48 +63,13 @@ internal static class UnixSocketFile
         return socket;
     }
 
-    /// <summary>Removes the socket file a listener created (at stop); one someone else put there since is theirs.</summary>
-    public static void Remove(string file)
-    {
-        try
-        {
-            if (UnixSocketCalls.IsSocketFile(file) == true)
-                File.Delete(file);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Gone already, or its directory is read-only to us now: nothing to do at a stop.
-        }
-    }
-
     private static UnixDomainSocketEndPoint EndPointOf(ListenerSpec spec) =>
         new(spec.Path!.StartsWith('@') ? "\0" + spec.Path[1..] : spec.Path);
 
     private static void ClearStaleFile(ListenerSpec spec, string file)
     {
-        switch (UnixSocketCalls.IsSocketFile(file))
-        {
-            case null:
-                return;
-            case false:
-                throw Failed(spec, "the path exists and is not a socket (not removed)");
-        }
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            probe.Connect(new UnixDomainSocketEndPoint(file));
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
-        {
-            // Nobody accepts on it: a server that died without removing it. Replace it.
-            File.Delete(file);
-            return;
-        }
-        catch (SocketException ex)
-        {
-            throw Failed(spec, $"cannot tell whether the socket file there is in use: {SocketErrorText.Describe(ex)}");
-        }
-        throw Failed(spec, "address already in use (a server answers on that socket file)");
+        if (SocketFiles.ClearStale(file) is { } problem)
+            throw Failed(spec, problem);
     }
 
     private static void SetModeAndOwner(ListenerSpec spec, string file, UnixSocketPolicy policy)
