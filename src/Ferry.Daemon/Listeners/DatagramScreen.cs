@@ -18,7 +18,7 @@ internal sealed class DatagramScreen(ListenerPolicy policy, TimeProvider time)
     public const int MaxSources = 65_536;
 
     private readonly DatagramPolicy _rules = policy.Datagrams!;
-    private readonly Dictionary<IPAddress, Bucket> _buckets = [];
+    private readonly Dictionary<IPAddress, TokenBucket> _buckets = [];
     private readonly byte[] _lastAddress = new byte[16];
     private int _lastFamily = -1;
     private bool _lastAllowed;
@@ -85,14 +85,10 @@ internal sealed class DatagramScreen(ListenerPolicy policy, TimeProvider time)
         {
             if (_buckets.Count >= MaxSources && !ForgetRefilled(now))
                 return false;
-            bucket = new Bucket { Tokens = _rules.Burst, Stamp = now };
+            bucket = new TokenBucket(_rules.Rate, _rules.Burst, now);
             _buckets[source] = bucket;
         }
-        Refill(bucket, now);
-        if (bucket.Tokens < 1)
-            return false;
-        bucket.Tokens -= 1;
-        return true;
+        return bucket.TryTake(time, now);
     }
 
     /// <summary>Forgets the sources whose buckets are full again; true if that made room.</summary>
@@ -100,23 +96,9 @@ internal sealed class DatagramScreen(ListenerPolicy policy, TimeProvider time)
     {
         foreach (var (source, bucket) in _buckets)
         {
-            Refill(bucket, now);
-            if (bucket.Tokens >= _rules.Burst)
+            if (bucket.IsFull(time, now))
                 _buckets.Remove(source);
         }
         return _buckets.Count < MaxSources;
-    }
-
-    private void Refill(Bucket bucket, long now)
-    {
-        double seconds = time.GetElapsedTime(bucket.Stamp, now).TotalSeconds;
-        bucket.Stamp = now;
-        bucket.Tokens = Math.Min(_rules.Burst, bucket.Tokens + seconds * _rules.Rate);
-    }
-
-    private sealed class Bucket
-    {
-        public double Tokens;
-        public long Stamp;
     }
 }

@@ -35,18 +35,13 @@ internal sealed class SourceLimits(ListenerPolicy policy, TimeProvider time)
         {
             if (!_sources.TryGetValue(source, out var entry))
             {
-                entry = new Entry { Tokens = policy.ConnectionBurst, Stamp = now };
+                entry = new Entry { Bucket = new TokenBucket(policy.ConnectionRate, policy.ConnectionBurst, now) };
                 _sources[source] = entry;
             }
             if (policy.MaxConnectionsPerIp > 0 && entry.Open >= policy.MaxConnectionsPerIp)
                 return RefusalReason.SourceFull;
-            if (policy.ConnectionRate > 0)
-            {
-                Refill(entry, now);
-                if (entry.Tokens < 1)
-                    return RefusalReason.RateExceeded;
-                entry.Tokens -= 1;
-            }
+            if (policy.ConnectionRate > 0 && !entry.Bucket.TryTake(time, now))
+                return RefusalReason.RateExceeded;
             entry.Open++;
             return null;
         }
@@ -71,24 +66,15 @@ internal sealed class SourceLimits(ListenerPolicy policy, TimeProvider time)
             {
                 if (entry.Open > 0)
                     continue;
-                Refill(entry, now);
-                if (policy.ConnectionRate <= 0 || entry.Tokens >= policy.ConnectionBurst)
+                if (policy.ConnectionRate <= 0 || entry.Bucket.IsFull(time, now))
                     _sources.Remove(source);
             }
         }
     }
 
-    private void Refill(Entry entry, long now)
-    {
-        double seconds = time.GetElapsedTime(entry.Stamp, now).TotalSeconds;
-        entry.Stamp = now;
-        entry.Tokens = Math.Min(policy.ConnectionBurst, entry.Tokens + seconds * policy.ConnectionRate);
-    }
-
     private sealed class Entry
     {
         public int Open;
-        public double Tokens;
-        public long Stamp;
+        public required TokenBucket Bucket;
     }
 }
