@@ -226,8 +226,10 @@ internal sealed class BenchCommand(BenchProgramName name)
         bool udp = IsGiven(result, _udp);
         if (result.GetResult(_unix) is null)
         {
-            if (!hostGiven || !portGiven)
-                result.AddError("give HOST PORT, or --unix PATH");
+            if (!hostGiven)
+                result.AddError("missing HOST and PORT (or --unix PATH)");
+            else if (!portGiven)
+                result.AddError("missing PORT");
         }
         else
         {

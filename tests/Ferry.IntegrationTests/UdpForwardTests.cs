@@ -6,8 +6,8 @@ using Ferry.IntegrationTests.Infrastructure;
 namespace Ferry.IntegrationTests;
 
 /// <summary>
-/// forward on a udp: listener: a session per client address to an upstream (socat, or a socket of
-/// the test's that reports who sent what), ended when idle, bounded in number, and an upstream that
+/// forward on a udp: listener: a session per client address to an upstream (ferryd's udp echo, or
+/// a socket of the test's that reports who sent what), ended when idle, bounded in number, and an upstream that
 /// answers "port unreachable" left alone for a while.
 /// </summary>
 public sealed class UdpForwardTests
@@ -15,12 +15,13 @@ public sealed class UdpForwardTests
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(20);
 
     [Fact]
-    public async Task NcAndTwoClientsAtOnceGetTheirOwnRepliesFromASocatUpstream()
+    public async Task NcAndTwoClientsAtOnceGetTheirOwnRepliesFromAnEchoUpstream()
     {
-        string socat = ExternalTool.Require("socat");
+        // The upstream is another ferryd's udp echo: socat's UDP4-RECVFROM,fork races its children
+        // for the next datagram under load, and its UDP4-LISTEN,fork mixes up senders.
         string nc = ExternalTool.Require("nc");
-        int upstream = Loopback.FreePort();
-        await using var echo = RunningProcess.Start(socat, [$"UDP4-RECVFROM:{upstream},bind=127.0.0.1,fork", "PIPE"]);
+        await using var echo = await FerrydProcess.StartAsync(1, "--listen", "udp:127.0.0.1:0=echo");
+        int upstream = echo.UdpPort();
         await using var ferryd = await FerrydProcess.StartAsync(1, "--listen", $"udp:127.0.0.1:0=forward,to=127.0.0.1:{upstream}");
         int port = ferryd.UdpPort("forward");
         using var first = Connected(port);
