@@ -355,7 +355,7 @@ bench() {
     stop_server
     return 0
   fi
-  target=(127.0.0.1 "$server_port")
+  target=(127.0.0.1 "${server_port:-}")
   [ "$transport" = unix ] && target=(--unix "$server_path")
   local run=$OUT/$name.$scenario.$style$suffix
   # ferry-bench reads the server's memory and CPU time itself (--server-pid), over its own
