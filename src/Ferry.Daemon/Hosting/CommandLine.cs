@@ -34,7 +34,7 @@ internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
     public RootCommand Build()
     {
         var foreground = new ServerOptions();
-        var root = new RootCommand("ferryd: a TCP service daemon (echo, discard, daytime, chargen, chat, broker, sink, forward, exec), in the foreground or as a daemon.") { _port };
+        var root = new RootCommand("ferryd: a TCP, UDP and Unix-socket service daemon (echo, discard, daytime, chargen, chat, broker, sink, forward, exec), in the foreground or as a daemon.") { _port };
         foreground.AddTo(root);
         root.SetAction((result, _) => ServerHost.RunAsync(foreground.ToSettings(result, result.GetValue(_port)), stdout));
 

@@ -19,7 +19,9 @@ internal sealed class ServerOptions
     private readonly Option<string[]> _listen = new("--listen", "-l")
     {
         Description = "A listener [ADDR:]PORT[=SERVICE[,KEY=VALUE...]]; repeat for more. ADDR: IPv4, [IPv6] or host name; "
-            + "port 0 picks a free port; SERVICE: " + string.Join(", ", ServiceCatalog.Names) + " (default echo). Replaces the config file's listeners.",
+            + "port 0 picks a free port; SERVICE: " + string.Join(", ", ServiceCatalog.Names) + " (default echo). "
+            + "udp:[ADDR:]PORT for UDP (" + string.Join(", ", ServiceCatalog.DatagramNames) + "), unix:PATH or unix:@NAME for a Unix-domain socket. "
+            + "Replaces the config file's listeners.",
         Arity = ArgumentArity.OneOrMore,
         AllowMultipleArgumentsPerToken = false,
     };
