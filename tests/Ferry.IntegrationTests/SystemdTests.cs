@@ -204,6 +204,33 @@ public sealed class SystemdTests
         Assert.Equal($"listening echo udp:127.0.0.1:{port}", await activator.ReadStdoutLineAsync(TimeSpan.FromSeconds(10)));
     }
 
+    [Fact]
+    public async Task AnInheritedSocketOfAnotherKindIsRefusedByName()
+    {
+        string activate = ExternalTool.Require("systemd-socket-activate");
+        int port = Loopback.FreePort();
+        string directory = Directory.CreateTempSubdirectory("ferry-activate-").FullName;
+        string config = Path.Combine(directory, "ferryd.json");
+        File.WriteAllText(config, $$"""{ "Listeners": { "dns": { "Endpoint": "udp:127.0.0.1:{{port}}", "Service": "echo" } } }""");
+        try
+        {
+            // Named like the listener, but a stream socket: no udp: listener can serve it.
+            await using var activator = RunningProcess.Start(activate,
+                ["-l", $"127.0.0.1:{port}", "--fdname=dns", Binaries.Ferryd, "--config", config]);
+            await ActivatorListeningAsync(activator);
+            using (var trigger = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+                await trigger.ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
+
+            Assert.Equal(4, await activator.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains($"cannot listen on udp:127.0.0.1:{port} (echo): the inherited socket 'dns' is a TCP socket (ListenStream=PORT), which a udp listener cannot serve",
+                activator.StandardError);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static async Task ActivatorListeningAsync(RunningProcess activator)
     {
         // systemd-socket-activate says "Listening on ..." on stderr once its socket is bound.

@@ -70,7 +70,9 @@ public sealed class UdpListenerTests
             replies.Add(late);
 
         Assert.All(replies, reply => Assert.True(reply.Length <= 1, $"{service} answered 1 byte with {reply.Length}"));
-        Assert.Equal(service == "echo" ? 20 : 0, replies.Count);
+        // chargen may draw 0 or 1 characters, which a 1-byte request may get; daytime never fits.
+        if (service != "chargen")
+            Assert.Equal(service == "echo" ? 20 : 0, replies.Count);
     }
 
     [Fact]
@@ -160,6 +162,22 @@ public sealed class UdpListenerTests
         Assert.Contains("over the source's rate; last from 127.0.0.1", line);
         await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
         Assert.DoesNotContain(await RemainingStderrAsync(ferryd.Process), later => later.Contains("dropped", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task OnEveryAddressTheReplyLeavesFromTheAddressTheClientWroteTo()
+    {
+        // A connected UDP socket takes datagrams from the address it connected to only, as a
+        // resolver does: a reply from 127.0.0.1 to a request sent to 127.0.0.2 would be lost.
+        await using var ferryd = await FerrydProcess.StartAsync(1, "--listen", "udp:0=echo");
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        client.Connect(IPAddress.Parse("127.0.0.2"), ferryd.UdpPort());
+
+        await client.SendAsync("to the second address"u8.ToArray(), TestContext.Current.CancellationToken);
+
+        var reply = await ReceiveAsync(client, TimeSpan.FromSeconds(5));
+        Assert.NotNull(reply);
+        Assert.Equal("to the second address", Encoding.ASCII.GetString(reply));
     }
 
     [Fact]

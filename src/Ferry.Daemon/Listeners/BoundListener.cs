@@ -21,6 +21,9 @@ internal sealed class BoundListener(ListenerSettings settings, Socket socket, st
     /// </summary>
     public Socket Socket { get; private set; } = socket;
 
+    /// <summary>The socket file ferryd made for it (removed at <see cref="Close"/>); null when none, or systemd's.</summary>
+    public string? CreatedFile { get; } = createdFile;
+
     /// <summary>An <see cref="IPEndPoint"/>, or the <see cref="UnixDomainSocketEndPoint"/> of a unix: listener.</summary>
     public EndPoint EndPoint { get; } = socket.LocalEndPoint!;
 
@@ -68,7 +71,7 @@ internal sealed class BoundListener(ListenerSettings settings, Socket socket, st
     public void Close()
     {
         Socket.Dispose();
-        if (createdFile is not null)
-            SocketFiles.Remove(createdFile);
+        if (CreatedFile is not null)
+            SocketFiles.Remove(CreatedFile);
     }
 }

@@ -1,8 +1,9 @@
 namespace Ferry.Daemon.Listeners;
 
 /// <summary>
-/// What a udp: listener's datagrams did, for the status and the metrics. Written by the one
-/// socket thread that serves the listener, read by anyone (each count on its own).
+/// What a udp: listener's datagrams did, for the status and the metrics. Written by the socket
+/// thread that serves the listener (and forward's sessions, and during a reload the listener it
+/// replaces), read by anyone (each count on its own).
 /// </summary>
 internal sealed class DatagramCounters
 {
@@ -26,23 +27,23 @@ internal sealed class DatagramCounters
 
     public void Receive(int bytes)
     {
-        Volatile.Write(ref _received, _received + 1);
-        Volatile.Write(ref _receivedBytes, _receivedBytes + bytes);
+        Interlocked.Increment(ref _received);
+        Interlocked.Add(ref _receivedBytes, bytes);
     }
 
     public void Answer(int bytes)
     {
-        Volatile.Write(ref _answered, _answered + 1);
-        Volatile.Write(ref _sentBytes, _sentBytes + bytes);
+        Interlocked.Increment(ref _answered);
+        Interlocked.Add(ref _sentBytes, bytes);
     }
 
     /// <summary>A reply counted by <see cref="Answer"/> that the socket would not take after all.</summary>
     public void Unsent(int bytes)
     {
-        Volatile.Write(ref _answered, _answered - 1);
-        Volatile.Write(ref _sentBytes, _sentBytes - bytes);
-        Drop(DatagramDrop.SendBufferFull);
+        Interlocked.Decrement(ref _answered);
+        Interlocked.Add(ref _sentBytes, -bytes);
+        Drop(DatagramDrop.SendFailed);
     }
 
-    public void Drop(DatagramDrop reason) => Volatile.Write(ref _dropped[(int)reason], _dropped[(int)reason] + 1);
+    public void Drop(DatagramDrop reason) => Interlocked.Increment(ref _dropped[(int)reason]);
 }

@@ -18,6 +18,9 @@ internal enum DatagramDrop
     /// <summary>A new client of a udp: forward, while maxSessions sessions are open.</summary>
     SessionsFull,
 
-    /// <summary>The socket's send buffer was full (or the reply was refused): UDP drops, a server never waits.</summary>
-    SendBufferFull,
+    /// <summary>forward could not open a session (out of descriptors, no route to the upstream...).</summary>
+    SessionFailed,
+
+    /// <summary>The socket would not take the reply (its send buffer full, or an error): UDP drops, a server never waits.</summary>
+    SendFailed,
 }

@@ -14,8 +14,10 @@ internal sealed partial class DatagramDropLog(string listener, DatagramCounters 
     public static readonly TimeSpan Quiet = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
 
-    private readonly long[] _logged = new long[Enum.GetValues<DatagramDrop>().Length];
-    private long _seen;
+    // From the counts so far: a listener a reload put in another's place continues its counts,
+    // and what its predecessor dropped was its predecessor's to tell.
+    private readonly long[] _logged = [.. Enum.GetValues<DatagramDrop>().Select(counters.Dropped)];
+    private long _seen = counters.DroppedTotal;
     private long _changedAt;
     private long _pendingSince;
 
@@ -51,6 +53,7 @@ internal sealed partial class DatagramDropLog(string listener, DatagramCounters 
         }
         double seconds = Math.Max(1, Math.Round(time.GetElapsedTime(_pendingSince, now).TotalSeconds));
         _pendingSince = now;
+        _seen = _logged.Sum();
         if (dropped > 0)
             Dropped(logger, listener, dropped.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), seconds, string.Join(", ", parts), lastDropped()?.ToString() ?? "unknown");
     }
@@ -69,7 +72,8 @@ internal sealed partial class DatagramDropLog(string listener, DatagramCounters 
         DatagramDrop.RateExceeded => "over the source's rate",
         DatagramDrop.Amplification => "reply larger than request (amplify=off)",
         DatagramDrop.SessionsFull => "new client while maxSessions are open",
-        _ => "send buffer full",
+        DatagramDrop.SessionFailed => "no session could be opened",
+        _ => "not taken by the socket (send buffer full)",
     };
 
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "{Listener}: dropped {Dropped} datagram(s) in about {Seconds} s: {Reasons}; last from {Source}")]

@@ -10,11 +10,11 @@ namespace Ferry.Daemon.Listeners;
 /// larger than its request unless amplify=on) is applied here for every service alike, and the
 /// replies leave in one sendmmsg. Runs on the socket thread that received the batch.
 /// </summary>
-internal sealed class DatagramResponder(IDatagramService service, ListenerPolicy policy, DatagramCounters counters, TimeProvider time)
+internal sealed class DatagramResponder(IDatagramService service, ListenerPolicy policy, DatagramCounters counters, TimeProvider time, int port)
 {
     private readonly bool _amplify = policy.Datagrams!.Amplify;
 
-    public DatagramScreen Screen { get; } = new(policy, time);
+    public DatagramScreen Screen { get; } = new(policy, time, port);
 
     public void Answer(DatagramBatch batch, int count, SafeHandle socket)
     {
@@ -27,7 +27,7 @@ internal sealed class DatagramResponder(IDatagramService service, ListenerPolicy
                 counters.Drop(drop);
                 continue;
             }
-            int reply = service.Answer(batch.Buffer(slot), length, new DatagramPeer(batch.Sender(slot), socket, counters));
+            int reply = service.Answer(batch.Buffer(slot), length, new DatagramPeer(batch.Sender(slot), batch.Control(slot), socket, counters));
             if (reply < 0)
                 continue;
             if (reply > length && !_amplify)

@@ -12,7 +12,7 @@ namespace Ferry.Daemon.Listeners;
 /// socket thread that serves the listener, so nothing here is locked; the last sender's verdict is
 /// kept, so a stream of datagrams from one peer costs no allocation.
 /// </summary>
-internal sealed class DatagramScreen(ListenerPolicy policy, TimeProvider time)
+internal sealed class DatagramScreen(ListenerPolicy policy, TimeProvider time, int ownPort = 0)
 {
     /// <summary>Sources with a bucket at most: past it, buckets that have refilled are forgotten, and if none has, new sources wait.</summary>
     public const int MaxSources = 65_536;
@@ -23,9 +23,19 @@ internal sealed class DatagramScreen(ListenerPolicy policy, TimeProvider time)
     private int _lastFamily = -1;
     private bool _lastAllowed;
     private IPAddress? _lastSource;   // null: exempt
+    private readonly byte[] _lastDropped = new byte[32];
+    private int _lastDroppedLength;
+    private long _noRoomUntil;
 
-    /// <summary>The last sender dropped, for the summary log line.</summary>
-    public IPAddress? LastDropped { get; private set; }
+    /// <summary>The last sender dropped, for the summary log line (made from its bytes only when asked).</summary>
+    public IPAddress? LastDropped
+    {
+        get
+        {
+            var endpoint = SocketAddressBytes.ToEndPoint(_lastDropped.AsSpan(0, Volatile.Read(ref _lastDroppedLength)));
+            return endpoint is null ? null : EndpointText.Unmapped(endpoint.Address);
+        }
+    }
 
     /// <summary>Ports of the services that answer anything (echo, daytime, quote, chargen, time), and 0.</summary>
     public static bool IsLoopPort(int port) => port is 0 or 7 or 13 or 17 or 19 or 37;
@@ -35,7 +45,9 @@ internal sealed class DatagramScreen(ListenerPolicy policy, TimeProvider time)
     {
         if (sender.Length < 16)
             return DatagramDrop.NotAllowed;
-        if (IsLoopPort(BinaryPrimitives.ReadUInt16BigEndian(sender[2..])))
+        // Also from our own port: two servers of one kind on one port answering each other.
+        int port = BinaryPrimitives.ReadUInt16BigEndian(sender[2..]);
+        if (IsLoopPort(port) || port == ownPort)
             return Dropped(sender, DatagramDrop.LoopPort);
         if (!IsLastSender(sender))
             Remember(sender);
@@ -49,7 +61,9 @@ internal sealed class DatagramScreen(ListenerPolicy policy, TimeProvider time)
     /// <summary>Notes <paramref name="sender"/> as the last one dropped (for the summary line), and says why.</summary>
     public DatagramDrop Dropped(ReadOnlySpan<byte> sender, DatagramDrop reason)
     {
-        LastDropped = SocketAddressBytes.ToEndPoint(sender) is { } endpoint ? EndpointText.Unmapped(endpoint.Address) : null;
+        int length = Math.Min(sender.Length, _lastDropped.Length);
+        sender[..length].CopyTo(_lastDropped);
+        Volatile.Write(ref _lastDroppedLength, length);
         return reason;
     }
 
@@ -91,14 +105,23 @@ internal sealed class DatagramScreen(ListenerPolicy policy, TimeProvider time)
         return bucket.TryTake(time, now);
     }
 
-    /// <summary>Forgets the sources whose buckets are full again; true if that made room.</summary>
+    /// <summary>
+    /// Forgets the sources whose buckets are full again; true if that made room. A pass that makes
+    /// none is not tried again before a bucket could have refilled, so a flood of new sources costs
+    /// one pass per refill time, not one per datagram.
+    /// </summary>
     private bool ForgetRefilled(long now)
     {
+        if (now < _noRoomUntil)
+            return false;
         foreach (var (source, bucket) in _buckets)
         {
             if (bucket.IsFull(time, now))
                 _buckets.Remove(source);
         }
-        return _buckets.Count < MaxSources;
+        if (_buckets.Count < MaxSources)
+            return true;
+        _noRoomUntil = now + (long)(time.TimestampFrequency * (_rules.Burst / _rules.Rate));
+        return false;
     }
 }

@@ -25,7 +25,7 @@ internal static class ListenerBinder
     {
         reusable ??= ReusableSockets.None;
         // First where each listener listens, and which of those sockets exist already...
-        var plans = new List<(ListenerSettings Listener, Socket? Inherited, IPEndPoint[] EndPoints, Socket?[] Reused)>();
+        var plans = new List<(ListenerSettings Listener, Socket? Inherited, IPEndPoint[] EndPoints, BoundListener?[] Reused)>();
         foreach (var listener in listeners)
         {
             if (inherited.Take(listener.Spec) is { } socket)
@@ -57,13 +57,18 @@ internal static class ListenerBinder
                 }
                 if (listener.Spec.Transport == ListenerTransport.Unix)
                 {
-                    bound.Add(new BoundListener(listener, reused[0] is { } taken ? UnixSocketFile.Adopt(listener, taken) : UnixSocketFile.Bind(listener),
-                        UnixSocketFile.FileOf(listener.Spec)));
+                    // A socket taken over keeps whatever file its predecessor had: its own, or systemd's.
+                    bound.Add(reused[0] is { } predecessor ? new BoundListener(listener, predecessor.Socket, predecessor.CreatedFile)
+                        : new BoundListener(listener, UnixSocketFile.Bind(listener), UnixSocketFile.FileOf(listener.Spec)));
                     continue;
                 }
                 foreach (var socket in BindEach(listener.Spec, endpoints, reused))
                     bound.Add(new BoundListener(listener, socket));
             }
+            // Only once every listener is bound, so a rejected reload leaves the files as they were:
+            // a socket taken over from a listener whose file ferryd made gets its new mode and owner.
+            foreach (var listener in bound.Where(b => b.Transport == ListenerTransport.Unix && b.CreatedFile is not null && reusable.WasTaken(b.Socket)))
+                UnixSocketFile.Apply(listener.Settings, listener.CreatedFile!);
             return bound;
         }
         catch
@@ -84,7 +89,7 @@ internal static class ListenerBinder
         var sockets = new List<Socket>();
         try
         {
-            foreach (var socket in BindEach(spec, endpoints, new Socket?[endpoints.Length]))
+            foreach (var socket in BindEach(spec, endpoints, new BoundListener?[endpoints.Length]))
                 sockets.Add(socket);
             return [.. sockets];
         }
@@ -102,12 +107,12 @@ internal static class ListenerBinder
     /// A socket of <paramref name="reused"/> is taken instead of binding its address. Yields each
     /// as it is bound, so the caller holds those to close if a later one fails.
     /// </summary>
-    private static IEnumerable<Socket> BindEach(ListenerSpec spec, IPEndPoint[] endpoints, Socket?[] reused)
+    private static IEnumerable<Socket> BindEach(ListenerSpec spec, IPEndPoint[] endpoints, BoundListener?[] reused)
     {
         int port = spec.Port;
         for (int i = 0; i < endpoints.Length; i++)
         {
-            var socket = reused[i] ?? Bind(spec, new IPEndPoint(endpoints[i].Address, port), dualMode: IsEveryInterface(spec, endpoints[i]));
+            var socket = reused[i]?.Socket ?? Bind(spec, new IPEndPoint(endpoints[i].Address, port), dualMode: IsEveryInterface(spec, endpoints[i]));
             yield return socket;
             port = ((IPEndPoint)socket.LocalEndPoint!).Port;
         }

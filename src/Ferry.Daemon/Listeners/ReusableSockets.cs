@@ -16,16 +16,16 @@ internal sealed class ReusableSockets(IEnumerable<BoundListener> listeners)
 
     public static ReusableSockets None => new([]);
 
-    /// <summary>The socket listening on exactly <paramref name="address"/> (<see cref="BoundListener.Address"/>), if there is one.</summary>
-    public Socket? Take(string address)
+    /// <summary>The listener whose socket listens on exactly <paramref name="address"/> (<see cref="BoundListener.Address"/>), if there is one; its socket is taken.</summary>
+    public BoundListener? Take(string address)
     {
         int index = _available.FindIndex(l => l.Address == address);
         if (index < 0)
             return null;
-        var socket = _available[index].Socket;
+        var listener = _available[index];
         _available.RemoveAt(index);
-        _taken.Add(socket);
-        return socket;
+        _taken.Add(listener.Socket);
+        return listener;
     }
 
     public bool WasTaken(Socket socket) => _taken.Contains(socket);

@@ -72,7 +72,7 @@ internal sealed partial class RunningListener
         _sweep = new ConnectionSweep(Policy.IdleTimeout, Policy.FirstByteTimeout, _time);
         if (listener.Transport == ListenerTransport.Udp)
         {
-            _datagrams = new DatagramResponder((IDatagramService)service, Policy, listener.Datagrams, _time);
+            _datagrams = new DatagramResponder((IDatagramService)service, Policy, listener.Datagrams, _time, ((IPEndPoint)listener.EndPoint).Port);
             _dropLog = new DatagramDropLog(listener.Name, listener.Datagrams, () => _datagrams.Screen.LastDropped, logger, _time);
         }
         _intake = NewIntake();
@@ -91,7 +91,7 @@ internal sealed partial class RunningListener
 
     /// <summary>Accepting connections, or on a udp: listener answering datagrams.</summary>
     private IListenerIntake NewIntake() => _datagrams is { } datagrams
-        ? new DatagramSocket(Listener.Socket, datagrams.Answer)
+        ? new DatagramSocket(Listener.Socket, datagrams.Answer, DatagramFault)
         : new Acceptor(Listener.Socket, Admit, errno => _shortage.AcceptFailed(Errno.Describe(errno)));
 
     public BoundListener Listener { get; }
@@ -105,6 +105,22 @@ internal sealed partial class RunningListener
         _intake.Start();
         _sweeping = SweepLoopAsync();
     }
+
+    private long _lastFaultLogged = -1;
+
+    /// <summary>A fault answering datagrams (a service's bug): logged at most once a minute, with its stack trace, since it is ours.</summary>
+    private void DatagramFault(Exception fault)
+    {
+        long now = _time.GetTimestamp();
+        long last = Interlocked.Read(ref _lastFaultLogged);
+        if (last >= 0 && _time.GetElapsedTime(last, now) < TimeSpan.FromMinutes(1))
+            return;
+        if (Interlocked.CompareExchange(ref _lastFaultLogged, now, last) == last)
+            DatagramsFailed(_logger, fault, Listener.Name);
+    }
+
+    [LoggerMessage(EventId = 114, Level = LogLevel.Error, Message = "{Listener}: answering datagrams failed; that batch is lost (logged at most once a minute)")]
+    private static partial void DatagramsFailed(ILogger logger, Exception fault, string listener);
 
     /// <summary>A peer the acceptor took, on the loop that took it.</summary>
     private void Admit(AcceptedPeer accepted)

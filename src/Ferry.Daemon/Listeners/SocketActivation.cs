@@ -53,6 +53,13 @@ internal sealed class SocketActivation
     public Socket? Take(ListenerSpec spec)
     {
         int index = _available.FindIndex(a => spec.Name is not null && a.Name == spec.Name);
+        if (index >= 0 && !IsOfKind(spec, _available[index].Socket))
+        {
+            string kind = _available[index].Socket.SocketType == SocketType.Dgram ? "a datagram socket (ListenDatagram=)"
+                : _available[index].Socket.AddressFamily == AddressFamily.Unix ? "a Unix stream socket (ListenStream=/PATH)" : "a TCP socket (ListenStream=PORT)";
+            throw new Hosting.StartupException(Hosting.ExitCodes.CannotListen,
+                $"cannot listen on {spec.FormatAddress()} ({spec.Service}): the inherited socket '{spec.Name}' is {kind}, which a {spec.Transport.ToString().ToLowerInvariant()} listener cannot serve");
+        }
         if (index < 0)
             index = _available.FindIndex(a => Serves(spec, a.Socket));
         if (index < 0)
@@ -62,10 +69,14 @@ internal sealed class SocketActivation
         return socket;
     }
 
+    /// <summary>A datagram socket for udp:, a Unix stream socket for unix:, a TCP one for the rest.</summary>
+    private static bool IsOfKind(ListenerSpec spec, Socket socket) =>
+        socket.SocketType == (spec.Transport == ListenerTransport.Udp ? SocketType.Dgram : SocketType.Stream)
+        && (socket.AddressFamily == AddressFamily.Unix) == (spec.Transport == ListenerTransport.Unix);
+
     private static bool Serves(ListenerSpec spec, Socket socket)
     {
-        var kind = spec.Transport == ListenerTransport.Udp ? SocketType.Dgram : SocketType.Stream;
-        if (socket.SocketType != kind)
+        if (!IsOfKind(spec, socket))
             return false;
         if (spec.Transport == ListenerTransport.Unix)
             return socket.LocalEndPoint is UnixDomainSocketEndPoint path && PathOf(path) == spec.Path;

@@ -41,26 +41,36 @@ internal static class UnixSocketFile
         }
         try
         {
-            if (file is not null && listener.Policy.Unix is { } policy)
-                SetModeAndOwner(spec, file, policy);
+            if (file is not null)
+                Apply(listener, file);
             socket.Listen(ListenerBinder.Backlog);
             return socket;
         }
         catch (Exception ex) when (ex is SocketException or StartupException)
         {
-            socket.Dispose();
-            if (file is not null)
-                File.Delete(file);
+            socket.Dispose();   // .NET removes the file its socket bound
             throw ex as StartupException ?? Failed(spec, SocketErrorText.Describe((SocketException)ex));
         }
     }
 
-    /// <summary>A reload's listener on the path of one it replaces takes its socket over, with this listener's mode and owner.</summary>
-    public static Socket Adopt(ListenerSettings listener, Socket socket)
+    /// <summary>
+    /// Gives the socket file <paramref name="listener"/>'s mode and owner: between bind and listen,
+    /// or when a reload's listener takes over the socket of the one it replaces (only a file ferryd
+    /// made: an inherited socket's are systemd's). Never through a symbolic link someone put there.
+    /// </summary>
+    public static void Apply(ListenerSettings listener, string file)
     {
-        if (FileOf(listener.Spec) is { } file && listener.Policy.Unix is { } policy)
-            SetModeAndOwner(listener.Spec, file, policy);
-        return socket;
+        if (listener.Policy.Unix is not { } policy)
+            return;
+        var spec = listener.Spec;
+        int errno = UnixSocketCalls.ChangeMode(file, policy.Mode);
+        if (errno != 0)
+            throw Failed(spec, $"cannot give the socket file mode {Convert.ToString((int)policy.Mode, 8)}: {Errno.Describe(errno)}");
+        if (policy.Owner is null && policy.Group is null)
+            return;
+        errno = UnixSocketCalls.ChangeOwner(file, policy.Owner ?? UnixSocketCalls.Unchanged, policy.Group ?? UnixSocketCalls.Unchanged);
+        if (errno != 0)
+            throw Failed(spec, $"cannot give the socket file owner {policy.Owner?.ToString() ?? "-"} group {policy.Group?.ToString() ?? "-"}: {Errno.Describe(errno)}");
     }
 
     private static UnixDomainSocketEndPoint EndPointOf(ListenerSpec spec) =>
@@ -70,17 +80,6 @@ internal static class UnixSocketFile
     {
         if (SocketFiles.ClearStale(file) is { } problem)
             throw Failed(spec, problem);
-    }
-
-    private static void SetModeAndOwner(ListenerSpec spec, string file, UnixSocketPolicy policy)
-    {
-        if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(file, policy.Mode);
-        if (policy.Owner is null && policy.Group is null)
-            return;
-        int errno = UnixSocketCalls.ChangeOwner(file, policy.Owner ?? UnixSocketCalls.Unchanged, policy.Group ?? UnixSocketCalls.Unchanged);
-        if (errno != 0)
-            throw Failed(spec, $"cannot give the socket file owner {policy.Owner?.ToString() ?? "-"} group {policy.Group?.ToString() ?? "-"}: {Errno.Describe(errno)}");
     }
 
     private static StartupException Failed(ListenerSpec spec, string why) =>

@@ -19,7 +19,8 @@ internal sealed class ChargenService : IConnectionService, IDatagramService
     {
         int characters = Random.Shared.Next(MaxDatagramCharacters + 1);
         var cycle = ChargenPattern.Cycle.Span;
-        int start = _nextLine++ % ChargenPattern.CharacterCount * ChargenPattern.LineBytes;
+        // Unsigned: the count wraps after 2^32 answers without ever going negative.
+        int start = (int)((uint)Interlocked.Increment(ref _nextLine) % ChargenPattern.CharacterCount) * ChargenPattern.LineBytes;
         int first = Math.Min(characters, cycle.Length - start);
         cycle.Slice(start, first).CopyTo(datagram);
         cycle[..(characters - first)].CopyTo(datagram[first..]);

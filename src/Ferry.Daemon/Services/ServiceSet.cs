@@ -86,8 +86,12 @@ internal sealed class ServiceSet : IAsyncDisposable
             await DisposeAsync(last);
     }
 
-    /// <summary>Port, service and every option: what makes listeners on different addresses one service.</summary>
-    private static string? SharingKey(ListenerSpec spec) => spec.Port == 0 ? null : $"{spec.Transport}:{spec.Port}={spec.ServiceAndOptions}";
+    /// <summary>
+    /// Port, service and every option: what makes listeners on different addresses one service.
+    /// Never a udp: listener's: forward's sessions answer from their own listener's socket.
+    /// </summary>
+    private static string? SharingKey(ListenerSpec spec) =>
+        spec.Port == 0 || spec.Transport == ListenerTransport.Udp ? null : $"{spec.Transport}:{spec.Port}={spec.ServiceAndOptions}";
 
     /// <summary>Flushes what a service holds (a sink's file); called after its connections drained.</summary>
     public static ValueTask DisposeAsync(IListenerService service) =>

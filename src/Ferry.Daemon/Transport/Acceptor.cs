@@ -68,7 +68,9 @@ internal sealed class Acceptor(Socket listening, Action<AcceptedPeer> accepted, 
             }
             if (descriptor >= 0)
             {
-                EndPoint? peer = (EndPoint?)SocketAddressBytes.ToEndPoint(new ReadOnlySpan<byte>(address, length)) ?? UnixPeer.Of(descriptor);
+                // A bound Unix peer's address is longer than the room given: the kernel says its whole length.
+                EndPoint? peer = (EndPoint?)SocketAddressBytes.ToEndPoint(new ReadOnlySpan<byte>(address, Math.Min(length, SocketCalls.AddressCapacity)))
+                    ?? UnixPeer.Of(descriptor);
                 if (peer is null)
                     DescriptorCalls.Close(descriptor); // not a family ferryd serves
                 else

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Ferry.Platform.Linux;
@@ -15,7 +16,8 @@ namespace Ferry.Daemon.Transport;
 /// fill it) exists while the socket is served and is freed at <see cref="Stop"/>, under the same
 /// gate as the receiving, so it is never freed under the loop.
 /// </remarks>
-internal sealed class DatagramSocket(Socket socket, Action<DatagramBatch, int, SafeHandle> received) : IEpollTarget, IListenerIntake
+internal sealed class DatagramSocket(Socket socket, Action<DatagramBatch, int, SafeHandle> received, Action<Exception> failed)
+    : IEpollTarget, IListenerIntake
 {
     public const int BatchSlots = 32;
 
@@ -30,6 +32,11 @@ internal sealed class DatagramSocket(Socket socket, Action<DatagramBatch, int, S
     public void Start()
     {
         socket.Blocking = false;
+        // Bound to every address: each datagram says which one it came to, and its reply leaves
+        // from there (without it the kernel picks the source by routing, and a client that wrote
+        // to a secondary address throws the reply away). Failing that, replies still go.
+        if (socket.LocalEndPoint is IPEndPoint { Address: var bound } && (bound.Equals(IPAddress.Any) || bound.Equals(IPAddress.IPv6Any)))
+            DatagramBatch.ReportDestination(socket);
         lock (_gate)
         {
             if (_loop is not null)
@@ -83,7 +90,18 @@ internal sealed class DatagramSocket(Socket socket, Action<DatagramBatch, int, S
                 if (count == 0)
                     return;
                 if (count > 0)
-                    received(_batch, count, handle);
+                {
+                    try
+                    {
+                        received(_batch, count, handle);
+                    }
+                    catch (Exception ex)
+                    {
+                        // A fault answering one batch must not end the loop thread (and with it
+                        // the process): the batch is lost, as UDP may lose it, and it is logged.
+                        failed(ex);
+                    }
+                }
                 if (count < _batch.Slots)
                     return;
             }

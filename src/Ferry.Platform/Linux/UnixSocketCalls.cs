@@ -22,8 +22,14 @@ public static unsafe partial class UnixSocketCalls
     [LibraryImport(Libc.Name, EntryPoint = "getsockopt", SetLastError = true)]
     private static partial int GetOption(SafeHandle socket, int level, int name, void* value, int* valueLength);
 
-    [LibraryImport(Libc.Name, EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(Libc.Name, EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int ChangeOwnerCall(string path, uint owner, uint group);
+
+    [LibraryImport(Libc.Name, EntryPoint = "fchmodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int ChangeModeCall(int directory, string path, uint mode, int flags);
+
+    private const int CurrentDirectory = -100;   // AT_FDCWD
+    private const int NoFollow = 0x100;          // AT_SYMLINK_NOFOLLOW
 
     [LibraryImport(Libc.Name, EntryPoint = "geteuid")]
     private static partial uint EffectiveUserIdCall();
@@ -57,9 +63,19 @@ public static unsafe partial class UnixSocketCalls
     private static PeerCredentials? Read(int* credentials, int length) =>
         length < 3 * sizeof(int) ? null : new PeerCredentials(credentials[0], (uint)credentials[1], (uint)credentials[2]);
 
-    /// <summary>chown(2): 0, or the errno. <see cref="Unchanged"/> leaves the owner or the group.</summary>
+    /// <summary>
+    /// lchown(2): 0, or the errno. <see cref="Unchanged"/> leaves the owner or the group. A
+    /// symbolic link put at the path is changed itself, never what it points to.
+    /// </summary>
     public static int ChangeOwner(string path, uint owner, uint group) =>
         ChangeOwnerCall(path, owner, group) == 0 ? 0 : Errno.Last;
+
+    /// <summary>
+    /// fchmodat(2) with AT_SYMLINK_NOFOLLOW: 0, or the errno (a symbolic link at the path is refused,
+    /// never followed to whatever it points to).
+    /// </summary>
+    public static int ChangeMode(string path, UnixFileMode mode) =>
+        ChangeModeCall(CurrentDirectory, path, (uint)mode, NoFollow) == 0 ? 0 : Errno.Last;
 
     /// <summary>The user this process acts as.</summary>
     public static uint EffectiveUserId => EffectiveUserIdCall();

@@ -22,8 +22,8 @@ public static class SocketFiles
             return Errno.Describe(errno);
         if (!isSocket)
             return "the path exists and is not a socket";
-        if (IsAnswered(path))
-            return SocketErrorText.Describe(SocketError.AddressAlreadyInUse);
+        if (Probe(path) is { } inUse)
+            return inUse;
         try
         {
             File.Delete(path);
@@ -61,20 +61,28 @@ public static class SocketFiles
     }
 
     /// <summary>
-    /// Whether a program listens on the socket. Only a refusal means nobody does: a listener
-    /// whose queue is full (EAGAIN, as the connect does not wait) is alive all the same.
+    /// Null when nobody listens on the socket (a connection is refused), else why it cannot be
+    /// replaced: in use (a listener whose queue is full, EAGAIN as the connect does not wait, is
+    /// alive all the same), or the probe's own error (permission denied).
     /// </summary>
-    private static bool IsAnswered(string path)
+    private static string? Probe(string path)
     {
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
         try
         {
             probe.Connect(new UnixDomainSocketEndPoint(path));
-            return true;
         }
-        catch (SocketException exception)
+        catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionRefused)
         {
-            return exception.SocketErrorCode != SocketError.ConnectionRefused;
+            return null;
         }
+        catch (SocketException exception) when (exception.SocketErrorCode == SocketError.AccessDenied)
+        {
+            return SocketErrorText.Describe(exception);
+        }
+        catch (SocketException)
+        {
+        }
+        return SocketErrorText.Describe(SocketError.AddressAlreadyInUse);
     }
 }

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
+using System.Net.Sockets;
+using Ferry.Daemon.Listeners;
 using Ferry.Daemon.Logging;
 using Ferry.Platform.Linux;
 using Ferry.Platform.Net;
@@ -14,108 +16,130 @@ namespace Ferry.Daemon.Services.Forward;
 /// without one. At most <see cref="ForwardOptions.MaxSessions"/> sessions: datagrams of new clients
 /// beyond are dropped and logged once per window. Upstreams are taken in turn (roundrobin), the
 /// first always (first), or the one with the fewest sessions (leastconn); UDP has no connect to
-/// fail, so an upstream is known to be down only by its ICMP "port unreachable", which ends that
-/// session (the client's next datagram opens a new one), is logged once per window, and keeps new
-/// sessions off that upstream for <see cref="RefusedPause"/> (unless every upstream refused).
+/// fail, so an upstream is known to be down by its ICMP "port unreachable" (or by no session to it
+/// being possible), which ends that session (the client's next datagram opens a new one), is
+/// logged once per window, and keeps new sessions off that upstream for <see cref="RefusedPause"/>
+/// unless every upstream refused. Its listener's service alone: never shared (sessions answer
+/// from their listener's socket).
 /// </summary>
-internal sealed partial class DatagramForward : IDatagramService, IAsyncDisposable
+internal sealed partial class DatagramForward : IDatagramService, IServiceMetrics, IAsyncDisposable
 {
+    public static readonly TimeSpan RefusedPause = TimeSpan.FromSeconds(5);
+
     private readonly ForwardOptions _options;
     private readonly IPEndPoint[] _upstreams;
     private readonly Dictionary<SessionKey, DatagramSession> _sessions = [];
+    private readonly Dictionary<IPEndPoint, int> _sessionsPerUpstream = [];
+    private readonly Dictionary<IPEndPoint, long> _refusedAt = [];
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _listener;
     private readonly RepeatWindow _full;
-    private readonly RepeatWindow _refused;
+    private readonly RepeatWindow _failures;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _expiring;
-    private readonly Dictionary<IPEndPoint, long> _refusedAt = [];
-    private int _next;
-
-    public static readonly TimeSpan RefusedPause = TimeSpan.FromSeconds(5);
+    private uint _next;
 
     public DatagramForward(ServiceContext context)
     {
         _options = context.Options<ForwardOptions>();
         _upstreams = [.. _options.To.Zip(_options.Addresses).SelectMany(u => u.Second.Select(a => new IPEndPoint(a, u.First.Port)))];
+        foreach (var upstream in _upstreams)
+            _sessionsPerUpstream[upstream] = 0;
         _time = context.Time;
         _logger = context.Loggers.CreateLogger("ferryd.forward");
         _listener = context.Listener.ToString();
         _full = new RepeatWindow(_time, ForwardService.RepeatedWarningWindow);
-        _refused = new RepeatWindow(_time, ForwardService.RepeatedWarningWindow);
+        _failures = new RepeatWindow(_time, ForwardService.RepeatedWarningWindow);
         _expiring = ExpireIdleAsync();
-    }
-
-    public int Sessions
-    {
-        get
-        {
-            lock (_gate)
-                return _sessions.Count;
-        }
     }
 
     public int Answer(Span<byte> datagram, int length, DatagramPeer peer)
     {
         var key = SessionKey.Of(peer.Address);
-        DatagramSession session;
+        DatagramSession? session;
+        IPEndPoint? chosen = null;
         lock (_gate)
         {
-            if (!_sessions.TryGetValue(key, out session!))
+            if (_sessions.TryGetValue(key, out session))
             {
-                if (_sessions.Count >= _options.MaxSessions)
+                session.Touch();   // under the gate: the expiry cannot take a session being used
+            }
+            else if (_sessions.Count >= _options.MaxSessions)
+            {
+                if (_full.ShouldLog(out long more))
+                    SessionsFull(_logger, _listener, _options.MaxSessions, Client(peer.Address), Repeats(more));
+                peer.Counters.Drop(DatagramDrop.SessionsFull);
+                return -1;
+            }
+            else
+            {
+                chosen = Choose();
+                try
                 {
-                    if (_full.ShouldLog(out long more))
-                        SessionsFull(_logger, _listener, _options.MaxSessions, Client(peer.Address), Repeats(more));
-                    peer.Counters.Drop(Listeners.DatagramDrop.SessionsFull);
+                    session = DatagramSession.Open(key, chosen, peer, Refused, _time);
+                }
+                catch (Exception ex) when (ex is SocketException or IOException)
+                {
+                    _refusedAt[chosen] = _time.GetTimestamp();
+                    peer.Counters.Drop(DatagramDrop.SessionFailed);
+                    if (_failures.ShouldLog(out long more))
+                        UpstreamFailed(_logger, _listener, EndpointText.Format(chosen), $"no session could be opened: {Describe(ex)}", Repeats(more));
                     return -1;
                 }
-                session = DatagramSession.Open(Choose(), peer.Address, peer, Failed, _time);
                 _sessions[key] = session;
-                SessionOpened(_logger, _listener, Client(peer.Address), EndpointText.Format(session.Upstream));
+                _sessionsPerUpstream[chosen]++;
             }
         }
-        if (!session.Send(datagram[..length], out int errno))
-            Failed(session, errno);
+        if (chosen is not null)
+            SessionOpened(_logger, _listener, Client(peer.Address), EndpointText.Format(chosen));
+        int errno = session.Send(datagram[..length]);
+        if (errno == Errno.ConnectionRefused)
+            Refused(session);   // an ICMP error for an earlier datagram, reported on this send
+        else if (errno != 0)
+            peer.Counters.Drop(DatagramDrop.SendFailed);
         return -1;
     }
 
-    /// <summary>The upstream for a new session, by the balance asked for, among those that have not just refused one.</summary>
+    /// <summary>The upstream for a new session, by the balance asked for, among those that have not just failed one.</summary>
     private IPEndPoint Choose()
     {
         var usable = _upstreams.Where(u => !_refusedAt.TryGetValue(u, out long at) || _time.GetElapsedTime(at) >= RefusedPause).ToArray();
         if (usable.Length == 0)
             usable = _upstreams;
-        switch (_options.Balance)
+        return _options.Balance switch
         {
-            case Balance.First:
-                return usable[0];
-            case Balance.LeastConn:
-                var counts = _sessions.Values.GroupBy(s => s.Upstream).ToDictionary(g => g.Key, g => g.Count());
-                return usable.MinBy(u => counts.GetValueOrDefault(u))!;
-            default:
-                return usable[(int)((uint)_next++ % (uint)usable.Length)];
-        }
+            Balance.First => usable[0],
+            Balance.LeastConn => usable.MinBy(u => _sessionsPerUpstream[u])!,
+            _ => usable[_next++ % (uint)usable.Length],
+        };
     }
 
-    /// <summary>An errno on a session's socket (the upstream refused, or the send failed): the session ends.</summary>
-    private void Failed(DatagramSession session, int errno)
+    /// <summary>The session's upstream answered "port unreachable": the session ends, the upstream rests.</summary>
+    private void Refused(DatagramSession session)
     {
-        if (errno == Errno.WouldBlock)
-            return;   // the socket's send buffer is full: this datagram is lost, as UDP may lose it
         lock (_gate)
         {
-            var found = _sessions.FirstOrDefault(s => ReferenceEquals(s.Value, session));
-            if (found.Value is null)
+            if (!Forget(session))
                 return;
-            _sessions.Remove(found.Key);
             _refusedAt[session.Upstream] = _time.GetTimestamp();
         }
         session.Close();
-        if (_refused.ShouldLog(out long more))
-            UpstreamFailed(_logger, _listener, EndpointText.Format(session.Upstream), SocketErrorText.DescribeErrno(errno), Repeats(more));
+        if (_failures.ShouldLog(out long more))
+            UpstreamFailed(_logger, _listener, EndpointText.Format(session.Upstream),
+                $"{SocketErrorText.DescribeErrno(Errno.ConnectionRefused)}; its session ended", Repeats(more));
+    }
+
+    /// <summary>Takes the session out of the tables, under the gate; false if it was gone already.</summary>
+    private bool Forget(DatagramSession session)
+    {
+        var key = (SessionKey)session.Key;
+        if (!_sessions.TryGetValue(key, out var held) || !ReferenceEquals(held, session))
+            return false;
+        _sessions.Remove(key);
+        _sessionsPerUpstream[session.Upstream]--;
+        return true;
     }
 
     private async Task ExpireIdleAsync()
@@ -126,18 +150,16 @@ internal sealed partial class DatagramForward : IDatagramService, IAsyncDisposab
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
-                List<DatagramSession> idle;
+                var idle = new List<DatagramSession>();
                 lock (_gate)
                 {
-                    idle = [];
-                    foreach (var (key, session) in _sessions)
+                    foreach (var session in _sessions.Values)
                     {
                         if (_time.GetElapsedTime(session.LastActive) >= _options.SessionTimeout)
-                        {
                             idle.Add(session);
-                            _sessions.Remove(key);
-                        }
                     }
+                    foreach (var session in idle)
+                        Forget(session);
                 }
                 foreach (var session in idle)
                     session.Close();
@@ -148,7 +170,24 @@ internal sealed partial class DatagramForward : IDatagramService, IAsyncDisposab
         }
     }
 
+    /// <summary>Sessions open per upstream (ferry_forward_upstream_active), and whether each is taken for new ones.</summary>
+    public void Report(ServiceReport report)
+    {
+        lock (_gate)
+        {
+            foreach (var upstream in _upstreams)
+            {
+                string name = EndpointText.Format(upstream);
+                report.Add(ServiceMetric.UpstreamActive, _sessionsPerUpstream[upstream], "upstream", name);
+                bool resting = _refusedAt.TryGetValue(upstream, out long at) && _time.GetElapsedTime(at) < RefusedPause;
+                report.Add(ServiceMetric.UpstreamUp, resting ? 0 : 1, "upstream", name);
+            }
+        }
+    }
+
     private static string Client(ReadOnlySpan<byte> address) => EndpointText.Format(SocketAddressBytes.ToEndPoint(address));
+
+    private static string Describe(Exception ex) => ex is SocketException socket ? SocketErrorText.Describe(socket) : ex.Message;
 
     private static string Repeats(long more) => more == 0 ? "" : $" ({more} more since the last such line)";
 
@@ -160,7 +199,8 @@ internal sealed partial class DatagramForward : IDatagramService, IAsyncDisposab
         lock (_gate)
         {
             all = [.. _sessions.Values];
-            _sessions.Clear();
+            foreach (var session in all)
+                Forget(session);
         }
         foreach (var session in all)
             session.Close();
@@ -172,7 +212,7 @@ internal sealed partial class DatagramForward : IDatagramService, IAsyncDisposab
     [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "{Listener}: {Sessions} sessions open (maxSessions): datagrams of new client {Client} dropped{Repeats}")]
     private static partial void SessionsFull(ILogger logger, string listener, int sessions, string client, string repeats);
 
-    [LoggerMessage(EventId = 113, Level = LogLevel.Warning, Message = "{Listener}: upstream {Upstream}: {Cause}; its session ended{Repeats}")]
+    [LoggerMessage(EventId = 113, Level = LogLevel.Warning, Message = "{Listener}: upstream {Upstream}: {Cause}{Repeats}")]
     private static partial void UpstreamFailed(ILogger logger, string listener, string upstream, string cause, string repeats);
 
     /// <summary>A client by its address as the kernel wrote it: family, port and address, no allocation.</summary>
