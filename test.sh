@@ -2,8 +2,9 @@
 # Runs every test (unit and integration) and ends with the line "N passed, N failed, N skipped".
 # As root it installs the external peers the tests drive (nc from netcat-openbsd, socat,
 # openssl, systemd-socket-activate from systemd, logrotate, redis-server and redis-tools, haproxy,
-# prometheus and its promtool), gcc (the benchmark's C reference, built by the bench tests) and the
-# Native AOT toolchain (clang, zlib1g-dev) when missing,
+# prometheus and its promtool), gcc (the benchmark's C reference, built by the bench tests), pandoc,
+# man-db and lintian (the man pages and the Debian package) and the Native AOT toolchain (clang,
+# zlib1g-dev) when missing,
 # and dotnet-counters (a .NET tool, from NuGet) into artifacts/tools.
 # FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip, and
 # requires the Native AOT build (what ships) instead of falling back to the JIT one.
@@ -23,6 +24,9 @@ command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+command -v pandoc >/dev/null 2>&1 || missing+=(pandoc)
+command -v lintian >/dev/null 2>&1 || missing+=(lintian)
+command -v man >/dev/null 2>&1 || missing+=(man-db)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -9,6 +9,7 @@ if (args.Length > 0 && args[0] == BenchForwarder.Subcommand)
 using var signals = new TerminationSignals();
 
 RootCommand root = new ConnectCommand().CreateRoot();
+Ferry.Platform.PrintVersion.Install(root, "ferry");
 Command listen = new ListenCommand().Create();
 root.Subcommands.Add(listen);
 Command bench = BenchForwarder.CreateListing();

@@ -93,6 +93,10 @@ internal sealed class ConnectCommand
 
     private void Validate(CommandResult result)
     {
+        // --version answers alone, whatever else is missing (System.CommandLine's own arity
+        // errors give way to it; ours must too).
+        if (result.Children.OfType<OptionResult>().Any(o => o.Option is VersionOption))
+            return;
         bool udp = result.GetValue(_udp);
         // Whether -U was given, not its value: a malformed PATH has its own error already.
         bool unix = result.GetResult(_unix) is not null;

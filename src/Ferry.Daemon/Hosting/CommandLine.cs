@@ -68,6 +68,7 @@ internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
         root.Subcommands.Add(stop);
         root.Subcommands.Add(status);
         root.Subcommands.Add(checkConfig);
+        Ferry.Platform.PrintVersion.Install(root, "ferryd");
         return root;
     }
 

@@ -10,9 +10,10 @@ internal static class ToolRun
         public string StdoutText => System.Text.Encoding.UTF8.GetString(Stdout);
     }
 
-    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null)
+    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, byte[]? stdin = null, TimeSpan? timeout = null,
+        IDictionary<string, string>? environment = null)
     {
-        using var process = Process.Start(RunningProcess.Redirected(file, args)) ?? throw new InvalidOperationException($"cannot start {file}");
+        using var process = Process.Start(RunningProcess.Redirected(file, args, environment)) ?? throw new InvalidOperationException($"cannot start {file}");
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
         try
         {
