@@ -8,12 +8,12 @@ if [ $# -ne 1 ]; then
     exit 2
 fi
 out=$1
-here=$(cd "$(dirname "$0")" && pwd)
 
 if ! command -v pandoc >/dev/null 2>&1; then
     echo "$0: pandoc is not installed (apt-get install pandoc); cannot render the man pages" >&2
     exit 1
 fi
+here=$(cd "$(dirname "$0")" && pwd)
 
 mkdir -p "$out"
 for page in ferryd.8 ferry.1 ferryd.json.5; do
