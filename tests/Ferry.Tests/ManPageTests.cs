@@ -36,6 +36,37 @@ public sealed partial class ManPageTests
     public void ConfigurationPageDocumentsEveryKeyTheLoaderReads() =>
         Assert.Empty(UndocumentedConfigurationKeys(Page("ferryd.json.5.md")));
 
+    /// <summary>The configuration page's example is a configuration ferryd accepts.</summary>
+    [Fact]
+    public void ConfigurationPageExampleLoads()
+    {
+        string example = CodeBlocks(SectionText(Page("ferryd.json.5.md"), "EXAMPLE")).Single();
+        string file = Path.Combine(Path.GetTempPath(), $"ferry-man-page-example-{Environment.ProcessId}.json");
+        File.WriteAllText(file, example);
+        try
+        {
+            var settings = SettingsLoader.Load(new SettingsLoader.CommandLineValues(file, null, [], null, null, null, null, null, null));
+            Assert.Equal(Regex.Matches(example, "\"Endpoint\"").Count - 1, settings.Listeners.Count);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>Every listener in ferryd's EXAMPLES (-l ...) is well formed: endpoint, service and key syntax.</summary>
+    [Fact]
+    public void FerrydPageExampleListenersParse()
+    {
+        var listeners = CodeBlocks(SectionText(Page("ferryd.8.md"), "EXAMPLES"))
+            .SelectMany(block => ExampleListener().Matches(block))
+            .Select(match => match.Groups[1].Success ? match.Groups[1].Value : match.Groups[2].Value)
+            .ToList();
+        Assert.True(listeners.Count >= 5, $"only {listeners.Count} -l examples found");
+        foreach (string listener in listeners)
+            Assert.True(ListenerSpec.TryParse(listener, out _, out string error), error);
+    }
+
     /// <summary>A drift test that cannot fail is a defect: take one thing out of each page and each check must say so.</summary>
     [Theory]
     [InlineData("ferryd.8.md", @"**\-\-connections**", "status --connections")]
@@ -243,6 +274,27 @@ public sealed partial class ManPageTests
         return level > 0 && line.Length > level && line[level] == ' ' ? (level, line[(level + 1)..].Trim()) : null;
     }
 
+    /// <summary>The indented code blocks of a section, each with its indentation taken off.</summary>
+    private static List<string> CodeBlocks(string section)
+    {
+        var blocks = new List<string>();
+        var block = new List<string>();
+        foreach (string line in section.Split('\n').Append(""))
+        {
+            if (line.StartsWith("    ", StringComparison.Ordinal))
+            {
+                block.Add(line[4..]);
+            }
+            else if (line.Trim().Length > 0 || block.Count > 0)
+            {
+                if (block.Count > 0)
+                    blocks.Add(string.Join("\n", block));
+                block.Clear();
+            }
+        }
+        return blocks;
+    }
+
     private static string Page(string name) => File.ReadAllText(Path.Combine(ManDirectory, name)).Replace("\r\n", "\n");
 
     private static string RepositoryRoot()
@@ -257,6 +309,9 @@ public sealed partial class ManPageTests
 
     [GeneratedRegex(@"\*\*([^*]+)\*\*")]
     private static partial Regex Bold();
+
+    [GeneratedRegex(@"-l\s+(?:'([^']*)'|([^\s\\]+))")]
+    private static partial Regex ExampleListener();
 
     [GeneratedRegex(@"\\(.)")]
     private static partial Regex Escape();
