@@ -43,7 +43,14 @@ internal static partial class SettingsLoader
         public string? WorkingDirectory { get; init; }
     }
 
-    public static ServerSettings Load(CommandLineValues given)
+    public static ServerSettings Load(CommandLineValues given) => Load(given, keysRead: null);
+
+    /// <summary>
+    /// As <see cref="Load(CommandLineValues)"/>, adding each configuration key it reads to
+    /// <paramref name="keysRead"/> (a listener's as <c>Listeners:NAME:Endpoint</c>): how the man
+    /// page's drift test learns the keys from the code rather than from a list kept by hand.
+    /// </summary>
+    internal static ServerSettings Load(CommandLineValues given, ISet<string>? keysRead)
     {
         given = given with
         {
@@ -54,7 +61,7 @@ internal static partial class SettingsLoader
         string fileDirectory = given.ConfigFile is null ? given.WorkingDirectory! : Path.GetDirectoryName(given.ConfigFile)!;
 
         bool listenersTyped = given.Port is not null || given.Listen.Count > 0;
-        var listeners = listenersTyped ? TypedListeners(given) : FileListeners(configuration, fileDirectory);
+        var listeners = listenersTyped ? TypedListeners(given) : FileListeners(configuration, fileDirectory, keysRead);
         if (listeners.Count == 0)
         {
             if (given.ConfigFile is null)
@@ -62,7 +69,7 @@ internal static partial class SettingsLoader
             throw new ConfigException($"config file {given.ConfigFile} has no Listeners (and no --listen was given): nothing to serve");
         }
 
-        var value = new ValueSource(configuration, given.WorkingDirectory!, fileDirectory);
+        var value = new ValueSource(configuration, given.WorkingDirectory!, fileDirectory, keysRead);
         string levelText = value.Text("Logging:Level", given.LogLevel) ?? "info";
         if (!LogLevelNames.TryParse(levelText, out var level))
         {
@@ -119,12 +126,17 @@ internal static partial class SettingsLoader
     }
 
     /// <summary>Top-level values: from the command line (relative to the working directory) or the file and environment.</summary>
-    private sealed class ValueSource(IConfiguration configuration, string workingDirectory, string fileDirectory)
+    private sealed class ValueSource(IConfiguration configuration, string workingDirectory, string fileDirectory, ISet<string>? keysRead)
     {
-        public string? Text(string key, string? typed) => typed ?? configuration[key];
+        public string? Text(string key, string? typed)
+        {
+            keysRead?.Add(key);
+            return typed ?? configuration[key];
+        }
 
         public string? Path(string key, string? typed)
         {
+            keysRead?.Add(key);
             if (typed is not null)
                 return System.IO.Path.GetFullPath(typed, workingDirectory);
             string? written = configuration[key];
@@ -210,8 +222,10 @@ internal static partial class SettingsLoader
     /// they belong ("MaxConnections": 100, "Allow": ["10.0.0.0/8"]). A JSON array becomes the
     /// ';'-separated list the command line uses; an object where a value belongs is a mistake.
     /// </summary>
-    private static List<ListenerSettings> FileListeners(IConfiguration configuration, string baseDirectory)
+    private static List<ListenerSettings> FileListeners(IConfiguration configuration, string baseDirectory, ISet<string>? keysRead)
     {
+        foreach (string part in new[] { "Endpoint", "Service", "Options" })
+            keysRead?.Add($"Listeners:NAME:{part}");
         var listeners = new List<ListenerSettings>();
         foreach (var section in configuration.GetSection("Listeners").GetChildren())
         {

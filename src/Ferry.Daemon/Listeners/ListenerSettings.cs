@@ -29,10 +29,13 @@ internal sealed class ListenerSettings
     public string? Name => Spec.Name;
 
     /// <summary>Reads every key of <paramref name="spec"/>; throws <see cref="ServiceOptionException"/> naming the bad one.</summary>
-    public static ListenerSettings From(ListenerSpec spec)
+    public static ListenerSettings From(ListenerSpec spec) => From(new OptionReader(spec));
+
+    /// <summary>As <see cref="From(ListenerSpec)"/>, with a reader the caller may ask afterwards which keys were read.</summary>
+    internal static ListenerSettings From(OptionReader reader)
     {
+        var spec = reader.Spec;
         var service = ServiceCatalog.Find(spec.Service);
-        var reader = new OptionReader(spec);
         var policy = ListenerPolicy.From(reader, service.Traits);
         reader.BeginService();
         object? options = service.ReadOptions(reader);

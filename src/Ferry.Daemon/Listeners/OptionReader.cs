@@ -17,6 +17,12 @@ internal sealed class OptionReader(ListenerSpec spec)
 
     public ListenerSpec Spec => spec;
 
+    /// <summary>Every key asked for so far, listener-level and service (the man page's drift test lists them so).</summary>
+    internal IReadOnlyCollection<string> Asked => _asked;
+
+    /// <summary>The keys first asked for after <see cref="BeginService"/>: the service's own.</summary>
+    internal IReadOnlyList<string> ServiceKeys => _serviceKeys;
+
     /// <summary>The rest of the keys read belong to the service (for the "known:" list of an unknown key).</summary>
     public void BeginService() => _readingService = true;
 

@@ -50,6 +50,7 @@ internal static class ExternalTool
         "nc" => "netcat-openbsd",
         "redis-cli" or "redis-benchmark" => "redis-tools",
         "promtool" => "prometheus",
+        "man" => "man-db",
         _ => name,
     };
 }
