@@ -46,7 +46,7 @@ internal static class SharedSinkFiles
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new ServiceOptionException($"listener {listener}: cannot open {options.Path}: {SinkWriter.Describe(ex)}");
+                throw new ServiceOptionException($"listener {listener}: cannot open {options.Path}: {SinkWriter.Describe(ex)}", aboutTheSystem: true);
             }
             var writer = new SinkWriter(file, options.Prefix, options.Fsync, time, logger);
             Open[options.Path] = new Entry(writer, options, listener);
