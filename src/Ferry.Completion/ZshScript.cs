@@ -22,7 +22,7 @@ internal static class ZshScript
         {
             Entry(subcommands, path, command.Subcommands.Select(sub => $"{sub.Name}:{ColonSafe(sub.Description)}"));
             Entry(options, path, command.Options.SelectMany(option => option.Names.Select(name => $"{name}:{ColonSafe(option.Description)}")));
-            Entry(valued, path, command.Options.Where(option => option.TakesValue).SelectMany(option => option.Names));
+            valued.Append($"    {ShellQuoting.Posix(path)} {ShellQuoting.Posix(string.Join(' ', command.Options.Where(option => option.TakesValue).SelectMany(option => option.Names)))}\n");
             foreach (CompletionOption option in command.Options.Where(option => option.TakesValue))
             {
                 foreach (string name in option.Names)
@@ -43,8 +43,9 @@ internal static class ZshScript
             # command definitions; regenerate it rather than editing it.
 
             {{function}}() {
-              # Subcommands and options are "name:description" words, one table entry (a
-              # newline-separated list) per command path.
+              # Subcommands and options are "name:description" lines, one table entry (a
+              # newline-separated list) per command path; _valued lists the options that take
+              # a value, separated by spaces.
               local -A _subs _opts _valued _kinds _choices _dgram
               _subs=(
             {{subcommands}}  )
