@@ -7,8 +7,9 @@ namespace Ferry.IntegrationTests;
 /// The completion scripts contrib/completion/generate.sh writes from the built programs
 /// (their hidden --completion option), driven in a real bash the way bash's programmable
 /// completion calls them: COMP_LINE and COMP_POINT set, the function that `complete -p`
-/// names run, COMPREPLY read back. zsh and fish must at least parse their scripts (and fish
-/// completes a listener); without those shells the tests fail under FERRY_REQUIRE_TOOLS=1.
+/// names run, COMPREPLY read back. zsh and fish must parse their scripts; fish completes a
+/// listener with `complete -C`, zsh in an interactive shell under tmux. Without zsh, fish or
+/// tmux those tests fail under FERRY_REQUIRE_TOOLS=1 (apt: zsh fish tmux).
 /// </summary>
 public sealed partial class CompletionTests
 {
@@ -147,6 +148,29 @@ public sealed partial class CompletionTests
         Assert.Contains("status", words);
     }
 
+    [Fact]
+    public async Task ZshCompletesInAnInteractiveShell()
+    {
+        string zsh = ExternalTool.Require("zsh");
+        string tmux = ExternalTool.Require("tmux");
+        using var dir = new TempDirectory();
+        await GenerateAsync(dir);
+        await using var shell = await TmuxShell.StartAsync(tmux, dir.Path, zsh, "-f", "-i");
+        await shell.RunAsync($"fpath=({dir.Path} $fpath); autoload -Uz compinit; compinit -u -d {dir.Path}/zcompdump");
+
+        string services = await shell.CompleteAsync("ferryd --listen 7=", screen => screen.Contains("forward") && screen.Contains("exec"));
+        Assert.Contains("chat", services);
+
+        string datagram = await shell.CompleteAsync("ferryd -l udp:7=", screen => screen.Contains("forward") && screen.Contains("daytime"));
+        Assert.DoesNotContain("chat", datagram);
+        Assert.DoesNotContain("sink", datagram);
+
+        string subcommands = await shell.CompleteAsync("ferryd sta", screen => screen.Contains("status"));
+        Assert.Contains("Start ferryd as a daemon", subcommands);
+
+        await shell.CompleteAsync("ferry bench --engine ", screen => screen.Contains("threads") && screen.Contains("epoll"));
+    }
+
     private static async Task GenerateAsync(TempDirectory dir)
     {
         var run = await ToolRun.RunAsync("/bin/bash",
@@ -197,4 +221,77 @@ public sealed partial class CompletionTests
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex WhitespaceRun();
+
+    /// <summary>
+    /// An interactive shell in a detached tmux session (a private tmux server whose socket is in
+    /// the test's directory, -S), typed at with send-keys and read with capture-pane: completion
+    /// exactly as a user at a terminal gets it.
+    /// </summary>
+    private sealed class TmuxShell : IAsyncDisposable
+    {
+        private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+        private readonly string _tmux;
+        private readonly string _socket;
+        private int _marks;
+
+        private TmuxShell(string tmux, string socket)
+        {
+            _tmux = tmux;
+            _socket = socket;
+        }
+
+        public static async Task<TmuxShell> StartAsync(string tmux, string home, string shell, params string[] args)
+        {
+            var session = new TmuxShell(tmux, Path.Combine(home, "tmux.socket"));
+            await session.TmuxAsync(["new-session", "-d", "-s", "t", "-x", "160", "-y", "60", "--",
+                "env", "-i", $"HOME={home}", "TERM=xterm", $"PATH={Binaries.Directory}:/usr/bin:/bin", shell, .. args]);
+            return session;
+        }
+
+        /// <summary>Runs a command line and waits until the shell has run it.</summary>
+        public async Task RunAsync(string commandLine)
+        {
+            int mark = ++_marks;
+            await TmuxAsync(["send-keys", "-t", "t", "-l", $"{commandLine}; print MARK-$(( {mark} * 1000 + 7 ))"]);
+            await TmuxAsync(["send-keys", "-t", "t", "Enter"]);
+            await WaitForAsync(screen => screen.Contains($"MARK-{mark * 1000 + 7}", StringComparison.Ordinal), commandLine);
+        }
+
+        /// <summary>Types <paramref name="line"/> on a clean line, presses Tab twice, returns the screen once <paramref name="done"/> holds.</summary>
+        public async Task<string> CompleteAsync(string line, Func<string, bool> done)
+        {
+            await TmuxAsync(["send-keys", "-t", "t", "C-c"]);
+            await TmuxAsync(["send-keys", "-t", "t", "C-l"]);
+            await WaitForAsync(screen => screen.Trim().Length < 10, "a cleared screen");
+            await TmuxAsync(["send-keys", "-t", "t", "-l", line]);
+            await TmuxAsync(["send-keys", "-t", "t", "Tab"]);
+            await Task.Delay(300);
+            await TmuxAsync(["send-keys", "-t", "t", "Tab"]);
+            return await WaitForAsync(done, $"completion of '{line}'");
+        }
+
+        private async Task<string> WaitForAsync(Func<string, bool> done, string what)
+        {
+            var deadline = DateTime.UtcNow + Patience;
+            string screen = string.Empty;
+            while (DateTime.UtcNow < deadline)
+            {
+                screen = (await TmuxAsync(["capture-pane", "-p", "-t", "t"])).StdoutText;
+                if (done(screen))
+                    return screen;
+                await Task.Delay(100);
+            }
+            Assert.Fail($"{what}: not seen within {Patience.TotalSeconds} s; the screen:\n{screen}");
+            return screen;
+        }
+
+        private async Task<ToolRun.Result> TmuxAsync(string[] args)
+        {
+            var run = await ToolRun.RunAsync(_tmux, ["-S", _socket, .. args], timeout: Limit);
+            Assert.True(run.ExitCode == 0, $"tmux {string.Join(' ', args)}: {run.Stderr}");
+            return run;
+        }
+
+        public async ValueTask DisposeAsync() => await ToolRun.RunAsync(_tmux, ["-S", _socket, "kill-server"], timeout: Limit);
+    }
 }
