@@ -30,7 +30,8 @@ internal static class CompletionScriptOption
 
         public override int Invoke(ParseResult parseResult)
         {
-            string shell = parseResult.GetValue(option) ?? string.Empty;
+            // Not GetValue: with the value missing it throws, and errors are cleared for this action.
+            string shell = parseResult.GetResult(option) is { Tokens: [var token, ..] } ? token.Value : string.Empty;
             Func<CompletionCommand, string>? writer = shell switch
             {
                 "bash" => BashScript.Write,
@@ -41,7 +42,9 @@ internal static class CompletionScriptOption
             };
             if (writer is null)
             {
-                parseResult.InvocationConfiguration.Error.WriteLine($"{program}: {Name}: unknown shell '{shell}' (bash, zsh or fish)");
+                parseResult.InvocationConfiguration.Error.WriteLine(shell.Length == 0
+                    ? $"{program}: {Name} needs a shell: bash, zsh or fish"
+                    : $"{program}: {Name}: unknown shell '{shell}' (bash, zsh or fish)");
                 return 2;
             }
             parseResult.InvocationConfiguration.Output.Write(writer(tree()));

@@ -98,7 +98,7 @@ public sealed partial class CompletionTests
     }
 
     [Fact]
-    public async Task TheCompletionOptionIsNotInHelpAndRejectsAnUnknownShell()
+    public async Task TheCompletionOptionIsNotInHelpAndRejectsAMissingOrUnknownShell()
     {
         foreach (string program in new[] { Binaries.Ferryd, Binaries.Ferry, Binaries.FerryBench })
         {
@@ -109,6 +109,10 @@ public sealed partial class CompletionTests
             var unknown = await ToolRun.RunAsync(program, ["--completion", "tcsh"], timeout: Limit);
             Assert.Equal(2, unknown.ExitCode);
             Assert.Contains("unknown shell 'tcsh'", unknown.Stderr, StringComparison.Ordinal);
+
+            var missing = await ToolRun.RunAsync(program, ["--completion"], timeout: Limit);
+            Assert.Equal(2, missing.ExitCode);
+            Assert.Equal($"{Path.GetFileName(program)}: --completion needs a shell: bash, zsh or fish", missing.Stderr.Trim());
         }
     }
 
