@@ -3,7 +3,7 @@
 # As root it installs the external peers the tests drive (nc from netcat-openbsd, socat,
 # openssl, systemd-socket-activate from systemd, logrotate, redis-server and redis-tools, haproxy,
 # prometheus and its promtool), gcc (the benchmark's C reference, built by the bench tests), pandoc,
-# man-db and lintian (the man pages and the Debian package) and the Native AOT toolchain (clang,
+# man-db and lintian (the man pages and the Debian package), zsh, fish and tmux (shell completion) and the Native AOT toolchain (clang,
 # zlib1g-dev) when missing,
 # and dotnet-counters (a .NET tool, from NuGet) into artifacts/tools.
 # FERRY_REQUIRE_TOOLS=1 makes tests that need a missing tool fail instead of skip, and
@@ -27,6 +27,9 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v pandoc >/dev/null 2>&1 || missing+=(pandoc)
 command -v lintian >/dev/null 2>&1 || missing+=(lintian)
 command -v man >/dev/null 2>&1 || missing+=(man-db)
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+command -v fish >/dev/null 2>&1 || missing+=(fish)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -128,6 +128,11 @@ internal sealed class BenchCommand(BenchProgramName name)
             _udp, _lossTimeout, _unix,
         };
         root.HelpName = name.Command;
+        // The names the parser takes, not the enum's own ("PingPong"), for shell completion.
+        _mode.CompletionSources.Clear();
+        _mode.CompletionSources.Add(Names<BenchMode>());
+        _engine.CompletionSources.Clear();
+        _engine.CompletionSources.Add(Names<BenchEngine>());
         _connections.Validators.Add(result => RequireRange(result, result.GetValueOrDefault<int>(), 1, MaxConnections));
         _duration.Validators.Add(result => RequireSeconds(result, result.GetValueOrDefault<double>(), allowZero: false));
         _warmup.Validators.Add(result => RequireSeconds(result, result.GetValueOrDefault<double>(), allowZero: true));

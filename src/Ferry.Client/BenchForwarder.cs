@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Ferry.Completion;
 using Ferry.Platform.Linux;
 
 namespace Ferry.Client;
@@ -32,9 +33,33 @@ internal static class BenchForwarder
     public static Command CreateListing() =>
         new(Subcommand, "Load generator: runs ferry-bench (installed next to ferry) with the same arguments; see 'ferry bench --help'");
 
+    /// <summary>
+    /// ferry-bench's command tree, for ferry's completion scripts (<c>ferry-bench --completion tree</c>),
+    /// or null when ferry-bench is missing or fails: then <c>ferry bench</c> completes no options.
+    /// </summary>
+    public static CompletionCommand? CompletionTree()
+    {
+        var start = new ProcessStartInfo(ExecutablePath) { UseShellExecute = false, RedirectStandardOutput = true };
+        start.ArgumentList.Add(CompletionScriptOption.Name);
+        start.ArgumentList.Add("tree");
+        try
+        {
+            using Process child = Process.Start(start)!;
+            string text = child.StandardOutput.ReadToEnd();
+            child.WaitForExit();
+            return child.ExitCode == 0 ? TreeText.Read(text) : null;
+        }
+        catch (Win32Exception)
+        {
+            return null;
+        }
+    }
+
+    private static string ExecutablePath => Path.Combine(AppContext.BaseDirectory, Executable);
+
     public static int Run(IReadOnlyList<string> args)
     {
-        string path = Path.Combine(AppContext.BaseDirectory, Executable);
+        string path = ExecutablePath;
         if (!File.Exists(path))
         {
             Console.Error.WriteLine($"ferry: bench: {path} is missing (ferry bench runs ferry-bench, which is installed next to ferry)");

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using Ferry.Completion;
+using Ferry.Daemon.Services;
 
 namespace Ferry.Daemon.Hosting;
 
@@ -29,6 +31,16 @@ internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
     private readonly Option<bool> _connections = new("--connections")
     {
         Description = "Also list every open connection: id, listener, service, peer, age, idle, bytes in/out, queued bytes, room, upstream, pid.",
+    };
+
+    /// <summary>What the shell completes for option values the definitions cannot describe (fixed choices come from the options).</summary>
+    private static readonly Dictionary<string, ValueHint> CompletionHints = new()
+    {
+        ["--listen"] = new(ValueKind.Listener, [.. ServiceCatalog.Names], [.. ServiceCatalog.DatagramNames]),
+        ["--config"] = new(ValueKind.File),
+        ["--log-file"] = new(ValueKind.File),
+        ["--log-dir"] = new(ValueKind.Directory),
+        ["--pid-file"] = new(ValueKind.File),
     };
 
     public RootCommand Build()
@@ -68,6 +80,7 @@ internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
         root.Subcommands.Add(stop);
         root.Subcommands.Add(status);
         root.Subcommands.Add(checkConfig);
+        CompletionScriptOption.AddTo(root, "ferryd", () => CompletionTree.From(root, CompletionHints));
         Ferry.Platform.PrintVersion.Install(root, "ferryd");
         return root;
     }
@@ -76,7 +89,8 @@ internal sealed class CommandLine(TextWriter stdout, TextWriter stderr)
     public async Task<int> InvokeAsync(string[] args)
     {
         var result = Build().Parse(args);
-        if (result.Errors.Count > 0 && result.Action is not HelpAction)
+        // --help and --completion answer whatever else the line lacks.
+        if (result.Errors.Count > 0 && result.Action is not { ClearsParseErrors: true })
             return Usage(result.Errors[0].Message);
         try
         {

@@ -29,6 +29,7 @@ internal sealed class ServerOptions
     private readonly Option<string?> _logLevel = new("--log-level")
     {
         Description = "Lowest level logged: " + string.Join(", ", LogLevelNames.All) + " (default info).",
+        CompletionSources = { LogLevelNames.All },
     };
 
     private readonly Option<string?> _logFile = new("--log-file")
