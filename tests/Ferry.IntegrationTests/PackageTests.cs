@@ -32,7 +32,7 @@ public sealed partial class PackageTests(PackageTests.BuiltPackage package) : IC
     {
         string lintian = ExternalTool.Require("lintian");
 
-        var result = await ToolRun.RunAsync(lintian, ["--no-tag-display-limit", package.Path], timeout: TimeSpan.FromMinutes(5));
+        var result = await ToolRun.RunAsync(lintian, ["--tag-display-limit", "0", package.Path], timeout: TimeSpan.FromMinutes(5));
 
         var lines = result.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.DoesNotContain(lines, line => line.StartsWith("E:", StringComparison.Ordinal));
