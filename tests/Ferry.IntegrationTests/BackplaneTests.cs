@@ -227,6 +227,9 @@ public sealed class BackplaneTests
         await using var lonely = await FerrydProcess.StartAsync(1, "--listen", $"127.0.0.1:0=chat,backplane=redis://127.0.0.1:{absent},cluster=test");
         using var ann = await LineClient.ConnectAsync(lonely.Port("chat"));
         using var bob = await LineClient.ConnectAsync(lonely.Port("chat"));
+        // Both in the room before the line: the welcome, which counts the room's members, comes
+        // once a member has joined, and under load the second client may be served first.
+        await JoinedAsync(ann, bob);
         await bob.SendLineAsync("local works");
         await ann.ExpectAsync(line => line.EndsWith("> local works", StringComparison.Ordinal), "a local line");
 
@@ -239,6 +242,7 @@ public sealed class BackplaneTests
         await using var refused = await FerrydProcess.StartAsync(1, "--listen", $"127.0.0.1:0=chat,backplane=redis://:wrong@127.0.0.1:{guarded},cluster=test");
         using var carol = await LineClient.ConnectAsync(refused.Port("chat"));
         using var dave = await LineClient.ConnectAsync(refused.Port("chat"));
+        await JoinedAsync(carol, dave);
         await dave.SendLineAsync("still local");
         await carol.ExpectAsync(line => line.EndsWith("> still local", StringComparison.Ordinal), "a local line");
 
@@ -251,6 +255,12 @@ public sealed class BackplaneTests
         string[] warnings = [.. refused.Process.StandardError.Split('\n').Where(line => line.Contains("unreachable (", StringComparison.Ordinal))];
         Assert.Single(warnings);
         Assert.DoesNotContain("   at ", lonely.Process.StandardError + refused.Process.StandardError);
+
+        static async Task JoinedAsync(params LineClient[] members)
+        {
+            foreach (var member in members)
+                await member.ExpectAsync(line => line.StartsWith("* you are guest-", StringComparison.Ordinal), "its welcome");
+        }
     }
 
     [Fact]
