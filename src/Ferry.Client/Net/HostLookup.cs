@@ -35,4 +35,20 @@ internal static class HostLookup
             throw new SocketException((int)SocketError.HostNotFound);
         return addresses;
     }
+
+    /// <summary>
+    /// <see cref="ResolveAsync"/> for a client about to connect: a failure is a
+    /// <see cref="CommandFailedException"/> naming the host as the user typed it ("nowhere: unknown host").
+    /// </summary>
+    public static async Task<IPAddress[]> ResolveForConnectAsync(string host, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ResolveAsync(host, cancellationToken);
+        }
+        catch (SocketException exception)
+        {
+            throw new CommandFailedException($"{host}: {SocketErrorText.Describe(exception)}");
+        }
+    }
 }

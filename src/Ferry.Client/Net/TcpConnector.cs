@@ -16,15 +16,7 @@ internal static class TcpConnector
     public static async Task<Socket> ConnectAsync(
         string host, int port, double timeoutSeconds, CancellationToken cancellationToken)
     {
-        IPAddress[] addresses;
-        try
-        {
-            addresses = await HostLookup.ResolveAsync(host, cancellationToken);
-        }
-        catch (SocketException exception)
-        {
-            throw new CommandFailedException($"{host}: {SocketErrorText.Describe(exception)}");
-        }
+        IPAddress[] addresses = await HostLookup.ResolveForConnectAsync(host, cancellationToken);
 
         string failure = string.Empty;
         foreach (IPAddress address in addresses)

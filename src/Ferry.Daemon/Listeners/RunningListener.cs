@@ -125,7 +125,7 @@ internal sealed partial class RunningListener
     /// <summary>A peer the acceptor took, on the loop that took it.</summary>
     private void Admit(AcceptedPeer accepted)
     {
-        string peerText = accepted.Peer is IPEndPoint address ? EndpointText.Format(address) : accepted.Peer.ToString()!;
+        string peerText = EndpointText.Format(accepted.Peer);
         var verdict = _admission.Decide(accepted.Peer, accepted.Descriptor, Listener.Counters.Active, _shortage.IsShort);
         if (verdict.Refusal is { } refusal)
         {
