@@ -346,22 +346,6 @@ public sealed class SocketConnectionTests
         await sending.WaitAsync(Timeout, Token);
     }
 
-    private static byte[] RandomBytes(int length, int seed)
-    {
-        var bytes = new byte[length];
-        new Random(seed).NextBytes(bytes);
-        return bytes;
-    }
-
-    /// <summary>Says where two byte arrays first differ, instead of printing megabytes.</summary>
-    private static void AssertSameBytes(byte[] expected, byte[] actual)
-    {
-        int common = Math.Min(expected.Length, actual.Length);
-        int firstDifference = expected.AsSpan(0, common).CommonPrefixLength(actual.AsSpan(0, common));
-        Assert.True(firstDifference == common, $"byte {firstDifference} differs");
-        Assert.True(expected.Length == actual.Length, $"expected {expected.Length} bytes, got {actual.Length}");
-    }
-
     private static async Task<byte[]> ReadExactlyAsync(PipeReader input, int count)
     {
         var received = new MemoryStream(count);

@@ -30,6 +30,22 @@ internal static class TransportTestKit
         return true;
     }
 
+    public static byte[] RandomBytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    /// <summary>Says where two byte arrays first differ, instead of printing megabytes.</summary>
+    public static void AssertSameBytes(byte[] expected, byte[] actual)
+    {
+        int common = Math.Min(expected.Length, actual.Length);
+        int firstDifference = expected.AsSpan(0, common).CommonPrefixLength(actual.AsSpan(0, common));
+        Assert.True(firstDifference == common, $"byte {firstDifference} differs");
+        Assert.True(expected.Length == actual.Length, $"expected {expected.Length} bytes, got {actual.Length}");
+    }
+
     public static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count)
     {
         var received = new byte[count];

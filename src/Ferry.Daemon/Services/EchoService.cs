@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Ferry.Daemon.Connections;
+using Ferry.Daemon.Transport;
 
 namespace Ferry.Daemon.Services;
 
@@ -14,8 +15,25 @@ internal sealed class EchoService : IConnectionService, IDatagramService
 {
     public int Answer(Span<byte> datagram, int length, DatagramPeer peer) => length;
 
-    // One state machine per connection: the loop is in RunAsync itself (the shutdown path apart).
-    public async ValueTask<CloseReason> RunAsync(ServiceConnection connection)
+    public ValueTask<CloseReason> RunAsync(ServiceConnection connection) =>
+        connection.PlainSocket is { } socket ? RelayAsync(socket, connection.Stopping) : CopyAsync(connection);
+
+    /// <summary>
+    /// A plain socket: its bytes go straight back, receive then send, as a C epoll server does
+    /// (no pipe, no copy). At shutdown what has arrived is echoed, then the relay stops.
+    /// </summary>
+    private static async ValueTask<CloseReason> RelayAsync(SocketConnection socket, CancellationToken stopping) =>
+        await new SocketRelay(socket, socket).RunAsync(stopping) switch
+        {
+            DirectionEnd.Finished => CloseReason.PeerClosed,
+            DirectionEnd.Stopped => CloseReason.Shutdown,
+            DirectionEnd.Aborted => CloseReason.Aborted,
+            _ => CloseReason.PeerReset,
+        };
+
+    // Through the pipes (TLS, or the Debug log of what the client says): one state machine per
+    // connection, the loop in this method itself (the shutdown path apart).
+    private static async ValueTask<CloseReason> CopyAsync(ServiceConnection connection)
     {
         var input = connection.Input;
         var output = connection.Output;

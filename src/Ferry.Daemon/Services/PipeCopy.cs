@@ -1,24 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Ferry.Daemon.Transport;
 using Microsoft.AspNetCore.Connections;
 
 namespace Ferry.Daemon.Services;
-
-/// <summary>How one direction of a copy ended (<see cref="PipeCopy.PumpAsync"/>).</summary>
-internal enum DirectionEnd
-{
-    /// <summary>The source sent its FIN; the destination got ours after the last byte.</summary>
-    Finished,
-
-    /// <summary>The source reset the connection.</summary>
-    SourceReset,
-
-    /// <summary>The destination is gone (reset, or closed while we wrote).</summary>
-    DestinationGone,
-
-    /// <summary>ferryd closed the source: a timeout, shutdown, or the other direction's reset.</summary>
-    Aborted,
-}
 
 /// <summary>Passing bytes from one pipe on to another: echo's step, and forward's and exec's directions.</summary>
 internal static class PipeCopy

@@ -13,20 +13,30 @@ internal sealed class ServiceConnection
 {
     private readonly IDuplexPipe _pipes;
     private readonly IInputObserver? _observer;
+    private PipeReader? _input;
 
     public ServiceConnection(IDuplexPipe pipes, CancellationToken stopping, string peer = "unknown", IInputObserver? observer = null)
     {
         _pipes = pipes;
         _observer = observer;
-        Input = observer is null ? pipes.Input : new ObservedInput(pipes.Input, observer);
-        Output = pipes.Output;
         Stopping = stopping;
         Peer = peer;
     }
 
-    public PipeReader Input { get; }
+    /// <summary>The input, made when first asked for: a service that relays the socket (<see cref="PlainSocket"/>) never reads it.</summary>
+    public PipeReader Input => _input ??= _observer is null ? _pipes.Input : new ObservedInput(_pipes.Input, _observer);
 
-    public PipeWriter Output { get; }
+    public PipeWriter Output => _pipes.Output;
+
+    /// <summary>
+    /// The socket itself when the service's bytes are the socket's (no TLS, no observer of the
+    /// input) and nothing is buffered in its pipes: a service may move them with a
+    /// <see cref="SocketRelay"/> instead of the pipes. Null otherwise.
+    /// </summary>
+    public SocketConnection? PlainSocket =>
+        _observer is null && Transport is SocketConnection socket && ReferenceEquals(_pipes, socket.Transport) && socket.HoldsNothing
+            ? socket
+            : null;
 
     /// <summary>Cancelled when ferryd asks this connection to close gracefully (shutdown).</summary>
     public CancellationToken Stopping { get; }

@@ -45,7 +45,7 @@ internal static class OutboundConnect
         do
         {
             // Writable (connected), an error or hang-up (failed), or closed at the deadline.
-            await connection.Writer.Writable.WaitAsync();
+            await connection.Writable.WaitAsync();
             pending = connection.IsClosed ? Errno.TimedOut : connection.PendingError();
         }
         while (pending is Errno.WouldBlock or Errno.InProgress);

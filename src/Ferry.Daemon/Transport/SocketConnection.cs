@@ -52,6 +52,14 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     private IFeatureCollection? _features;
     private IDictionary<object, object?>? _items;
     private EndPoint? _localEndPoint;
+    private readonly MemoryPool<byte> _pool;
+    private readonly bool _resumeOnThreadPool;
+    private SocketReader? _reader;
+    private SocketWriter? _writer;
+    private long _received;
+    private long _sent;
+    private volatile bool _peerHungUp;
+    private volatile bool _peerFinished;
     private Exception? _closedBecause;
     private Action<object?>? _closedCallback;
     private object? _closedCallbackState;
@@ -94,9 +102,9 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
         Handle = handle;
         ConnectionId = Interlocked.Increment(ref s_lastId).ToString("x");
         RemoteEndPoint = remote;
-        Reader = new SocketReader(this, pool, resumeOnThreadPool: serviceScheduler != PipeScheduler.Inline);
-        Writer = new SocketWriter(this, pool);
-        Transport = new DuplexPipe(Reader, Writer);
+        _pool = pool;
+        _resumeOnThreadPool = serviceScheduler != PipeScheduler.Inline;
+        Transport = new SocketPipes(this);
     }
 
     /// <summary>The loop this connection is registered with: where a service puts the sockets that go with it (forward's upstream, exec's program).</summary>
@@ -105,15 +113,59 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     /// <summary>The socket: ferryd's own <see cref="SocketHandle"/>, or the runtime Socket's handle.</summary>
     public SafeHandle Handle { get; }
 
-    public SocketReader Reader { get; }
+    /// <summary>
+    /// The input as a <see cref="PipeReader"/>, made on first use: a connection whose bytes only
+    /// pass through (<see cref="SocketRelay"/>) never has one.
+    /// </summary>
+    public SocketReader Reader =>
+        _reader ?? Interlocked.CompareExchange(ref _reader, new SocketReader(this, _pool, _resumeOnThreadPool), null) ?? _reader;
 
-    public SocketWriter Writer { get; }
+    /// <summary>The output as a <see cref="PipeWriter"/>, made on first use, like <see cref="Reader"/>.</summary>
+    public SocketWriter Writer =>
+        _writer ?? Interlocked.CompareExchange(ref _writer, new SocketWriter(this, _pool), null) ?? _writer;
+
+    /// <summary>Where the reader and the writer take their blocks.</summary>
+    public MemoryPool<byte> Pool => _pool;
+
+    /// <summary>Whether the service resumes on the thread pool rather than on the epoll thread that woke it.</summary>
+    public bool ResumesOnThreadPool => _resumeOnThreadPool;
+
+    /// <summary>
+    /// Nothing received and unconsumed in the reader, nothing unsent in the writer: the socket's
+    /// bytes may be moved by a <see cref="SocketRelay"/> from now on without losing or reordering any.
+    /// </summary>
+    public bool HoldsNothing => (_reader is null || _reader.IsEmpty) && (_writer is null || _writer.IsIdle);
+
+    /// <summary>"Readable now", from the epoll thread (or the close, or a cancellation) to whoever reads: the reader or a relay.</summary>
+    public ReadinessSignal Readable { get; } = new();
+
+    /// <summary>"Writable now", from the epoll thread (or the close) to whoever sends what the socket refused.</summary>
+    public ReadinessSignal Writable { get; } = new();
+
+    /// <summary>
+    /// Epoll saw the peer's FIN (or a reset or error). The FIN is not in the data: a receive that
+    /// returned the last bytes does not say it came too, only the next one returns 0. So from then
+    /// on whoever reads receives until the kernel says EOF or EAGAIN.
+    /// </summary>
+    public bool PeerHungUp => _peerHungUp;
+
+    /// <summary>The peer's FIN has been read: it will send nothing more.</summary>
+    public bool PeerFinished => _peerFinished;
+
+    /// <summary>A receive returned 0: the peer's half is done (ours may go on).</summary>
+    public void MarkPeerFinished() => _peerFinished = true;
 
     /// <summary>Bytes received from the peer so far (what the kernel gave us, whether consumed or not).</summary>
-    public long BytesReceived => Reader.BytesReceived;
+    public long BytesReceived => Volatile.Read(ref _received);
 
     /// <summary>Bytes handed to the kernel for the peer so far.</summary>
-    public long BytesSent => Writer.BytesSent;
+    public long BytesSent => Volatile.Read(ref _sent);
+
+    /// <summary>Counts a receive. Only the one who reads calls it; other threads read the total.</summary>
+    public void CountReceived(int count) => Volatile.Write(ref _received, _received + count);
+
+    /// <summary>Counts a send. Only the one who sends calls it; other threads read the total.</summary>
+    public void CountSent(int count) => Volatile.Write(ref _sent, _sent + count);
 
     public override string ConnectionId { get; set; }
 
@@ -157,9 +209,13 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     public void OnEvents(uint events, EpollLoop loop)
     {
         if ((events & WritableEvents) != 0)
-            Writer.OnWritable();
+            Writable.Signal();
         if ((events & ReadableEvents) != 0)
-            Reader.OnReadable(hungUp: (events & HungUpEvents) != 0);
+        {
+            if ((events & HungUpEvents) != 0)
+                _peerHungUp = true;
+            Readable.Signal();
+        }
     }
 
     public bool IsClosed => Volatile.Read(ref _closed) == 1;
@@ -338,8 +394,9 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
             _socket.Dispose();
         else
             Handle.Dispose();
-        Reader.OnClosed();
-        Writer.OnClosed();
+        // Whoever waits on the socket wakes, sees it closed and ends.
+        Readable.Signal();
+        Writable.Signal();
         if (Interlocked.Exchange(ref _closedCallback, null) is { } callback)
             callback(_closedCallbackState);
     }
@@ -353,23 +410,58 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     /// </summary>
     public override async ValueTask DisposeAsync()
     {
-        Reader.Complete();
-        Writer.CompleteForClose();
-        await Writer.Ended;
-        if (!IsClosed && !Reader.PeerFinished)
+        _reader?.Complete();
+        if (_writer is { } writer)
+        {
+            writer.CompleteForClose();
+            await writer.Ended;
+        }
+        if (!IsClosed && !PeerFinished)
         {
             FinishSending();
-            await Reader.DiscardUntilPeerFinishesAsync(LingerLimit);
+            await DiscardUntilPeerFinishesAsync(LingerLimit);
         }
         // Nothing is inside a call on this socket any more: close(2) alone is the FIN.
         CloseSocket(null, reset: false, quietly: true);
         _loop.Forget(_slot, this);
     }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    /// <summary>
+    /// After the service is done and our FIN is sent: reads and drops whatever the peer still
+    /// sends until its FIN (or an error, or <paramref name="limit"/>), so closing the socket does not
+    /// find unread data and turn into a reset that could destroy what we sent before it.
+    /// </summary>
+    private async Task DiscardUntilPeerFinishesAsync(TimeSpan limit)
     {
-        public PipeReader Input { get; } = input;
+        // The deadline itself decides, not a clock read after a wake-up, which could run early.
+        using var deadline = new CancellationTokenSource(limit);
+        using var wake = deadline.Token.UnsafeRegister(static signal => ((ReadinessSignal)signal!).Signal(), Readable);
+        long unbroken = 0;
+        while (!IsClosed && !deadline.IsCancellationRequested)
+        {
+            int received = Receive(ReceiveScratch.ForThisThread, out int error);
+            if (received == 0 || (received < 0 && error != Errno.WouldBlock))
+                return;
+            if (received > 0)
+            {
+                unbroken += received;
+                if (unbroken >= FairShare.Bytes)
+                {
+                    unbroken = 0;
+                    await EpollLoop.YieldAsync();
+                }
+                continue;
+            }
+            unbroken = 0;
+            await Readable.WaitAsync();
+        }
+    }
 
-        public PipeWriter Output { get; } = output;
+    /// <summary>The connection's pipes, each made when first asked for.</summary>
+    private sealed class SocketPipes(SocketConnection connection) : IDuplexPipe
+    {
+        public PipeReader Input => connection.Reader;
+
+        public PipeWriter Output => connection.Writer;
     }
 }

@@ -23,14 +23,8 @@ namespace Ferry.Daemon.Transport;
 /// </remarks>
 internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
-    /// <summary>
-    /// Receive this much at once at most. 16 KiB, not 64: on loopback a 64 KiB receive drained the
-    /// socket in steps so large that sender and receiver took turns instead of overlapping; bulk
-    /// echo went from 0.86× to 1.24× the C server (which receives 64 KiB) and its CPU per MB from
-    /// 1.16× to 0.57× of C's, ping-pong unchanged (bench/RESULTS.md, round 5). More receives per MB,
-    /// each cheaper; HAProxy's 16 KiB buffers behave alike.
-    /// </summary>
-    public const int ReceiveSize = 16 * 1024;
+    /// <summary>Receive this much at once at most (<see cref="ReceiveScratch.Size"/>).</summary>
+    public const int ReceiveSize = ReceiveScratch.Size;
 
     /// <summary>
     /// Unconsumed input at which receiving stops until the service consumes some: a service that
@@ -38,18 +32,6 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     /// without end.
     /// </summary>
     public const long BufferLimitBytes = 1024 * 1024;
-
-    /// <summary>
-    /// Where a receive lands before it is copied into a block, one per thread, while the peer
-    /// sends small messages: the receive may find nothing (a stale edge), and an idle
-    /// connection then never holds a block. Once a receive fills what it was given, the peer is
-    /// sending in bulk (<see cref="_bulk"/>) and receives go straight into block memory, so bulk
-    /// transfers are not copied twice.
-    /// </summary>
-    [ThreadStatic]
-    private static byte[]? s_scratch;
-
-    private static byte[] Scratch => s_scratch ??= GC.AllocateUninitializedArray<byte>(ReceiveSize, pinned: true);
 
     private readonly SocketConnection _connection;
     private readonly MemoryPool<byte> _pool;
@@ -68,15 +50,6 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     /// <summary>The last receive filled what it was given: receive straight into a block, and again before waiting for epoll.</summary>
     private bool _bulk;
 
-    /// <summary>
-    /// Epoll saw the peer's FIN (or a reset or error). The FIN is not in the data: a read that
-    /// returned the last bytes does not say it came too, only the next read returns 0. So from
-    /// then on the reader reads until the kernel says EOF or EAGAIN.
-    /// </summary>
-    private volatile bool _peerHungUp;
-
-    private long _received;
-    private bool _peerFinished;
     private Exception? _failure;
     private bool _completed;
     private volatile bool _cancelRequested;
@@ -98,56 +71,13 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         _resumeOnThreadPool = resumeOnThreadPool;
     }
 
-    /// <summary>"Readable now", from the epoll thread (or a close, or a cancellation) to the waiting read.</summary>
-    public ReadinessSignal Readable { get; } = new();
+    /// <summary>"Readable now": the connection's, from the epoll thread (or a close, or a cancellation) to the waiting read.</summary>
+    private ReadinessSignal Readable => _connection.Readable;
 
-    /// <summary>Bytes received from the socket so far; read by other threads for the timeouts and the close line.</summary>
-    public long BytesReceived => Volatile.Read(ref _received);
+    private bool PeerFinished => _connection.PeerFinished;
 
-    /// <summary>Epoll says the socket may be read; <paramref name="hungUp"/>: the peer hung up too (FIN, reset, error).</summary>
-    public void OnReadable(bool hungUp)
-    {
-        if (hungUp)
-            _peerHungUp = true;
-        Readable.Signal();
-    }
-
-    /// <summary>The connection closed the socket: a waiting read wakes and reports why.</summary>
-    public void OnClosed() => Readable.Signal();
-
-    /// <summary>The peer's FIN has been read: it will send nothing more.</summary>
-    public bool PeerFinished => _peerFinished;
-
-    /// <summary>
-    /// After the service is done and our FIN is sent: reads and drops whatever the peer still
-    /// sends until its FIN (or an error, or <paramref name="limit"/>), so closing the socket does not
-    /// find unread data and turn into a reset that could destroy what we sent before it.
-    /// </summary>
-    public async Task DiscardUntilPeerFinishesAsync(TimeSpan limit)
-    {
-        // The deadline itself decides, not a clock read after a wake-up, which could run early.
-        using var deadline = new CancellationTokenSource(limit);
-        using var wake = deadline.Token.UnsafeRegister(static signal => ((ReadinessSignal)signal!).Signal(), Readable);
-        long unbroken = 0;
-        while (!_connection.IsClosed && !deadline.IsCancellationRequested)
-        {
-            int received = _connection.Receive(Scratch, out int error);
-            if (received == 0 || (received < 0 && error != Errno.WouldBlock))
-                return;
-            if (received > 0)
-            {
-                unbroken += received;
-                if (unbroken >= FairShare.Bytes)
-                {
-                    unbroken = 0;
-                    await EpollLoop.YieldAsync();
-                }
-                continue;
-            }
-            unbroken = 0;
-            await Readable.WaitAsync();
-        }
-    }
+    /// <summary>Nothing received and not yet consumed: a relay may take the socket over.</summary>
+    public bool IsEmpty => Buffered == 0;
 
     private long Buffered => _head is null ? 0 : _tail!.RunningIndex + _tail.End - (_head.RunningIndex + _headStart);
 
@@ -174,7 +104,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             _drained = false;
         if (!_drained && !_connection.IsClosed && Buffered < BufferLimitBytes && ReceiveOnce() >= 0)
         {
-            result = new ReadResult(Buffer, false, _peerFinished);
+            result = new ReadResult(Buffer, false, PeerFinished);
             return true;
         }
         result = default;
@@ -192,9 +122,9 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         }
         if (_failure is not null)
             throw _failure;
-        if (_unexamined || _peerFinished)
+        if (_unexamined || PeerFinished)
         {
-            result = new ReadResult(Buffer, isCanceled: false, isCompleted: _peerFinished);
+            result = new ReadResult(Buffer, isCanceled: false, isCompleted: PeerFinished);
             return true;
         }
         result = default;
@@ -257,7 +187,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
                 }
                 if (ReceiveOnce() >= 0)
                 {
-                    result = new ReadResult(Buffer, isCanceled: false, isCompleted: _peerFinished);
+                    result = new ReadResult(Buffer, isCanceled: false, isCompleted: PeerFinished);
                     return true;
                 }
                 continue; // drained
@@ -335,8 +265,11 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         }
         else
         {
-            // Fetched after every await: the reader may have moved to another thread.
-            byte[] scratch = Scratch;
+            // While the peer sends small messages a receive lands in the thread's scratch buffer
+            // first (an idle connection then never holds a block). Once a receive fills what it
+            // was given, the peer is sending in bulk (_bulk) and receives go straight into block
+            // memory, so bulk transfers are not copied twice.
+            byte[] scratch = ReceiveScratch.ForThisThread;
             requested = scratch.Length;
             received = _connection.Receive(scratch, out error);
             if (received > 0)
@@ -357,17 +290,17 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         }
         if (received == 0)
         {
-            _peerFinished = true; // the peer's half is done; ours may go on
+            _connection.MarkPeerFinished(); // the peer's half is done; ours may go on
             return 0;
         }
         _unbroken += received;
-        Volatile.Write(ref _received, _received + received);
+        _connection.CountReceived(received);
         _unexamined = true;
         // Edge-triggered: a receive that did not fill its buffer took everything there was,
         // unless epoll saw the peer hang up (the FIN is returned only by the next receive).
         // After a full one there may be more: the next receive is tried before waiting.
         _bulk = received == requested;
-        _drained = !_bulk && !_peerHungUp;
+        _drained = !_bulk && !_connection.PeerHungUp;
         return received;
     }
 

@@ -37,7 +37,6 @@ internal sealed class SocketWriter : PipeWriter
     private Segment? _spare;
     private int _written;
     private long _unsent;
-    private long _sent;
 
     /// <summary>The service holds memory from GetMemory/GetSpan that it has not flushed: the tail is its.</summary>
     private bool _lent;
@@ -61,24 +60,25 @@ internal sealed class SocketWriter : PipeWriter
         _pool = pool;
     }
 
-    /// <summary>"Writable now", from the epoll thread (or the close) to the drain.</summary>
-    public ReadinessSignal Writable { get; } = new();
+    /// <summary>"Writable now": the connection's, from the epoll thread (or the close) to the drain.</summary>
+    private ReadinessSignal Writable => _connection.Writable;
 
     /// <summary>Completes once the output is over: all of it sent and the FIN with it, or the socket closed under it.</summary>
     public Task Ended => _ended.Task;
-
-    /// <summary>Bytes the kernel has taken for the peer; read by other threads for the timeouts and the close line.</summary>
-    public long BytesSent => Volatile.Read(ref _sent);
 
     public override bool CanGetUnflushedBytes => true;
 
     public override long UnflushedBytes => _tail is null ? 0 : _written - _tail.Committed;
 
-    /// <summary>Epoll says the socket may be written.</summary>
-    public void OnWritable() => Writable.Signal();
-
-    /// <summary>The connection closed the socket: a waiting drain wakes, sees it and ends the output.</summary>
-    public void OnClosed() => Writable.Signal();
+    /// <summary>Nothing written and not yet sent, and nobody sending: a relay may take the socket over.</summary>
+    public bool IsIdle
+    {
+        get
+        {
+            lock (_gate)
+                return !_sendOwned && _unsent == 0 && UnflushedBytes == 0;
+        }
+    }
 
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
@@ -267,7 +267,7 @@ internal sealed class SocketWriter : PipeWriter
         _headSent += sent;
         _unsent -= sent;
         _unbroken += sent;
-        Volatile.Write(ref _sent, _sent + sent);
+        _connection.CountSent(sent);
         if (_flushWaiter is not null && _unsent <= ResumeBytes)
             CompleteFlushWaiter(new FlushResult(isCanceled: false, isCompleted: false));
     }

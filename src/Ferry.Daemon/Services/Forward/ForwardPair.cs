@@ -1,4 +1,6 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Ferry.Daemon.Connections;
 using Ferry.Daemon.Transport;
 using Microsoft.AspNetCore.Connections;
@@ -9,85 +11,154 @@ namespace Ferry.Daemon.Services.Forward;
 /// A client and its upstream, bytes copied both ways until both directions are done.
 /// </summary>
 /// <remarks>
-/// Each direction is one loop: read what the source has (one receive, at most 16 KiB), write
-/// it to the destination and flush, which waits while the destination holds more than
-/// <see cref="SocketWriter.PauseBytes"/> unsent; so a slow reader on either side slows its
-/// writer through TCP's window, and a pair holds at most about 2 × (64 + 128) KiB.
+/// With plain TCP on both sides each direction is a <see cref="SocketRelay"/>: receive, send,
+/// nothing copied unless the destination is full, and then at most one 16 KiB block held while
+/// the source is not read. With TLS on either side each direction is a loop over the pipes
+/// (<see cref="PipeCopy.PumpAsync"/>), whose flush waits while the destination holds more than
+/// <see cref="SocketWriter.PauseBytes"/> unsent. Either way a slow reader on either side slows
+/// its writer through TCP's window.
 /// A FIN is passed on as a FIN (half-close), after which the other direction may go on for
-/// finTimeout; a reset is passed on as a reset.
+/// finTimeout; a reset is passed on as a reset. The pair is its own awaitable: an idle pair is
+/// this object and its two directions, no state machine.
 /// </remarks>
 /// <param name="upstreamPipes">The upstream's bytes: its transport, or a TLS session over it.</param>
 internal sealed class ForwardPair(ServiceConnection client, SocketConnection upstream, IDuplexPipe upstreamPipes, TimeSpan finTimeout)
+    : IValueTaskSource<CloseReason>
 {
+    private readonly Lock _gate = new();
+    private ManualResetValueTaskSourceCore<CloseReason> _completion;
+    private ConfiguredValueTaskAwaitable<DirectionEnd>.ConfiguredValueTaskAwaiter _toUpstream;
+    private ConfiguredValueTaskAwaitable<DirectionEnd>.ConfiguredValueTaskAwaiter _toClient;
+    private bool _toUpstreamEnded;
+    private bool _toClientEnded;
+    private CloseReason? _reason;
+    private Exception? _fault;
+    private Timer? _finTimer;
+
     /// <summary>Who ended first, for the close line: "client closed first", "upstream reset first", ...</summary>
     public string Ending { get; private set; } = "";
 
-    public async Task<CloseReason> RunAsync()
+    public ValueTask<CloseReason> RunAsync()
     {
-        // The client closed under the pair (idle timeout, the shutdown deadline): the loops may both
-        // be waiting on the upstream (one for room to write, one for bytes), so cut it to wake them.
+        short version = _completion.Version;
+        // The client closed under the pair (idle timeout, the shutdown deadline): a direction may
+        // be waiting on the upstream (for room to write, or for bytes), so cut it to wake it.
         var clientSocket = client.Transport as SocketConnection;
         clientSocket?.ResetWhenClosed(upstream);
-        Task<DirectionEnd> toUpstream = PipeCopy.PumpAsync(client.Input, upstreamPipes.Output);
-        Task<DirectionEnd> toClient = PipeCopy.PumpAsync(upstreamPipes.Input, client.Output);
-        try
+        if (client.PlainSocket is { } plain && ReferenceEquals(upstreamPipes, upstream.Transport) && upstream.HoldsNothing)
         {
-            Task<DirectionEnd> first = await Task.WhenAny(toUpstream, toClient);
-            bool clientFirst = first == toUpstream;
-            Task<DirectionEnd> other = clientFirst ? toClient : toUpstream;
-            DirectionEnd end = await first;
-            if (end != DirectionEnd.Finished)
-                return await Settle(clientFirst, end, other);
-
-            string side = clientFirst ? "client" : "upstream";
-            Ending = $"{side} closed first";
-            if (!other.IsCompleted)
-            {
-                try
-                {
-                    await other.WaitAsync(finTimeout);
-                }
-                catch (TimeoutException)
-                {
-                    Ending = $"{side} closed first, the other side did not within finTimeout {finTimeout.TotalSeconds:0.###} s";
-                    CutBoth();
-                    await other;
-                    return CloseReason.FinTimeout;
-                }
-            }
-            DirectionEnd otherEnd = await other;
-            return otherEnd == DirectionEnd.Finished ? CloseReason.PeerClosed : await Settle(!clientFirst, otherEnd);
+            _toUpstream = new SocketRelay(plain, upstream).RunAsync().ConfigureAwait(false).GetAwaiter();
+            Watch(_toUpstream, toUpstream: true);
+            _toClient = new SocketRelay(upstream, plain).RunAsync().ConfigureAwait(false).GetAwaiter();
+            Watch(_toClient, toUpstream: false);
         }
-        catch
+        else
         {
-            // A bug in one loop must not leave the other waiting for ever.
-            CutBoth();
-            await Task.WhenAll(toUpstream, toClient).ContinueWith(static _ => { }, TaskScheduler.Default);
-            throw;
+            _toUpstream = new ValueTask<DirectionEnd>(PipeCopy.PumpAsync(client.Input, upstreamPipes.Output)).ConfigureAwait(false).GetAwaiter();
+            Watch(_toUpstream, toUpstream: true);
+            _toClient = new ValueTask<DirectionEnd>(PipeCopy.PumpAsync(upstreamPipes.Input, client.Output)).ConfigureAwait(false).GetAwaiter();
+            Watch(_toClient, toUpstream: false);
         }
-        finally
-        {
-            clientSocket?.ForgetWhenClosed();
-        }
+        return new ValueTask<CloseReason>(this, version);
     }
 
-    /// <summary>A direction that ended other than by a FIN decides the pair's ending: resets go on as resets.</summary>
-    private async Task<CloseReason> Settle(bool clientFirst, DirectionEnd end, Task<DirectionEnd>? other = null)
+    private void Watch(ConfiguredValueTaskAwaitable<DirectionEnd>.ConfiguredValueTaskAwaiter direction, bool toUpstream)
     {
-        string side = clientFirst ? "client" : "upstream";
+        if (direction.IsCompleted)
+            Ended(toUpstream);
+        else if (toUpstream)
+            direction.UnsafeOnCompleted(() => Ended(toUpstream: true));
+        else
+            direction.UnsafeOnCompleted(() => Ended(toUpstream: false));
+    }
+
+    /// <summary>A direction is over: the first one decides what happens to the other, the second one ends the pair.</summary>
+    private void Ended(bool toUpstream)
+    {
+        DirectionEnd end;
+        Exception? fault = null;
+        try
+        {
+            end = toUpstream ? _toUpstream.GetResult() : _toClient.GetResult();
+        }
+        catch (Exception ex)
+        {
+            // A bug in one direction must not leave the other waiting for ever.
+            fault = ex;
+            end = DirectionEnd.Aborted;
+        }
+        bool cut = false;
+        bool done;
+        lock (_gate)
+        {
+            bool first = !_toUpstreamEnded && !_toClientEnded;
+            if (toUpstream)
+                _toUpstreamEnded = true;
+            else
+                _toClientEnded = true;
+            done = _toUpstreamEnded && _toClientEnded;
+            if (fault is not null)
+            {
+                _fault ??= fault;
+                cut = true;
+            }
+            else if (first && end == DirectionEnd.Finished)
+            {
+                Ending = $"{Side(toUpstream)} closed first";
+                _finTimer = new Timer(static pair => ((ForwardPair)pair!).FinTimedOut(), this, finTimeout, Timeout.InfiniteTimeSpan);
+            }
+            else if (_reason is null)
+            {
+                // The first direction's end other than by a FIN, or the second's after a half-close.
+                _reason = end == DirectionEnd.Finished ? CloseReason.PeerClosed : Settle(toUpstream, end);
+                cut = end != DirectionEnd.Finished;
+            }
+            if (done)
+                _finTimer?.Dispose();
+        }
+        // Outside the lock: cutting wakes the other direction, which may end on this very thread.
+        if (cut)
+            CutBoth();
+        if (!done)
+            return;
+        (client.Transport as SocketConnection)?.ForgetWhenClosed();
+        if (_fault is not null)
+            _completion.SetException(_fault);
+        else
+            _completion.SetResult(_reason ?? CloseReason.Aborted);
+    }
+
+    /// <summary>finTimeout after a half-close, and the other side has not finished.</summary>
+    private void FinTimedOut()
+    {
+        lock (_gate)
+        {
+            if (_reason is not null || (_toUpstreamEnded && _toClientEnded))
+                return;
+            Ending = $"{Ending}, the other side did not within finTimeout {finTimeout.TotalSeconds:0.###} s";
+            _reason = CloseReason.FinTimeout;
+        }
+        CutBoth();
+    }
+
+    private static string Side(bool toUpstream) => toUpstream ? "client" : "upstream";
+
+    /// <summary>A direction that ended other than by a FIN decides the pair's ending: resets go on as resets. Under the lock.</summary>
+    private CloseReason Settle(bool toUpstream, DirectionEnd end)
+    {
         string what;
         CloseReason reason;
         switch (end)
         {
             case DirectionEnd.SourceReset:
                 // The reset side is the source: pass it on to the other side.
-                what = $"{side} reset";
-                reason = clientFirst ? CloseReason.PeerReset : CloseReason.UpstreamReset;
+                what = $"{Side(toUpstream)} reset";
+                reason = toUpstream ? CloseReason.PeerReset : CloseReason.UpstreamReset;
                 break;
             case DirectionEnd.DestinationGone:
                 // The destination of that direction reset: the other side of the pair.
-                what = $"{(clientFirst ? "upstream" : "client")} reset";
-                reason = clientFirst ? CloseReason.UpstreamReset : CloseReason.PeerReset;
+                what = $"{Side(!toUpstream)} reset";
+                reason = toUpstream ? CloseReason.UpstreamReset : CloseReason.PeerReset;
                 break;
             default:
                 what = "closed by ferryd";
@@ -96,17 +167,23 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
         }
         // After a half-close this came second.
         Ending = Ending.Length == 0 ? (reason == CloseReason.Aborted ? what : what + " first") : $"{Ending}, then {what}";
-        // Closed by ferryd too (a timeout, the shutdown deadline): a FIN would pass a cut stream off as complete.
-        CutBoth();
-        if (other is not null)
-            await other;
         return reason;
     }
 
-    /// <summary>Resets both sides: neither may take the end of a cut stream for a complete one.</summary>
+    /// <summary>
+    /// Resets both sides: neither may take the end of a cut stream for a complete one (closed by
+    /// ferryd too, a timeout or the shutdown deadline: a FIN would pass a cut stream off as complete).
+    /// </summary>
     private void CutBoth()
     {
         upstream.Reset(new ConnectionAbortedException("the other side of the pair was cut"));
         client.Abort();
     }
+
+    CloseReason IValueTaskSource<CloseReason>.GetResult(short token) => _completion.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<CloseReason>.GetStatus(short token) => _completion.GetStatus(token);
+
+    void IValueTaskSource<CloseReason>.OnCompleted(Action<object?> continuation, object? state, short token,
+        ValueTaskSourceOnCompletedFlags flags) => _completion.OnCompleted(continuation, state, token, flags);
 }
