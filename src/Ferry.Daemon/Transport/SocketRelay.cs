@@ -45,6 +45,10 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
     {
         _source = source;
         _destination = destination;
+        // A socket nothing was ever received from has had every arrival reported by epoll (a
+        // socket registered with data waiting is reported at once): the first receive waits for
+        // that report, as a C server's does, instead of trying and finding nothing.
+        _drained = source.BytesReceived == 0 && !source.PeerFinished;
         // The service that waits for the end resumes where the source's service would have.
         _completion.RunContinuationsAsynchronously = source.ResumesOnThreadPool;
     }
