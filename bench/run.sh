@@ -15,7 +15,9 @@
 #   FERRYD_B=/tmp/old/ferryd SERVERS="ferryd ferryd-b c" bench/run.sh  (two ferryd builds in the same rounds: A/B)
 #   MODE=forward bench/run.sh         proxies instead of echo servers: ferryd's forward, HAProxy (mode tcp,
 #                                     nbthread 1) and socat fork in front of the C echo server, compared with HAProxy
-#                                     (SERVERS="forward forward-b haproxy" with FERRYD_B: two ferryd builds)
+#                                     (SERVERS="forward forward-b haproxy" with FERRYD_B: two ferryd builds;
+#                                     FORWARD_OPTIONS / FORWARD_B_OPTIONS=",splice=off": options of each, e.g. one
+#                                     build against itself with FERRYD_B=artifacts/bin/ferryd)
 #   MODE=exec bench/run.sh            a program per connection (/bin/cat): ferryd's exec, xinetd (cps raised) and
 #                                     socat fork EXEC, compared with xinetd; connect+echo+close, and the
 #                                     parent side's memory with 100 programs running (IDLE_CONNS)
@@ -86,6 +88,8 @@ IDLE_CONNS=${IDLE_CONNS:-10000}
 CONNECT_LOOPS=${CONNECT_LOOPS:-8}
 CLIENT_STYLES=${CLIENT_STYLES:-"epoll threads"}
 FERRYD_ENV=${FERRYD_ENV:-}
+FORWARD_OPTIONS=${FORWARD_OPTIONS:-}
+FORWARD_B_OPTIONS=${FORWARD_B_OPTIONS:-}
 CLIENT_ENV=${CLIENT_ENV:-}
 CLIENT_ARGS=${CLIENT_ARGS:-}
 FERRYD_ARGS=${FERRYD_ARGS:-}
@@ -227,7 +231,8 @@ start_server() {
       "${server_pin[@]}" socat "TCP-LISTEN:$server_port,bind=127.0.0.1,reuseaddr,fork,backlog=512" PIPE >"$log" 2>"$log.err" &
       server_pid=$!
       wait_for_port "$server_port" ;;
-    forward|forward-b) start_ferryd "$name" "forward,to=127.0.0.1:$upstream_port" "$log" ;;
+    forward) start_ferryd "$name" "forward,to=127.0.0.1:$upstream_port$FORWARD_OPTIONS" "$log" ;;
+    forward-b) start_ferryd "$name" "forward,to=127.0.0.1:$upstream_port$FORWARD_B_OPTIONS" "$log" ;;
     haproxy)
       server_port=$(free_port)
       # One thread, TCP mode, no logging: HAProxy as an operator would run it in front of one server.

@@ -56,14 +56,17 @@ public sealed class ForwardTests
         return bytes;
     }
 
-    [Fact]
-    public async Task NetcatSocatAndFerryCarryTenMebibytesBothWaysUnchanged()
+    [Theory]
+    [InlineData("")]
+    [InlineData(",splice=on")]
+    public async Task NetcatSocatAndFerryCarryTenMebibytesBothWaysUnchanged(string options)
     {
         string nc = ExternalTool.RequireOpenBsdNetcat();
         string socat = ExternalTool.Require("socat");
-        await using var ferryd = await StartForwardToEchoAsync();
+        await using var ferryd = await StartForwardToEchoAsync(options);
         string port = ferryd.Port("forward").ToString();
         byte[] payload = RandomBytes(10 * 1024 * 1024, 13);
+        int pipesBefore = OpenPipes(ferryd.Process.Pid);
 
         var clients = new (string File, string[] Args)[]
         {
@@ -77,7 +80,12 @@ public sealed class ForwardTests
             () => ferryd.Process.StandardError.Split('\n').Count(l => l.Contains("on forward") && l.Contains($"in {payload.Length} B, out {payload.Length} B")) == 3,
             () => $"expected three forward close lines with every byte counted: {ferryd.Process.StandardError}");
         Assert.Contains("client closed first", ferryd.Process.StandardError);
+        // A splicing direction's pipe goes with it.
+        Assert.Equal(pipesBefore, OpenPipes(ferryd.Process.Pid));
     }
+
+    private static int OpenPipes(int pid) =>
+        new DirectoryInfo($"/proc/{pid}/fd").EnumerateFileSystemInfos().Count(fd => fd.LinkTarget?.StartsWith("pipe:") == true);
 
     [Fact]
     public async Task RedisClientsWorkThroughForward()
@@ -339,11 +347,13 @@ public sealed class ForwardTests
         Assert.Equal("ok\n", Encoding.ASCII.GetString(await Loopback.ReceiveAsync(client, 3, Generous)));
     }
 
-    [Fact]
-    public async Task UpstreamThatStopsReadingSlowsTheClientWithBoundedMemory()
+    [Theory]
+    [InlineData("")]
+    [InlineData(",splice=on")]
+    public async Task UpstreamThatStopsReadingSlowsTheClientWithBoundedMemory(string options)
     {
         using var upstream = RawUpstream(receiveBuffer: 64 * 1024);
-        await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}");
+        await using var ferryd = await StartForwardAsync(echo: false, to: $"127.0.0.1:{((IPEndPoint)upstream.LocalEndPoint!).Port}", options);
         long rssBefore = ProcessMemory.ResidentBytes(ferryd.Process.Pid);
 
         using var client = await Loopback.ConnectAsync(ferryd.Port("forward"));

@@ -37,12 +37,14 @@ public sealed class SocketRelayTests
         Assert.True(pair.Connection.PeerFinished);
     }
 
-    [Fact]
-    public async Task BytesAndTheFinGoOnToAnotherSocket()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BytesAndTheFinGoOnToAnotherSocket(bool splice)
     {
         await using var from = await LoopbackPair.OpenAsync(new BlockPool());
         await using var to = await LoopbackPair.OpenAsync(new BlockPool());
-        var relay = new SocketRelay(from.Connection, to.Connection).RunAsync(Token).AsTask();
+        var relay = new SocketRelay(from.Connection, to.Connection, splice).RunAsync(Token).AsTask();
         byte[] payload = RandomBytes(1024 * 1024, seed: 22);
 
         Task sending = Task.Run(async () =>
@@ -59,14 +61,16 @@ public sealed class SocketRelayTests
         Assert.Equal(0, await to.Client.ReceiveAsync(new byte[1], SocketFlags.None, Token).AsTask().WaitAsync(Timeout, Token));
     }
 
-    [Fact]
-    public async Task ADestinationThatDoesNotReadStopsTheSourceWithOneBlockHeldAtMost()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ADestinationThatDoesNotReadStopsTheSourceWithOneBlockHeldAtMost(bool splice)
     {
         const long Cap = 64L * 1024 * 1024;
         using var pool = new CountingPool(new BlockPool());
         await using var from = await LoopbackPair.OpenAsync(pool);
         await using var to = await LoopbackPair.OpenAsync(pool);
-        var relay = new SocketRelay(from.Connection, to.Connection).RunAsync(Token).AsTask();
+        var relay = new SocketRelay(from.Connection, to.Connection, splice).RunAsync(Token).AsTask();
         from.Client.Blocking = false;
         // A pattern that says where in the stream a byte belongs, so loss, duplication and
         // reordering across the stall all show.

@@ -265,7 +265,22 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
             return Transfer(&SocketCalls.Send, start, data.Length, SocketCalls.NoSignal, out error);
     }
 
-    /// <summary><c>recv</c> or <c>send</c>, retried when a signal interrupts it.</summary>
+    /// <summary>A non-blocking <c>splice</c> from the socket into a pipe: bytes moved, 0 at the peer's FIN, or -1 and the errno.</summary>
+    public unsafe int SpliceTo(int pipeWrite, int length, out int error) =>
+        Transfer(&SpliceFromSocket, (byte*)(nint)pipeWrite, length, 0, out error);
+
+    /// <summary>A non-blocking <c>splice</c> from a pipe into the socket: bytes moved, or -1 and the errno.</summary>
+    public unsafe int SpliceFrom(int pipeRead, int length, out int error) =>
+        Transfer(&SpliceToSocket, (byte*)(nint)pipeRead, length, 0, out error);
+
+    // Shaped as recv and send are, so that Transfer serves them all: the "buffer" is the pipe's descriptor.
+    private static unsafe nint SpliceFromSocket(SafeHandle socket, byte* pipe, nint length, int flags) =>
+        PipeCalls.FromSocket(socket, null, (int)(nint)pipe, null, length, PipeCalls.MoveNonBlocking);
+
+    private static unsafe nint SpliceToSocket(SafeHandle socket, byte* pipe, nint length, int flags) =>
+        PipeCalls.ToSocket((int)(nint)pipe, null, socket, null, length, PipeCalls.MoveNonBlocking);
+
+    /// <summary><c>recv</c>, <c>send</c> or <c>splice</c>, retried when a signal interrupts it.</summary>
     private unsafe int Transfer(delegate*<SafeHandle, byte*, nint, int, nint> call, byte* start, int length, int flags, out int error)
     {
         try

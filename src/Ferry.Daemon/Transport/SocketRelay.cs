@@ -17,6 +17,11 @@ namespace Ferry.Daemon.Transport;
 /// writer through TCP's window and a relay never holds more than one block; an idle relay holds
 /// none. A FIN is passed on as a FIN once everything before it is sent.
 /// <para>
+/// A relay allowed to splice (forward's <c>splice=on</c>) switches once a receive fills the
+/// scratch buffer: from then on bytes go socket → a pipe of its own → socket with
+/// <c>splice(2)</c>, never through user space, and what the destination refused waits in the pipe.
+/// </para>
+/// <para>
 /// One step runs at a time: the relay waits on one signal at a time (the source's "readable" or
 /// the destination's "writable"), and the signal runs the next step on the thread that signalled.
 /// The relay completes as a <see cref="ValueTask{DirectionEnd}"/>, once.
@@ -32,6 +37,14 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
     private int _heldStart;
     private int _heldEnd;
 
+    /// <summary>Whether this relay may move bulk through a pipe with splice(2) (<see cref="SpliceSize"/>).</summary>
+    private readonly bool _spliceAllowed;
+
+    // Once the source sends in bulk: the pipe bytes are spliced through, and how many are in it.
+    private int _pipeRead = -1;
+    private int _pipeWrite = -1;
+    private int _inPipe;
+
     /// <summary>The last receive took everything the socket had: wait for epoll before the next.</summary>
     private bool _drained;
 
@@ -41,10 +54,18 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
     private CancellationTokenRegistration _stopping;
     private ManualResetValueTaskSourceCore<DirectionEnd> _completion;
 
-    public SocketRelay(SocketConnection source, SocketConnection destination)
+    /// <summary>At most this much is spliced at once: a pipe's default capacity.</summary>
+    public const int SpliceSize = 64 * 1024;
+
+    /// <param name="splice">
+    /// Once a receive fills the scratch buffer (the source sends in bulk), move bytes with
+    /// <c>splice(2)</c> through a pipe of the relay's own instead of through user space.
+    /// </param>
+    public SocketRelay(SocketConnection source, SocketConnection destination, bool splice = false)
     {
         _source = source;
         _destination = destination;
+        _spliceAllowed = splice;
         // A socket nothing was ever received from has had every arrival reported by epoll (a
         // socket registered with data waiting is reported at once): the first receive waits for
         // that report, as a C server's does, instead of trying and finding nothing.
@@ -107,24 +128,17 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
             if (_destination.IsClosed)
                 return DirectionEnd.DestinationGone;
             int error;
-            if (_held is not null)
+            if (Pending > 0)
             {
-                int sent = _destination.Send(_held.Memory.Span[_heldStart.._heldEnd], out error);
-                if (sent < 0 && error != Errno.WouldBlock)
+                if (!SendPending(out error))
                     return DestinationFailed(error);
-                if (sent > 0)
-                {
-                    _destination.CountSent(sent);
-                    _heldStart += sent;
-                }
-                if (_heldStart < _heldEnd)
+                if (Pending > 0)
                 {
                     // The socket is full: wait for room.
                     if (Wait(_destination.Writable, afterReadable: false))
                         return null;
                     continue;
                 }
-                ReleaseHeld();
             }
             if (_sourceFinished)
             {
@@ -154,8 +168,10 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
                 return null;
             }
 
-            byte[] scratch = ReceiveScratch.ForThisThread;
-            int received = _source.Receive(scratch, out error);
+            int requested = _pipeRead >= 0 ? SpliceSize : ReceiveScratch.Size;
+            int received = _pipeRead >= 0
+                ? _source.SpliceTo(_pipeWrite, requested, out error)
+                : _source.Receive(ReceiveScratch.ForThisThread, out error);
             if (received < 0)
             {
                 if (error != Errno.WouldBlock)
@@ -171,10 +187,18 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
             }
             _source.CountReceived(received);
             _unbroken += received;
+            if (_pipeRead >= 0)
+            {
+                // A splice stops short when the pipe runs out of slots (one per packet's page),
+                // whatever the socket still holds: only EAGAIN says it is drained.
+                _inPipe = received;
+                continue; // sent as pending
+            }
             // Edge-triggered: a receive that did not fill the buffer took everything there was,
             // unless epoll saw the peer hang up (the FIN is returned only by the next receive).
-            _drained = received < scratch.Length && !_source.PeerHungUp;
+            _drained = received < requested && !_source.PeerHungUp;
 
+            byte[] scratch = ReceiveScratch.ForThisThread;
             int taken = _destination.Send(scratch.AsSpan(0, received), out error);
             if (taken < 0)
             {
@@ -186,7 +210,42 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
                 _destination.CountSent(taken);
             if (taken < received)
                 Hold(scratch.AsSpan(taken, received - taken));
+            else if (received == requested && _spliceAllowed)
+                StartSplicing();
         }
+    }
+
+    /// <summary>Bytes received and not yet taken by the destination: in the held block, or in the pipe.</summary>
+    private int Pending => _held is not null ? _heldEnd - _heldStart : _inPipe;
+
+    /// <summary>Sends what is pending as far as the destination takes it; false when the send failed (the errno in <paramref name="error"/>).</summary>
+    private bool SendPending(out int error)
+    {
+        int sent = _held is not null
+            ? _destination.Send(_held.Memory.Span[_heldStart.._heldEnd], out error)
+            : _destination.SpliceFrom(_pipeRead, _inPipe, out error);
+        if (sent < 0)
+            return error == Errno.WouldBlock;
+        _destination.CountSent(sent);
+        if (_held is not null)
+        {
+            _heldStart += sent;
+            if (_heldStart == _heldEnd)
+                ReleaseHeld();
+        }
+        else
+            _inPipe -= sent;
+        return true;
+    }
+
+    /// <summary>
+    /// The source sends in bulk: from now on bytes go socket → pipe → socket in the kernel. A relay
+    /// that cannot have a pipe (out of descriptors) goes on copying.
+    /// </summary>
+    private void StartSplicing()
+    {
+        if (PipeCalls.Open(out _pipeRead, out _pipeWrite) != 0)
+            _pipeRead = _pipeWrite = -1;
     }
 
     /// <summary>
@@ -225,10 +284,17 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
         _held = null;
     }
 
-    /// <summary>The relay is over: nothing held, no stop to listen for.</summary>
+    /// <summary>The relay is over: nothing held, no pipe, no stop to listen for.</summary>
     private void Release()
     {
         ReleaseHeld();
+        if (_pipeRead >= 0)
+        {
+            DescriptorCalls.Close(_pipeRead);
+            DescriptorCalls.Close(_pipeWrite);
+            _pipeRead = _pipeWrite = -1;
+            _inPipe = 0;
+        }
         _stopping.Unregister();
     }
 

@@ -22,7 +22,8 @@ namespace Ferry.Daemon.Services.Forward;
 /// this object and its two directions, no state machine.
 /// </remarks>
 /// <param name="upstreamPipes">The upstream's bytes: its transport, or a TLS session over it.</param>
-internal sealed class ForwardPair(ServiceConnection client, SocketConnection upstream, IDuplexPipe upstreamPipes, TimeSpan finTimeout)
+/// <param name="splice">Plain TCP both ways: a direction that sends in bulk moves its bytes with splice(2).</param>
+internal sealed class ForwardPair(ServiceConnection client, SocketConnection upstream, IDuplexPipe upstreamPipes, TimeSpan finTimeout, bool splice)
     : IValueTaskSource<CloseReason>
 {
     private readonly Lock _gate = new();
@@ -47,9 +48,9 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
         clientSocket?.ResetWhenClosed(upstream);
         if (client.PlainSocket is { } plain && ReferenceEquals(upstreamPipes, upstream.Transport) && upstream.HoldsNothing)
         {
-            _toUpstream = new SocketRelay(plain, upstream).RunAsync().ConfigureAwait(false).GetAwaiter();
+            _toUpstream = new SocketRelay(plain, upstream, splice).RunAsync().ConfigureAwait(false).GetAwaiter();
             Watch(_toUpstream, toUpstream: true);
-            _toClient = new SocketRelay(upstream, plain).RunAsync().ConfigureAwait(false).GetAwaiter();
+            _toClient = new SocketRelay(upstream, plain, splice).RunAsync().ConfigureAwait(false).GetAwaiter();
             Watch(_toClient, toUpstream: false);
         }
         else

@@ -94,7 +94,7 @@ internal sealed partial class ForwardService : IConnectionService, IServiceMetri
         client.Description = upstream;
         try
         {
-            var pair = new ForwardPair(client, connection, pipes, _options.FinTimeout);
+            var pair = new ForwardPair(client, connection, pipes, _options.FinTimeout, _options.Splice);
             var reason = await pair.RunAsync();
             client.CloseDetail = $"{detail}, {pair.Ending}";
             return reason;
