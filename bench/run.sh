@@ -13,6 +13,8 @@
 #   PLOT=1 bench/run.sh                               (also draws latency percentiles to a PNG)
 #   FERRYD=/tmp/jit/ferryd SKIP_BUILD=1 bench/run.sh  (another ferryd build, e.g. FERRY_BUILD=jit's)
 #   FERRYD_B=/tmp/old/ferryd SERVERS="ferryd ferryd-b c" bench/run.sh  (two ferryd builds in the same rounds: A/B)
+#   FERRYD_B=artifacts/bin/ferryd FERRYD_B_ARGS="--log-level warning" SERVERS="ferryd ferryd-b c" bench/run.sh
+#                                     (one build with two sets of options; FERRYD_B_ARGS defaults to FERRYD_ARGS)
 #   MODE=forward bench/run.sh         proxies instead of echo servers: ferryd's forward, HAProxy (mode tcp,
 #                                     nbthread 1) and socat fork in front of the C echo server, compared with HAProxy
 #                                     (SERVERS="forward forward-b haproxy" with FERRYD_B: two ferryd builds;
@@ -155,10 +157,13 @@ free_udp_port() { python3 -c 'import socket; s=socket.socket(type=socket.SOCK_DG
 # on ADDRESS: 127.0.0.1:0 by default, its port then read from the "listening" line; udp:HOST:PORT
 # and unix:PATH as given.
 start_ferryd() {
-  local binary=$ferryd address=${4:-127.0.0.1:0}
-  [[ "$1" == *-b ]] && binary=${FERRYD_B:?FERRYD_B names the second ferryd build}
+  local binary=$ferryd address=${4:-127.0.0.1:0} args=$FERRYD_ARGS
+  if [[ "$1" == *-b ]]; then
+    binary=${FERRYD_B:?FERRYD_B names the second ferryd build}
+    args=${FERRYD_B_ARGS-$FERRYD_ARGS}
+  fi
   # shellcheck disable=SC2086
-  "${server_pin[@]}" env $FERRYD_ENV "$binary" --listen "$address=$2" $FERRYD_ARGS >"$3" 2>"$3.err" &
+  "${server_pin[@]}" env $FERRYD_ENV "$binary" --listen "$address=$2" $args >"$3" 2>"$3.err" &
   server_pid=$!
   wait_for_line "$3" "$server_pid" || return 1
   if [ "$address" = 127.0.0.1:0 ]; then

@@ -471,6 +471,8 @@ public sealed class ForwardTests
         client.Shutdown(SocketShutdown.Send);
         // The upstream sees the client's FIN, and never closes its side: the pair is cut after finTimeout.
         Assert.Empty(await Loopback.ReceiveToEndAsync(accepted, Generous));
+        // Cut, so reset: a FIN would tell the client the upstream's side ended complete.
+        await AssertResetAsync(client);
         await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains(": fin timeout,"),
             () => $"no close line for the fin timeout: {ferryd.Process.StandardError}");
     }

@@ -6,8 +6,9 @@ namespace Ferry.Daemon.Services;
 
 /// <summary>
 /// RFC 862 echo: every byte received is sent back. Backpressure is per connection: when
-/// this peer stops reading, FlushAsync waits on its own connection's unsent output and this
-/// loop stops reading from it, so no other connection is delayed and memory stays bounded.
+/// this peer stops reading, what it has not taken waits (in the relay's block, or the writer's
+/// unsent output on the pipes) and this connection is not read, so no other connection is
+/// delayed and memory stays bounded.
 /// When ferryd stops, what the peer had already sent is still echoed before the close.
 /// Over UDP each datagram goes back to its sender as it came: same size, same bytes.
 /// </summary>
@@ -27,7 +28,8 @@ internal sealed class EchoService : IConnectionService, IDatagramService
         {
             DirectionEnd.Finished => CloseReason.PeerClosed,
             DirectionEnd.Stopped => CloseReason.Shutdown,
-            DirectionEnd.Aborted => CloseReason.Aborted,
+            // The shutdown deadline cut a stop that was still sending: a shutdown, as on the pipes.
+            DirectionEnd.Aborted => stopping.IsCancellationRequested ? CloseReason.Shutdown : CloseReason.Aborted,
             _ => CloseReason.PeerReset,
         };
 

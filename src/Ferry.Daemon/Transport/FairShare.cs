@@ -4,7 +4,7 @@ namespace Ferry.Daemon.Transport;
 /// How much a connection may move without ever waiting before it steps aside
 /// (<see cref="EpollLoop.YieldAsync"/>: behind the other events of its loop): a client that
 /// streams as fast as loopback allows must not keep the epoll thread, and every other connection
-/// on it, to itself. The reader and the writer each count their own bytes against it.
+/// on it, to itself. The reader, the writer and a relay each count their own bytes against it.
 /// </summary>
 internal static class FairShare
 {

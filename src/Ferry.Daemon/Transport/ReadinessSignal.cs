@@ -4,8 +4,9 @@ namespace Ferry.Daemon.Transport;
 
 /// <summary>
 /// "The socket may be readable (or writable) now", from the epoll thread to the one waiter of a
-/// connection: a read that found the socket drained (<see cref="SocketReader"/>), or the drain
-/// of a writer whose socket refused more (<see cref="SocketWriter"/>). Edge-triggered epoll reports a change once; a change that
+/// connection: a read that found the socket drained (<see cref="SocketReader"/>), the drain of a
+/// writer whose socket refused more (<see cref="SocketWriter"/>), a <see cref="SocketRelay"/>, a
+/// connect in progress, a lingering close. Edge-triggered epoll reports a change once; a change that
 /// comes while nobody waits is kept, so the next wait returns at once and nothing is missed.
 /// The waiter resumes on the thread that signals (the epoll thread): no hop.
 /// </summary>

@@ -16,9 +16,11 @@ namespace Ferry.Daemon.Transport;
 /// on the service's own thread with plain non-blocking calls, woken by an <see cref="EpollLoop"/>.
 /// </summary>
 /// <remarks>
-/// Ownership: the connection owns the socket and whether it is closed (and why); it tells the
-/// reader and the writer when it closes, never the other way round. The reader owns what it has
-/// received and how its input ended; the writer owns what is unsent and the send path.
+/// Ownership: the connection owns the socket, whether it is closed (and why), its two readiness
+/// signals and its byte counts; closing wakes whoever waits on a signal (the reader, the writer's
+/// drain, a relay), never the other way round. The reader owns what it has received and not
+/// consumed; the writer owns what is unsent and the send path; a <see cref="SocketRelay"/> that
+/// moves the socket's bytes instead owns what it holds.
 /// <para>
 /// Why ferryd has its own transport instead of Kestrel's (bench/RESULTS.md has the numbers):
 /// Kestrel's receives at most one 4 KiB block per <c>recv</c>, which held bulk echo at 0.45×
@@ -234,7 +236,6 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
             now(state);
     }
 
-    /// <summary>The callback given to <see cref="WhenClosed"/> is no longer wanted.</summary>
     /// <summary>
     /// Resets <paramref name="partner"/> (off the closing thread) once this socket is closed by
     /// anyone: a pair's other socket (forward's upstream, exec's program) whose direction may be
@@ -245,6 +246,7 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
             static partner => partner.Reset(new ConnectionAbortedException("the client was closed")), (SocketConnection)state!, preferLocal: false),
             partner);
 
+    /// <summary>The callback given to <see cref="WhenClosed"/> is no longer wanted.</summary>
     public void ForgetWhenClosed() => Volatile.Write(ref _closedCallback, null);
 
     /// <summary>Why the socket was closed: what reading it throws from then on.</summary>
@@ -366,8 +368,8 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     }
 
     /// <summary>
-    /// Closes the socket (FIN after what was sent, as far as the peer still reads) and tells the
-    /// reader and the writer, which wake whoever waits on them to see it. The first reason given
+    /// Closes the socket (FIN after what was sent, as far as the peer still reads) and signals
+    /// both readiness signals, so whoever waits on them wakes and sees it. The first reason given
     /// is the one reads report; null: a graceful end. Closing removes the socket from the epoll set.
     /// </summary>
     public void Close(Exception? reason) => Close(reason, reset: false);

@@ -7,8 +7,8 @@ namespace Ferry.Daemon.Transport;
 /// <summary>
 /// One direction of bytes from a socket to a socket (echo's is the same socket both ways),
 /// moved as a C epoll server moves them: receive into the thread's scratch buffer, send from it,
-/// on the thread epoll woke. No pipe, no copy and no async state machine: a message costs one
-/// <c>recv</c>, one <c>send</c> and one call of this class.
+/// on the thread epoll woke. No pipeline, no copy while the destination takes everything, and no
+/// async state machine: a message costs one <c>recv</c>, one <c>send</c> and one call of this class.
 /// </summary>
 /// <remarks>
 /// Backpressure is the kernel's. When the destination takes only part of a receive, the rest
@@ -23,7 +23,8 @@ namespace Ferry.Daemon.Transport;
 /// </para>
 /// <para>
 /// One step runs at a time: the relay waits on one signal at a time (the source's "readable" or
-/// the destination's "writable"), and the signal runs the next step on the thread that signalled.
+/// the destination's "writable"), and the signal runs the next step on the thread that signalled
+/// (on the thread pool when it came just as the wait was being registered).
 /// The relay completes as a <see cref="ValueTask{DirectionEnd}"/>, once.
 /// </para>
 /// </remarks>
@@ -124,7 +125,7 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
         while (true)
         {
             if (_source.IsClosed)
-                return DirectionEnd.Aborted;
+                return SourceClosed();
             if (_destination.IsClosed)
                 return DirectionEnd.DestinationGone;
             int error;
@@ -175,7 +176,7 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
             if (received < 0)
             {
                 if (error != Errno.WouldBlock)
-                    return _source.IsClosed ? DirectionEnd.Aborted : DirectionEnd.SourceReset;
+                    return _source.IsClosed ? SourceClosed() : DirectionEnd.SourceReset;
                 _drained = true;
                 continue;
             }
@@ -262,6 +263,13 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
             this, 0, ValueTaskSourceOnCompletedFlags.None);
         return true;
     }
+
+    /// <summary>
+    /// The source was closed under the relay: by its peer's reset found while sending to it (the
+    /// other direction of a pair closes it with that reset), or by ferryd (a timeout, the shutdown
+    /// deadline, a cut).
+    /// </summary>
+    private DirectionEnd SourceClosed() => _source.ClosedBecause is IOException ? DirectionEnd.SourceReset : DirectionEnd.Aborted;
 
     /// <summary>A send failed (the peer reset, or went away while we wrote): the destination is closed with that reason.</summary>
     private DirectionEnd DestinationFailed(int error)

@@ -12,8 +12,8 @@ namespace Ferry.Daemon.Services.Forward;
 /// </summary>
 /// <remarks>
 /// With plain TCP on both sides each direction is a <see cref="SocketRelay"/>: receive, send,
-/// nothing copied unless the destination is full, and then at most one 16 KiB block held while
-/// the source is not read. With TLS on either side each direction is a loop over the pipes
+/// nothing copied unless the destination is full, and then what it refused (at most one receive,
+/// 16 KiB, or with <c>splice=on</c> a pipe's 64 KiB in the kernel) waits while the source is not read. With TLS on either side each direction is a loop over the pipes
 /// (<see cref="PipeCopy.PumpAsync"/>), whose flush waits while the destination holds more than
 /// <see cref="SocketWriter.PauseBytes"/> unsent. Either way a slow reader on either side slows
 /// its writer through TCP's window.
@@ -35,6 +35,11 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
     private CloseReason? _reason;
     private Exception? _fault;
     private Timer? _finTimer;
+
+    // Cuts under way, and whether both directions have ended meanwhile: the pair completes only
+    // once no cut is under way, or a socket could be closed with a FIN before the cut resets it.
+    private int _cutting;
+    private bool _completionDue;
 
     /// <summary>Who ended first, for the close line: "client closed first", "upstream reset first", ...</summary>
     public string Ending { get; private set; } = "";
@@ -89,7 +94,7 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
             end = DirectionEnd.Aborted;
         }
         bool cut = false;
-        bool done;
+        bool complete;
         lock (_gate)
         {
             bool first = !_toUpstreamEnded && !_toClientEnded;
@@ -97,7 +102,7 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
                 _toUpstreamEnded = true;
             else
                 _toClientEnded = true;
-            done = _toUpstreamEnded && _toClientEnded;
+            bool done = _toUpstreamEnded && _toClientEnded;
             if (fault is not null)
             {
                 _fault ??= fault;
@@ -115,13 +120,49 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
                 cut = end != DirectionEnd.Finished;
             }
             if (done)
+            {
                 _finTimer?.Dispose();
+                _completionDue = true;
+            }
+            if (cut)
+                _cutting++;
+            complete = TakeCompletion();
         }
-        // Outside the lock: cutting wakes the other direction, which may end on this very thread.
         if (cut)
-            CutBoth();
-        if (!done)
-            return;
+            Cut();
+        if (complete)
+            Complete();
+    }
+
+    /// <summary>The pair may complete now: both directions ended and no cut under way. Under the lock.</summary>
+    private bool TakeCompletion()
+    {
+        if (!_completionDue || _cutting > 0)
+            return false;
+        _completionDue = false;
+        return true;
+    }
+
+    /// <summary>
+    /// Resets both sides, outside the lock (cutting wakes the other direction, which may end on this
+    /// very thread); the caller counted the cut in <see cref="_cutting"/> under the lock. If both
+    /// directions ended meanwhile, the pair completes here, after both resets.
+    /// </summary>
+    private void Cut()
+    {
+        CutBoth();
+        bool complete;
+        lock (_gate)
+        {
+            _cutting--;
+            complete = TakeCompletion();
+        }
+        if (complete)
+            Complete();
+    }
+
+    private void Complete()
+    {
         (client.Transport as SocketConnection)?.ForgetWhenClosed();
         if (_fault is not null)
             _completion.SetException(_fault);
@@ -138,8 +179,9 @@ internal sealed class ForwardPair(ServiceConnection client, SocketConnection ups
                 return;
             Ending = $"{Ending}, the other side did not within finTimeout {finTimeout.TotalSeconds:0.###} s";
             _reason = CloseReason.FinTimeout;
+            _cutting++;
         }
-        CutBoth();
+        Cut();
     }
 
     private static string Side(bool toUpstream) => toUpstream ? "client" : "upstream";
