@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Ferry.Completion;
 
 /// <summary>
@@ -12,30 +10,8 @@ internal static class ZshScript
     public static string Write(CompletionCommand root)
     {
         string function = $"_{CommandPaths.Identifier(root.Name)}";
-        var subcommands = new StringBuilder();
-        var options = new StringBuilder();
-        var valued = new StringBuilder();
-        var kinds = new StringBuilder();
-        var choices = new StringBuilder();
-        var datagramChoices = new StringBuilder();
-        foreach ((string path, CompletionCommand command) in CommandPaths.All(root))
-        {
-            Entry(subcommands, path, command.Subcommands.Select(sub => $"{sub.Name}:{ColonSafe(sub.Description)}"));
-            Entry(options, path, command.Options.SelectMany(option => option.Names.Select(name => $"{name}:{ColonSafe(option.Description)}")));
-            valued.Append($"    {ShellQuoting.Posix(path)} {ShellQuoting.Posix(string.Join(' ', command.Options.Where(option => option.TakesValue).SelectMany(option => option.Names)))}\n");
-            foreach (CompletionOption option in command.Options.Where(option => option.TakesValue))
-            {
-                foreach (string name in option.Names)
-                {
-                    string key = $"{path} {name}";
-                    kinds.Append($"    {ShellQuoting.Posix(key)} {option.Kind.ToString().ToLowerInvariant()}\n");
-                    if (option.Choices.Count > 0)
-                        choices.Append($"    {ShellQuoting.Posix(key)} {ShellQuoting.Posix(string.Join(' ', option.Choices))}\n");
-                    if (option.DatagramChoices.Count > 0)
-                        datagramChoices.Append($"    {ShellQuoting.Posix(key)} {ShellQuoting.Posix(string.Join(' ', option.DatagramChoices))}\n");
-                }
-            }
-        }
+        var tables = CompletionTables.Build(root, static (key, value) => $"    {ShellQuoting.Posix(key)} {value}\n",
+            static (name, description) => $"{name}:{ColonSafe(description)}", '\n');
 
         return $$"""
             #compdef {{root.Name}}
@@ -48,17 +24,17 @@ internal static class ZshScript
               # a value, separated by spaces.
               local -A _subs _opts _valued _kinds _choices _dgram
               _subs=(
-            {{subcommands}}  )
+            {{tables.Subcommands}}  )
               _opts=(
-            {{options}}  )
+            {{tables.Options}}  )
               _valued=(
-            {{valued}}  )
+            {{tables.Valued}}  )
               _kinds=(
-            {{kinds}}  )
+            {{tables.Kinds}}  )
               _choices=(
-            {{choices}}  )
+            {{tables.Choices}}  )
               _dgram=(
-            {{datagramChoices}}  )
+            {{tables.DatagramChoices}}  )
 
               local cmd={{ShellQuoting.Posix(root.Name)}} expect="" word i
               local -a subnames
@@ -111,7 +87,4 @@ internal static class ZshScript
 
     // _describe splits "name:description" at the first unescaped colon.
     private static string ColonSafe(string description) => ShellQuoting.Summary(description).Replace(":", "\\:", StringComparison.Ordinal);
-
-    private static void Entry(StringBuilder table, string key, IEnumerable<string> words) =>
-        table.Append($"    {ShellQuoting.Posix(key)} {ShellQuoting.Posix(string.Join('\n', words))}\n");
 }
