@@ -233,22 +233,8 @@ public sealed class SocketConnectionTests
         using var pool = new CountingPool(new BlockPool());
         await using var pair = await LoopbackPair.OpenAsync(pool);
         pair.Client.Blocking = false;
-        // A pattern that says where in the stream a byte belongs, so loss, duplication and
-        // reordering across pause and resume all show.
-        byte[] pattern = Enumerable.Range(0, 64 * 1024 + 251).Select(i => (byte)(i % 251)).ToArray();
-
-        long sent = 0;
-        while (sent < Cap)
-        {
-            int n = pair.Client.Send(pattern, (int)(sent % 251), 64 * 1024, SocketFlags.None, out SocketError error);
-            if (error == SocketError.Success)
-                sent += n;
-            else if (error != SocketError.WouldBlock)
-                Assert.Fail($"send failed: {error}");
-            // Full for now; stalled for good only if it stays full while the server has time to drain it.
-            else if (!pair.Client.Poll(TimeSpan.FromMilliseconds(500), SelectMode.SelectWrite))
-                break;
-        }
+        // The pattern shows loss, duplication and reordering across pause and resume.
+        long sent = SendPatternUntilStalled(pair.Client, Cap);
 
         Assert.True(sent < Cap, $"the client sent {Cap} bytes to a service that reads nothing: input is unbounded");
         // The rest waits in the kernel's buffers; the reader holds at most its limit and the block that crossed it.
@@ -263,7 +249,7 @@ public sealed class SocketConnectionTests
             {
                 ReadOnlySpan<byte> span = segment.Span;
                 for (int i = 0; i < span.Length; i++, checkedBytes++)
-                    if (span[i] != (byte)(checkedBytes % 251))
+                    if (span[i] != PatternAt(checkedBytes))
                         Assert.Fail($"byte {checkedBytes} of the stream is wrong after pause and resume");
             }
             pair.Input.AdvanceTo(read.Buffer.End);

@@ -314,35 +314,11 @@ public sealed class SocketReaderWriterTests
     }
 
     /// <summary>The byte that belongs at a stream position: loss, duplication and reordering all show.</summary>
-    private static byte PatternAt(long position) => (byte)(position % 251);
-
-    private static void FillPattern(Span<byte> span, long position)
-    {
-        for (int i = 0; i < span.Length; i++)
-            span[i] = PatternAt(position + i);
-    }
-
     private static void WritePattern(PipeWriter output, long position, int count)
     {
         Span<byte> span = output.GetSpan(count);
         FillPattern(span[..count], position);
         output.Advance(count);
-    }
-
-    /// <summary>Receives <paramref name="count"/> bytes and checks each against the pattern from <paramref name="position"/>.</summary>
-    private static async Task ReceivePatternAsync(Socket socket, long position, long count)
-    {
-        var buffer = new byte[64 * 1024];
-        long end = position + count;
-        while (position < end)
-        {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, end - position)), SocketFlags.None, Token);
-            if (n == 0)
-                throw new EndOfStreamException($"the connection ended at byte {position} of {end}");
-            for (int i = 0; i < n; i++, position++)
-                if (buffer[i] != PatternAt(position))
-                    Assert.Fail($"byte {position} of the stream is wrong");
-        }
     }
 
     /// <summary>

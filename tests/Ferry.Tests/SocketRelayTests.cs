@@ -72,39 +72,17 @@ public sealed class SocketRelayTests
         await using var to = await LoopbackPair.OpenAsync(pool);
         var relay = new SocketRelay(from.Connection, to.Connection, splice).RunAsync(Token).AsTask();
         from.Client.Blocking = false;
-        // A pattern that says where in the stream a byte belongs, so loss, duplication and
-        // reordering across the stall all show.
-        byte[] pattern = Enumerable.Range(0, 64 * 1024 + 251).Select(i => (byte)(i % 251)).ToArray();
-
-        long sent = 0;
-        while (sent < Cap)
-        {
-            int n = from.Client.Send(pattern, (int)(sent % 251), 64 * 1024, SocketFlags.None, out SocketError error);
-            if (error == SocketError.Success)
-                sent += n;
-            else if (error != SocketError.WouldBlock)
-                Assert.Fail($"send failed: {error}");
-            // Full for now; stalled for good only if it stays full while the relay has time to move it.
-            else if (!from.Client.Poll(TimeSpan.FromMilliseconds(500), SelectMode.SelectWrite))
-                break;
-        }
+        // The pattern shows loss, duplication and reordering across the stall.
+        long sent = SendPatternUntilStalled(from.Client, Cap);
 
         Assert.True(sent < Cap, $"the client sent {Cap} bytes through a relay to a reader that reads nothing: nothing stopped it");
         Assert.True(pool.Outstanding <= 1, $"the stalled relay holds {pool.Outstanding} blocks");
 
-        var chunk = new byte[64 * 1024];
-        long checkedBytes = 0;
-        while (checkedBytes < sent)
-        {
-            int n = await to.Client.ReceiveAsync(chunk, SocketFlags.None, Token).AsTask().WaitAsync(Timeout, Token);
-            Assert.True(n > 0, $"the stream ended after {checkedBytes} of {sent} bytes");
-            for (int i = 0; i < n; i++, checkedBytes++)
-                if (chunk[i] != (byte)(checkedBytes % 251))
-                    Assert.Fail($"byte {checkedBytes} of the stream is wrong after the stall");
-        }
-        Assert.Equal(sent, checkedBytes);
+        await ReceivePatternAsync(to.Client, 0, sent).WaitAsync(Timeout, Token);
         from.Client.Shutdown(SocketShutdown.Send);
         Assert.Equal(DirectionEnd.Finished, await relay.WaitAsync(Timeout, Token));
+        // Nothing more than was sent: the FIN comes right after the last byte.
+        Assert.Equal(0, await to.Client.ReceiveAsync(new byte[1], SocketFlags.None, Token).AsTask().WaitAsync(Timeout, Token));
         Assert.Equal(0, pool.Outstanding);
     }
 

@@ -46,6 +46,58 @@ internal static class TransportTestKit
         Assert.True(expected.Length == actual.Length, $"expected {expected.Length} bytes, got {actual.Length}");
     }
 
+    /// <summary>
+    /// The byte at <paramref name="position"/> of a stream that says where in it each byte
+    /// belongs, so that loss, duplication and reordering all show.
+    /// </summary>
+    public static byte PatternAt(long position) => (byte)(position % 251);
+
+    public static void FillPattern(Span<byte> span, long position)
+    {
+        for (int i = 0; i < span.Length; i++)
+            span[i] = PatternAt(position + i);
+    }
+
+    /// <summary>
+    /// Sends the pattern from a non-blocking <paramref name="client"/> until the socket stays full
+    /// for half a second (stalled: nobody moves the bytes on), or <paramref name="cap"/> bytes went
+    /// out; returns how many were sent.
+    /// </summary>
+    public static long SendPatternUntilStalled(Socket client, long cap)
+    {
+        byte[] pattern = new byte[64 * 1024 + 251];
+        FillPattern(pattern, 0);
+        long sent = 0;
+        while (sent < cap)
+        {
+            int n = client.Send(pattern, (int)(sent % 251), 64 * 1024, SocketFlags.None, out SocketError error);
+            if (error == SocketError.Success)
+                sent += n;
+            else if (error != SocketError.WouldBlock)
+                Assert.Fail($"send failed: {error}");
+            // Full for now; stalled for good only if it stays full while the other side has time to drain it.
+            else if (!client.Poll(TimeSpan.FromMilliseconds(500), SelectMode.SelectWrite))
+                break;
+        }
+        return sent;
+    }
+
+    /// <summary>Receives <paramref name="count"/> bytes and checks each against the pattern from <paramref name="position"/>.</summary>
+    public static async Task ReceivePatternAsync(Socket socket, long position, long count)
+    {
+        var buffer = new byte[64 * 1024];
+        long end = position + count;
+        while (position < end)
+        {
+            int n = await socket.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, end - position)), SocketFlags.None, Token);
+            if (n == 0)
+                throw new EndOfStreamException($"the connection ended at byte {position} of {end}");
+            for (int i = 0; i < n; i++, position++)
+                if (buffer[i] != PatternAt(position))
+                    Assert.Fail($"byte {position} of the stream is wrong");
+        }
+    }
+
     public static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count)
     {
         var received = new byte[count];
