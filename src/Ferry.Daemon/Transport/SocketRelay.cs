@@ -169,10 +169,11 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
                 return null;
             }
 
-            int requested = _pipeRead >= 0 ? SpliceSize : ReceiveScratch.Size;
+            byte[] scratch = ReceiveScratch.ForThisThread;
+            int requested = _pipeRead >= 0 ? SpliceSize : scratch.Length;
             int received = _pipeRead >= 0
                 ? _source.SpliceTo(_pipeWrite, requested, out error)
-                : _source.Receive(ReceiveScratch.ForThisThread, out error);
+                : _source.Receive(scratch, out error);
             if (received < 0)
             {
                 if (error != Errno.WouldBlock)
@@ -199,7 +200,6 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
             // unless epoll saw the peer hang up (the FIN is returned only by the next receive).
             _drained = received < requested && !_source.PeerHungUp;
 
-            byte[] scratch = ReceiveScratch.ForThisThread;
             int taken = _destination.Send(scratch.AsSpan(0, received), out error);
             if (taken < 0)
             {
