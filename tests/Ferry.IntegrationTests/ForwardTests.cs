@@ -490,7 +490,7 @@ public sealed class ForwardTests
             $",upstreamTls=on,upstreamCa={certificates.CaFile}");
         byte[] payload = RandomBytes(1024 * 1024, 21);
         var result = await ToolRun.RunAsync(Binaries.Ferry, ["127.0.0.1", ferryd.Port("forward").ToString()], payload, Generous);
-        Assert.Equal(0, result.ExitCode);
+        Assert.True(result.ExitCode == 0, $"ferry exited {result.ExitCode}: {result.Stderr}\nferryd: {ferryd.Process.StandardError}\nupstream: {upstream.Process.StandardError}");
         Assert.True(payload.AsSpan().SequenceEqual(result.Stdout), $"{result.Stdout.Length} bytes came back through TLS, not {payload.Length}");
     }
 
