@@ -36,7 +36,7 @@ internal sealed partial class ConnectionHandler(string listener, string label, I
         var reason = CloseReason.Error;
         try
         {
-            Log.ConnectionOpened(logger, peer, listener, context.ConnectionId);
+            Log.ConnectionOpened(logger, peer, listener, context.Id);
             IDuplexPipe pipes = context.Transport;
             if (tls is not null)
             {
@@ -76,12 +76,8 @@ internal sealed partial class ConnectionHandler(string listener, string label, I
                 long durationMs = (long)duration.TotalMilliseconds;
                 if (FerryMetrics.ConnectionDuration.Enabled)
                     FerryMetrics.ConnectionDuration.Record(duration.TotalSeconds, new TagList { { "listener", label }, { "close_reason", reason.Label() } });
-                if (serving?.CloseDetail is { } detail)
-                    Log.ConnectionClosedWithDetail(logger, peer, listener, context.ConnectionId, reason.Describe(),
-                        connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs, detail);
-                else
-                    Log.ConnectionClosed(logger, peer, listener, context.ConnectionId, reason.Describe(),
-                        connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs);
+                Log.ConnectionClosed(logger, peer, listener, context.Id, reason.Describe(),
+                    connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs, serving?.CloseDetail);
             }
             finally
             {

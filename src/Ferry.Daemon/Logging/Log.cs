@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using ZLogger;
 
 namespace Ferry.Daemon.Logging;
 
@@ -38,20 +37,24 @@ internal static partial class Log
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "stopped")]
     public static partial void Stopped(ILogger logger);
 
-    // The two lines of every connection: formatted by ZLogger straight to UTF-8 (LineFormat).
-    [ZLoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "open {peer} on {listener} [{connectionId}]")]
-    public static partial void ConnectionOpened(ILogger logger, string peer, string listener, string connectionId);
+    // The two lines of every connection, written to UTF-8 with no string between (ConnectionLines).
+    private static readonly EventId Opened = new(10, "ConnectionOpened");
+    private static readonly EventId Closed = new(11, "ConnectionClosed");
 
-    [ZLoggerMessage(EventId = 11, Level = LogLevel.Information,
-        Message = "close {peer} on {listener} [{connectionId}]: {reason}, in {bytesIn} B, out {bytesOut} B, {durationMs} ms")]
-    public static partial void ConnectionClosed(ILogger logger, string peer, string listener, string connectionId,
-        string reason, long bytesIn, long bytesOut, long durationMs);
+    public static void ConnectionOpened(ILogger logger, string peer, string listener, long connectionId)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+            logger.Log(LogLevel.Information, Opened, new ConnectionLines.Opened(peer, listener, connectionId), null, ConnectionLines.OpenedFormatter);
+    }
 
-    /// <summary>The close line with what the service adds (forward: the upstream and which side closed first).</summary>
-    [ZLoggerMessage(EventId = 16, Level = LogLevel.Information,
-        Message = "close {peer} on {listener} [{connectionId}]: {reason}, in {bytesIn} B, out {bytesOut} B, {durationMs} ms; {detail}")]
-    public static partial void ConnectionClosedWithDetail(ILogger logger, string peer, string listener, string connectionId,
-        string reason, long bytesIn, long bytesOut, long durationMs, string detail);
+    /// <param name="detail">What the service adds (forward: the upstream and which side closed first); null for nothing.</param>
+    public static void ConnectionClosed(ILogger logger, string peer, string listener, long connectionId,
+        string reason, long bytesIn, long bytesOut, long durationMs, string? detail)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+            logger.Log(LogLevel.Information, Closed, new ConnectionLines.Closed(peer, listener, connectionId, reason, bytesIn, bytesOut, durationMs, detail),
+                null, ConnectionLines.ClosedFormatter);
+    }
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "client {Peer} says: {Text}")]
     public static partial void ClientSays(ILogger logger, string peer, string text);

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text;
 using Ferry.Platform.Linux;
+using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
-using ZLogger;
 
 namespace Ferry.Daemon.Logging;
 
@@ -27,11 +27,14 @@ internal sealed class LogFile : IDisposable
 {
     public static readonly TimeSpan HoldTime = TimeSpan.FromMilliseconds(100);
     private const int WriteAt = 64 * 1024;
+
+    /// <summary>Room for a usual message written straight to UTF-8; a longer one (a long Unix peer path) is tried again in twice the room.</summary>
+    private const int UsualMessageLength = 256;
     private const int AppendFlags = DescriptorCalls.WriteOnly | DescriptorCalls.Create | DescriptorCalls.Append | DescriptorCalls.CloseOnExec;
 
     private readonly Lock _gate = new();
     private ArrayBufferWriter<byte> _pending = new(WriteAt);
-    private readonly IZLoggerFormatter _formatter;
+    private readonly LogTimestamp _timestamp = new();
     private readonly Timer _holdTimer;
     private SafeFileHandle? _file;
     private long _lastWrite;
@@ -39,11 +42,10 @@ internal sealed class LogFile : IDisposable
     private int _failingWith;
     private long _lostBytes;
 
-    private LogFile(string? path, SafeFileHandle? file, IZLoggerFormatter formatter)
+    private LogFile(string? path, SafeFileHandle? file)
     {
         Path = path;
         _file = file;
-        _formatter = formatter;
         _holdTimer = new Timer(static state => ((LogFile)state!).WriteHeld(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
@@ -53,35 +55,78 @@ internal sealed class LogFile : IDisposable
     private string Name => Path ?? "stderr";
 
     /// <summary>Opens <paramref name="path"/> for appending now; null and the errno when it cannot.</summary>
-    public static LogFile? Open(string path, IZLoggerFormatter formatter, out int errno)
+    public static LogFile? Open(string path, out int errno)
     {
         var file = DescriptorCalls.OpenFile(path, AppendFlags, out errno);
-        return file is null ? null : new LogFile(path, file, formatter);
+        return file is null ? null : new LogFile(path, file);
     }
 
     /// <summary>A file at <paramref name="path"/> that is created when its first line is written.</summary>
-    public static LogFile OpenAtFirstLine(string path, IZLoggerFormatter formatter) => new(path, null, formatter);
+    public static LogFile OpenAtFirstLine(string path) => new(path, null);
 
-    public static LogFile StandardError(IZLoggerFormatter formatter) => new(null, new SafeFileHandle(2, ownsHandle: false), formatter);
+    public static LogFile StandardError() => new(null, new SafeFileHandle(2, ownsHandle: false));
 
-    /// <summary>Formats <paramref name="entry"/> into the buffer; writes the buffer now or arms the hold timer.</summary>
-    public void Append(IZLoggerEntry entry)
+    /// <summary>
+    /// Writes the line (time, level, message, an exception's text on the lines after it) into
+    /// the buffer; writes the buffer now or arms the hold timer. A message whose format writes
+    /// UTF-8 itself (<see cref="IUtf8MessageFormat{TState}"/>) goes straight in; any other is
+    /// made a string first, outside the lock.
+    /// </summary>
+    public void Append<TState>(LogLevel level, in TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
+        var direct = formatter.Target as IUtf8MessageFormat<TState>;
+        string? message = direct is null ? formatter(state, exception) ?? "" : null;
         lock (_gate)
         {
-            _formatter.FormatLogEntry(_pending, entry);
-            if (_formatter.WithLineBreak) // the formatter asks its writer to end the line
+            var tag = LineFormat.Tag(level);
+            int prefix = LogTimestamp.Length + tag.Length;
+            var line = message is null ? WriteMessage(direct!, in state, prefix, out int written) : WriteMessage(message, prefix, out written);
+            _timestamp.Write(DateTime.UtcNow, line);
+            tag.CopyTo(line[LogTimestamp.Length..]);
+            _pending.Advance(prefix + written);
+            if (exception is not null)
+            {
                 _pending.Write("\n"u8);
-            long now = Environment.TickCount64;
-            if (_pending.WrittenCount >= WriteAt || now - _lastWrite >= HoldTime.TotalMilliseconds)
-            {
-                WritePending(now);
+                WriteText(exception.ToString());
             }
-            else if (!_timerArmed)
-            {
-                _timerArmed = true;
-                _holdTimer.Change(HoldTime, Timeout.InfiniteTimeSpan);
-            }
+            _pending.Write("\n"u8);
+            WriteOrHold();
+        }
+    }
+
+    /// <summary>The line's room with the message written after <paramref name="prefix"/> bytes, made larger until it fits.</summary>
+    private Span<byte> WriteMessage<TState>(IUtf8MessageFormat<TState> format, in TState state, int prefix, out int written)
+    {
+        for (int room = UsualMessageLength; ; room *= 2)
+        {
+            var line = _pending.GetSpan(prefix + room);
+            if (format.TryWrite(in state, line[prefix..], out written))
+                return line;
+        }
+    }
+
+    private Span<byte> WriteMessage(string message, int prefix, out int written)
+    {
+        var line = _pending.GetSpan(prefix + Encoding.UTF8.GetMaxByteCount(message.Length));
+        written = Encoding.UTF8.GetBytes(message, line[prefix..]);
+        return line;
+    }
+
+    private void WriteText(string text) =>
+        _pending.Advance(Encoding.UTF8.GetBytes(text, _pending.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length))));
+
+    /// <summary>Writes the buffer now when it is full or nothing was written for <see cref="HoldTime"/>; else has the timer write it.</summary>
+    private void WriteOrHold()
+    {
+        long now = Environment.TickCount64;
+        if (_pending.WrittenCount >= WriteAt || now - _lastWrite >= HoldTime.TotalMilliseconds)
+        {
+            WritePending(now);
+        }
+        else if (!_timerArmed)
+        {
+            _timerArmed = true;
+            _holdTimer.Change(HoldTime, Timeout.InfiniteTimeSpan);
         }
     }
 

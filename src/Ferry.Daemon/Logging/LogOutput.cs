@@ -1,7 +1,6 @@
 using Ferry.Daemon.Hosting;
 using Ferry.Platform.Linux;
 using Microsoft.Extensions.Logging;
-using ZLogger;
 
 namespace Ferry.Daemon.Logging;
 
@@ -10,10 +9,11 @@ namespace Ferry.Daemon.Logging;
 /// or one file per level, each line "2026-12-03 09:30:17.123 +00:00 [INF] message".
 /// </summary>
 /// <remarks>
-/// ZLogger formats each line straight to UTF-8, and <see cref="LogFile"/> writes lines in batches
-/// (bench/RESULTS.md, round 5: Serilog's structured event, its text rendering and a write per
-/// line were a third of ferryd's user-space CPU per connection). Disposing writes out what the
-/// files hold, so nothing is lost on TERM.
+/// Lines are formatted to UTF-8 where they are logged, the connection lines with no string at
+/// all (<see cref="ConnectionLines"/>), and <see cref="LogFile"/> writes them in batches
+/// (bench/RESULTS.md, rounds 5 and 14: Serilog's structured event and a write per line, then
+/// ZLogger's entries and templates, were most of the user-space CPU of a connection's two lines).
+/// Disposing writes out what the files hold, so nothing is lost on TERM.
 /// </remarks>
 internal sealed class LogOutput : IDisposable
 {
@@ -41,23 +41,22 @@ internal sealed class LogOutput : IDisposable
     /// <summary>Opens the target's files (a startup error naming the path when it cannot) and builds the loggers.</summary>
     public static LogOutput Create(LogSettings settings)
     {
-        var options = new ZLoggerOptions().UsePlainTextFormatter(LineFormat.Configure);
         LogFile[] byLevel;
         switch (settings.Target)
         {
             case LogTargetKind.File:
-                var file = OpenFile(settings.Path!, options.CreateFormatter());
+                var file = OpenFile(settings.Path!);
                 byLevel = [.. LogLevelNames.All.Select(_ => file)];
                 break;
             case LogTargetKind.FilePerLevel:
                 string directory = settings.Path!;
                 EnsureDirectory(directory);
                 byLevel = [.. LogLevelNames.All.Select(name =>
-                    LogFile.OpenAtFirstLine(System.IO.Path.Combine(directory, $"ferryd.{name}.log"), options.CreateFormatter()))];
+                    LogFile.OpenAtFirstLine(System.IO.Path.Combine(directory, $"ferryd.{name}.log")))];
                 break;
             default:
                 // stderr: stdout carries only the "listening ..." lines that scripts parse.
-                var standardError = LogFile.StandardError(options.CreateFormatter());
+                var standardError = LogFile.StandardError();
                 byLevel = [.. LogLevelNames.All.Select(_ => standardError)];
                 break;
         }
@@ -65,7 +64,7 @@ internal sealed class LogOutput : IDisposable
             .SetMinimumLevel(settings.MinimumLevel)
             // Framework chatter (hosting, at Debug and Info) would drown ours; keep its warnings.
             .AddFilter("Microsoft", LogLevel.Warning)
-            .AddZLoggerLogProcessor(new LevelRouting(byLevel)));
+            .AddProvider(new LevelRouting(byLevel)));
         return new LogOutput(loggers, [.. byLevel.Distinct()], settings.Target != LogTargetKind.Console);
     }
 
@@ -77,7 +76,7 @@ internal sealed class LogOutput : IDisposable
             file.Dispose();
     }
 
-    private static LogFile OpenFile(string path, IZLoggerFormatter formatter)
+    private static LogFile OpenFile(string path)
     {
         try
         {
@@ -89,7 +88,7 @@ internal sealed class LogOutput : IDisposable
         {
             throw new StartupException(ExitCodes.CannotLog, $"cannot open log file {path}: {Describe(ex)}");
         }
-        return LogFile.Open(path, formatter, out int errno)
+        return LogFile.Open(path, out int errno)
             ?? throw new StartupException(ExitCodes.CannotLog, $"cannot open log file {path}: {Errno.Describe(errno)}");
     }
 

@@ -1,49 +1,42 @@
-using System.Buffers;
-using System.Buffers.Text;
+using System.Globalization;
 using System.Text;
 
 namespace Ferry.Daemon.Logging;
 
 /// <summary>
-/// A line's local time as "2026-12-03 09:30:17.123 +00:00", written to UTF-8 from a per-thread
-/// copy of everything but the milliseconds, which changes once a second: a custom DateTimeOffset
-/// format was half the cost of a connection's two log lines.
+/// A line's time as local time with its offset, "2026-12-03 09:30:17.123 +00:00", written to
+/// UTF-8 from the clock's UTC time. Everything but the milliseconds changes once a second, so it
+/// is converted and formatted once a second and copied otherwise: a zone's offset changes only
+/// on a whole second, and milliseconds are the same in every zone. Not thread-safe: each
+/// <see cref="LogFile"/> has one and uses it under its lock.
 /// </summary>
-internal readonly struct LogTimestamp(DateTimeOffset time) : IUtf8SpanFormattable
+internal sealed class LogTimestamp(TimeZoneInfo zone)
 {
     public const int Length = 30;
 
-    // Up to the seconds' dot, and the offset with its leading space.
-    [ThreadStatic]
-    private static byte[]? t_second;
+    private readonly byte[] _second = new byte[Length];
+    private long _secondTicks = -1;
 
-    [ThreadStatic]
-    private static long t_secondTicks;
-
-    [ThreadStatic]
-    private static TimeSpan t_offset;
-
-    public bool TryFormat(Span<byte> destination, out int bytesWritten, ReadOnlySpan<char> format, IFormatProvider? provider)
+    public LogTimestamp()
+        : this(TimeZoneInfo.Local)
     {
-        bytesWritten = 0;
-        if (destination.Length < Length)
-            return false;
-        long secondTicks = time.Ticks - time.Ticks % TimeSpan.TicksPerSecond;
-        var second = t_second ??= new byte[Length];
-        if (t_secondTicks != secondTicks || t_offset != time.Offset || second[0] == 0)
-        {
-            Encoding.ASCII.GetBytes(time.ToString("yyyy-MM-dd HH:mm:ss.000 zzz", System.Globalization.CultureInfo.InvariantCulture), second);
-            t_secondTicks = secondTicks;
-            t_offset = time.Offset;
-        }
-        second.CopyTo(destination);
-        // Milliseconds in place of the 000, zero-padded.
-        Utf8Formatter.TryFormat(time.Millisecond, destination.Slice(20, 3), out _, new StandardFormat('D', 3));
-        bytesWritten = Length;
-        return true;
     }
 
-    public string ToString(string? format, IFormatProvider? formatProvider) => time.ToString("yyyy-MM-dd HH:mm:ss.fff zzz", formatProvider);
-
-    public override string ToString() => ToString(null, null);
+    /// <summary>Writes <paramref name="utc"/> in the zone: the first <see cref="Length"/> bytes of <paramref name="destination"/>.</summary>
+    public void Write(DateTime utc, Span<byte> destination)
+    {
+        long secondTicks = utc.Ticks - utc.Ticks % TimeSpan.TicksPerSecond;
+        if (secondTicks != _secondTicks)
+        {
+            var local = TimeZoneInfo.ConvertTime(new DateTimeOffset(secondTicks, TimeSpan.Zero), zone);
+            Encoding.ASCII.GetBytes(local.ToString("yyyy-MM-dd HH:mm:ss.000 zzz", CultureInfo.InvariantCulture), _second);
+            _secondTicks = secondTicks;
+        }
+        _second.CopyTo(destination);
+        // Milliseconds in place of the 000.
+        int milliseconds = utc.Millisecond;
+        destination[20] = (byte)('0' + milliseconds / 100);
+        destination[21] = (byte)('0' + milliseconds / 10 % 10);
+        destination[22] = (byte)('0' + milliseconds % 10);
+    }
 }

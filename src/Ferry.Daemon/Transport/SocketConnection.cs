@@ -102,7 +102,7 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
         _socket = socket;
         _loop = loop;
         Handle = handle;
-        ConnectionId = Interlocked.Increment(ref s_lastId).ToString("x");
+        Id = Interlocked.Increment(ref s_lastId);
         RemoteEndPoint = remote;
         _pool = pool;
         _resumeOnThreadPool = serviceScheduler != PipeScheduler.Inline;
@@ -169,7 +169,17 @@ internal sealed class SocketConnection : ConnectionContext, IByteCounts, IEpollT
     /// <summary>Counts a send. Only the one who sends calls it; other threads read the total.</summary>
     public void CountSent(int count) => Volatile.Write(ref _sent, _sent + count);
 
-    public override string ConnectionId { get; set; }
+    /// <summary>The connection's number in this process; <see cref="ConnectionId"/> is it in hex, as log lines write it.</summary>
+    public long Id { get; }
+
+    // Made when first asked for: the log lines write the number itself.
+    private string? _connectionId;
+
+    public override string ConnectionId
+    {
+        get => _connectionId ??= Id.ToString("x");
+        set => _connectionId = value;
+    }
 
     public override IFeatureCollection Features => _features ??= new FeatureCollection();
 
