@@ -26,7 +26,7 @@ internal sealed partial class ConnectionHandler(string listener, string label, I
         var context = connection.Context;
         // Fired when the listener or the server stops: the service should finish what it has
         // in flight and return, before the shutdown deadline aborts the transport.
-        var stopping = connection.Lifetime.CloseRequested;
+        var stopping = connection.CloseRequested;
         string peer = connection.Peer;
         long started = Stopwatch.GetTimestamp();
         CloseReason? returned = null;

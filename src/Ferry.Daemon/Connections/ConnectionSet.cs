@@ -1,40 +1,80 @@
-using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Connections;
 
 namespace Ferry.Daemon.Connections;
 
 /// <summary>
 /// The open connections of one listener, so they can be swept for timeouts, listed, and closed
-/// in stages when the listener stops: asked to finish first, aborted at the deadline.
+/// in stages when the listener stops: asked to finish first (one request for all of them,
+/// <see cref="CloseRequested"/>), aborted at the deadline.
 /// </summary>
+/// <remarks>
+/// Kept in an array of slots, each connection knowing its own: adding and removing one is a
+/// short lock and no allocation (a concurrent dictionary cost a node per connection and took
+/// all its locks whenever it was found empty).
+/// </remarks>
 internal sealed class ConnectionSet
 {
-    private readonly ConcurrentDictionary<TrackedConnection, byte> _open = new();
     private readonly Lock _gate = new();
+    private readonly Stack<int> _freeSlots = new();
+    private readonly CancellationTokenSource _closeRequested = new();
+    private TrackedConnection?[] _slots = new TrackedConnection?[16];
+    private int _usedSlots;
+    private int _count;
     private TaskCompletionSource? _emptied;
 
     /// <summary>
-    /// The open connections, read without the dictionary's locks (its Keys take them all and
-    /// copy): for the sweep, a scrape or a status, which must never hold up accepting and closing.
+    /// The "please finish and close" request (shutdown, or the listener removed by a reload),
+    /// made of every connection at once once the listener no longer accepts: the services see it
+    /// as <see cref="Services.ServiceConnection.Stopping"/>.
+    /// </summary>
+    public CancellationToken CloseRequested => _closeRequested.Token;
+
+    /// <summary>
+    /// The open connections, read without the lock: for the sweep, a scrape or a status, which
+    /// must never hold up accepting and closing. One added or removed meanwhile may be missed or
+    /// still seen.
     /// </summary>
     public IEnumerable<TrackedConnection> Current
     {
         get
         {
-            foreach (var pair in _open)
-                yield return pair.Key;
+            var slots = Volatile.Read(ref _slots);
+            foreach (var slot in slots)
+            {
+                if (slot is { } connection)
+                    yield return connection;
+            }
         }
     }
 
-    public void Add(TrackedConnection connection) => _open.TryAdd(connection, 0);
+    public void Add(TrackedConnection connection)
+    {
+        lock (_gate)
+        {
+            if (!_freeSlots.TryPop(out int slot))
+            {
+                slot = _usedSlots++;
+                if (slot == _slots.Length)
+                {
+                    var grown = new TrackedConnection?[_slots.Length * 2];
+                    _slots.CopyTo(grown, 0);
+                    Volatile.Write(ref _slots, grown);
+                }
+            }
+            Volatile.Write(ref _slots[slot], connection);
+            connection.Slot = slot;
+            _count++;
+        }
+    }
 
     public void Remove(TrackedConnection connection)
     {
-        _open.TryRemove(connection, out _);
-        if (!_open.IsEmpty)
-            return;
         lock (_gate)
         {
+            Volatile.Write(ref _slots[connection.Slot], null);
+            _freeSlots.Push(connection.Slot);
+            if (--_count > 0)
+                return;
             _emptied?.TrySetResult();
             _emptied = null;
         }
@@ -45,7 +85,7 @@ internal sealed class ConnectionSet
     {
         lock (_gate)
         {
-            if (_open.IsEmpty)
+            if (_count == 0)
                 return Task.CompletedTask;
             _emptied ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             return _emptied.Task;
@@ -55,9 +95,8 @@ internal sealed class ConnectionSet
     /// <summary>Asks every open connection to finish; aborts those still open at the deadline.</summary>
     public async Task CloseAllAsync(CancellationToken deadline)
     {
-        var open = _open.Keys.ToArray();
-        foreach (var connection in open)
-            connection.Lifetime.RequestClose();
+        var open = Current.ToArray();
+        await _closeRequested.CancelAsync();
         var served = open.Select(c => c.Served).ToArray();
         try
         {
@@ -67,7 +106,7 @@ internal sealed class ConnectionSet
         catch (OperationCanceledException)
         {
         }
-        foreach (var connection in _open.Keys)
+        foreach (var connection in Current)
             connection.Context.Abort(new ConnectionAbortedException("shutdown deadline passed"));
         await Task.WhenAll(served);
     }

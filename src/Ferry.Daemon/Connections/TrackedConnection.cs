@@ -5,18 +5,23 @@ using Microsoft.AspNetCore.Connections;
 namespace Ferry.Daemon.Connections;
 
 /// <summary>
-/// One open connection as its listener keeps it: the transport, its close request, the byte
+/// One open connection as its listener keeps it: the transport, its listener's close request, the byte
 /// counts of its layers, and what the once-a-second sweep last saw of them, so idle and
 /// first-byte timeouts cost nothing per byte.
 /// </summary>
-internal sealed class TrackedConnection(SocketConnection context, string peer, Listeners.PeerSource? source, long acceptedAt)
+internal sealed class TrackedConnection(SocketConnection context, string peer, Listeners.PeerSource? source, long acceptedAt,
+    CancellationToken closeRequested)
 {
     private int _expired = -1;
     private IByteCounts _traffic = context;
 
     public SocketConnection Context { get; } = context;
 
-    public ConnectionLifetime Lifetime { get; } = new();
+    /// <summary>Fired when the listener or the server stops: the service should finish what it has in flight and return.</summary>
+    public CancellationToken CloseRequested { get; } = closeRequested;
+
+    /// <summary>Where its <see cref="ConnectionSet"/> keeps it; touched only under the set's lock.</summary>
+    public int Slot { get; set; }
 
     public string Peer { get; } = peer;
 

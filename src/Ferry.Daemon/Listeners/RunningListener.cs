@@ -150,7 +150,7 @@ internal sealed partial class RunningListener
             Released(verdict.Source);
             return;
         }
-        var connection = new TrackedConnection(context, peerText, verdict.Source, _time.GetTimestamp());
+        var connection = new TrackedConnection(context, peerText, verdict.Source, _time.GetTimestamp(), _connections.CloseRequested);
         _connections.Add(connection);
         // A service that never blocks starts right here, on the loop that accepted it, as a C
         // epoll server would; any other must not hold the loop: it starts on the thread pool.
@@ -198,7 +198,6 @@ internal sealed partial class RunningListener
         if (RefusalReasonText.AfterAdmission(reason) is { } refusal)
             counters.Refused(refusal);
         Released(connection.Source);
-        connection.Lifetime.Dispose();
     }
 
     /// <summary>The connections open now, for "ferryd status --connections" and the metrics; read without locks.</summary>
