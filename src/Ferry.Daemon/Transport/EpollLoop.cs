@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Ferry.Platform.Linux;
@@ -23,7 +22,8 @@ internal sealed unsafe class EpollLoop
     private readonly int _epoll;
     private readonly Lock _slotsGate = new();
     private readonly Stack<int> _freeSlots = new();
-    private readonly ConcurrentQueue<(Action<object?> Work, object? State)> _deferred = new();
+    // Only this loop's thread touches it (Later defers to the loop of the thread that calls it): no lock.
+    private readonly Queue<(Action<object?> Work, object? State)> _deferred = new();
     private Entry[] _slots = new Entry[64];
     private int _usedSlots;
     private static int s_lastGeneration;
@@ -169,7 +169,7 @@ internal sealed unsafe class EpollLoop
         byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEventsPerWait * size));
         while (true)
         {
-            int count = Epoll.Wait(_epoll, events, MaxEventsPerWait, _deferred.IsEmpty ? -1 : 0);
+            int count = Epoll.Wait(_epoll, events, MaxEventsPerWait, _deferred.Count == 0 ? -1 : 0);
             if (count < 0)
             {
                 if (Errno.Last == Errno.Interrupted)
@@ -189,8 +189,11 @@ internal sealed unsafe class EpollLoop
                     entry.Target.OnEvents(mask, this);
             }
             // What stepped off before this wait; what steps off now waits for the next round.
-            for (int pending = _deferred.Count; pending > 0 && _deferred.TryDequeue(out var deferred); pending--)
+            for (int pending = _deferred.Count; pending > 0; pending--)
+            {
+                var deferred = _deferred.Dequeue();
                 deferred.Work(deferred.State);
+            }
         }
     }
 
