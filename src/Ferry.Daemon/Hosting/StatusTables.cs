@@ -48,8 +48,9 @@ internal static class StatusTables
         {
             if (!listener.TryGetProperty("backplane", out var backplane))
                 continue;
+            // Not connected and no error yet: the first attempt is still under way (just after a start or reload).
             string state = backplane.GetProperty("connected").GetBoolean() ? "connected"
-                : "unreachable" + (backplane.TryGetProperty("lastError", out var error) ? $" ({error.GetString()})" : "");
+                : backplane.TryGetProperty("lastError", out var error) ? $"unreachable ({error.GetString()})" : "connecting";
             output.WriteLine($"  {listener.GetProperty("label").GetString()}: backplane {backplane.GetProperty("redis").GetString()}: {state}, "
                 + $"{backplane.GetProperty("bufferedLines").GetInt64()} lines waiting, {backplane.GetProperty("droppedLines").GetInt64()} dropped, "
                 + $"{backplane.GetProperty("lostLines").GetInt64()} of others lost");
