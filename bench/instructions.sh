@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Counts the user-space instructions a server executes per connect+echo+close, with valgrind's
+# callgrind: a figure this machine's noise does not move (the same build gives the same count to
+# within a few instructions), where CPU time per connection moves by ±15% between rounds. It
+# leaves the kernel out (the system calls are the same for ferryd and the C server, see
+# bench/RESULTS.md), so it measures what ferryd's own code adds, not its speed: compare builds
+# and options with it, and check a change's effect on time with bench/run.sh.
+#
+#   bench/instructions.sh                            ferryd (Info logging to a file), ferryd at --log-level warning, the C server
+#   SERVERS="ferryd" bench/instructions.sh           one of them (ferryd, ferryd-warning, ferryd-b, c)
+#   FERRYD_B=/tmp/old/ferryd SERVERS="ferryd ferryd-b" bench/instructions.sh   two builds
+#   CONNECTIONS="1000 3000" bench/instructions.sh    the two runs whose difference is divided (default)
+#
+# Each server runs under callgrind twice, for the first and the second number of connections, made
+# one after another by a Python client on loopback (connect, 64 bytes, read the echo, close); the
+# difference of the two totals divided by the difference of the counts is the cost of one
+# connection, startup and shutdown cancelling out. Needs valgrind (apt-get install valgrind).
+# Every server it starts is stopped by PID; a run takes a minute or two.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+read -r -a servers <<<"${SERVERS:-ferryd ferryd-warning c}"
+read -r first second <<<"${CONNECTIONS:-1000 3000}"
+ferryd=${FERRYD:-$root/artifacts/bin/ferryd}
+cserver=$root/artifacts/bench/echo-epoll
+command -v valgrind >/dev/null || { echo "instructions.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
+[ -x "$ferryd" ] || { echo "instructions.sh: no $ferryd; run ./build.sh first" >&2; exit 2; }
+if [[ " ${servers[*]} " == *" c "* ]] && [ ! -x "$cserver" ]; then
+  mkdir -p "$(dirname "$cserver")" && gcc -O2 -o "$cserver" bench/echo-epoll.c
+fi
+
+work=$(mktemp -d /tmp/ferry-instructions.XXXXXX)
+server_pid=
+trap '[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
+
+# A valgrind run reads the debug symbols next to the binary, and gives up on the compressed
+# ones the AOT build writes: each binary runs from a copy of its own, without them.
+copy_of() {
+  local copy
+  copy=$work/bin.$(echo "$1" | md5sum | cut -c1-8)
+  mkdir -p "$copy" && cp "$1" "$copy/" && echo "$copy/$(basename "$1")"
+}
+
+# instructions NAME COUNT: callgrind's total for one server run with COUNT connections.
+instructions() {
+  local name=$1 count=$2 out=$work/$1.$2 binary args=() port
+  case $name in
+    ferryd) binary=$(copy_of "$ferryd"); args=(--listen 127.0.0.1:0=echo --log-file "$work/$name.log" ${FERRYD_ARGS:-}) ;;
+    ferryd-warning) binary=$(copy_of "$ferryd"); args=(--listen 127.0.0.1:0=echo --log-file "$work/$name.log" --log-level warning) ;;
+    ferryd-b) binary=$(copy_of "${FERRYD_B:?FERRYD_B names the second ferryd build}"); args=(--listen 127.0.0.1:0=echo --log-file "$work/$name.log" ${FERRYD_B_ARGS:-${FERRYD_ARGS:-}}) ;;
+    c) binary=$cserver; args=(0) ;;
+    *) echo "instructions.sh: unknown server $name" >&2; exit 2 ;;
+  esac
+  valgrind --tool=callgrind --callgrind-out-file="$out.callgrind" "$binary" "${args[@]}" >"$out.stdout" 2>"$out.stderr" &
+  server_pid=$!
+  for _ in $(seq 600); do
+    kill -0 "$server_pid" 2>/dev/null || { echo "instructions.sh: $name ended: $(tail -1 "$out.stderr")" >&2; exit 1; }
+    grep -q '^listening' "$out.stdout" && break
+    sleep 0.1
+  done
+  if [ "$name" = c ]; then
+    port=$(awk '/^listening/ {print $2; exit}' "$out.stdout")
+  else
+    port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$out.stdout")
+  fi
+  python3 - "$port" "$count" <<'PY'
+import socket, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+payload = bytes(range(64))
+for _ in range(count):
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(payload)
+        echoed = b""
+        while len(echoed) < len(payload):
+            chunk = s.recv(len(payload) - len(echoed))
+            if not chunk:
+                sys.exit("the server closed before echoing")
+            echoed += chunk
+        if echoed != payload:
+            sys.exit("the echo differs from what was sent")
+PY
+  kill -TERM "$server_pid"
+  wait "$server_pid" || true
+  server_pid=
+  awk '/^summary:/ {print $2; exit}' "$out.callgrind"
+}
+
+echo "user-space instructions per connect+echo+close (callgrind: runs of $first and $second connections, the difference divided by $((second - first))):" >&2
+for name in "${servers[@]}"; do
+  a=$(instructions "$name" "$first")
+  b=$(instructions "$name" "$second")
+  printf '%-16s %8d\n' "$name" $(( (b - a) / (second - first) ))
+done
