@@ -1,4 +1,3 @@
-using System.Text;
 
 namespace Ferry.Daemon.Logging;
 
@@ -15,34 +14,27 @@ internal static class ConnectionLines
     public readonly record struct Closed(string Peer, string Listener, long ConnectionId, string Reason,
         long BytesIn, long BytesOut, long DurationMs, string? Detail);
 
-    public static readonly Func<Opened, Exception?, string> OpenedFormatter = new OpenedFormat().Format;
+    public static readonly Func<Opened, Exception?, string> OpenedFormatter = new OpenedFormat().Formatter;
 
-    public static readonly Func<Closed, Exception?, string> ClosedFormatter = new ClosedFormat().Format;
+    public static readonly Func<Closed, Exception?, string> ClosedFormatter = new ClosedFormat().Formatter;
 
-    private sealed class OpenedFormat : IUtf8MessageFormat<Opened>
+    private sealed class OpenedFormat : Utf8MessageFormat<Opened>
     {
-        public string Format(Opened line, Exception? _) => AsString(this, line);
-
-        public bool TryWrite(in Opened line, Span<byte> destination, out int written)
+        public override bool TryWrite(in Opened line, Span<byte> destination, out int written)
         {
             var text = new Utf8LineWriter(destination);
-            text.Append("open "u8);
-            AppendWho(ref text, line.Peer, line.Listener, line.ConnectionId);
-            text.Append("]"u8);
+            AppendStart(ref text, "open "u8, line.Peer, line.Listener, line.ConnectionId);
             return text.TryFinish(out written);
         }
     }
 
-    private sealed class ClosedFormat : IUtf8MessageFormat<Closed>
+    private sealed class ClosedFormat : Utf8MessageFormat<Closed>
     {
-        public string Format(Closed line, Exception? _) => AsString(this, line);
-
-        public bool TryWrite(in Closed line, Span<byte> destination, out int written)
+        public override bool TryWrite(in Closed line, Span<byte> destination, out int written)
         {
             var text = new Utf8LineWriter(destination);
-            text.Append("close "u8);
-            AppendWho(ref text, line.Peer, line.Listener, line.ConnectionId);
-            text.Append("]: "u8);
+            AppendStart(ref text, "close "u8, line.Peer, line.Listener, line.ConnectionId);
+            text.Append(": "u8);
             text.Append(line.Reason);
             text.Append(", in "u8);
             text.Append(line.BytesIn);
@@ -60,22 +52,15 @@ internal static class ConnectionLines
         }
     }
 
-    /// <summary>"PEER on LISTENER [ID" (the id in hex), as both lines name their connection.</summary>
-    private static void AppendWho(ref Utf8LineWriter text, string peer, string listener, long connectionId)
+    /// <summary>"open PEER on LISTENER [ID]" (the id in hex): how both lines begin.</summary>
+    private static void AppendStart(ref Utf8LineWriter text, ReadOnlySpan<byte> what, string peer, string listener, long connectionId)
     {
+        text.Append(what);
         text.Append(peer);
         text.Append(" on "u8);
         text.Append(listener);
         text.Append(" ["u8);
         text.AppendHex(connectionId);
-    }
-
-    private static string AsString<TState>(IUtf8MessageFormat<TState> format, in TState line)
-    {
-        var room = new byte[256];
-        int written;
-        while (!format.TryWrite(line, room, out written))
-            room = new byte[room.Length * 2];
-        return Encoding.UTF8.GetString(room, 0, written);
+        text.Append("]"u8);
     }
 }

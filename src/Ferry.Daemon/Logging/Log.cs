@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Logging;
 
-/// <summary>ferryd's log messages, source-generated, each with a stable event id.</summary>
+/// <summary>ferryd's log messages, each with a stable event id: source-generated, but for the two lines of every connection.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "listening {Service} {Endpoint}{Note}")]

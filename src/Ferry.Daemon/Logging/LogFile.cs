@@ -69,13 +69,14 @@ internal sealed class LogFile : IDisposable
     /// <summary>
     /// Writes the line (time, level, message, an exception's text on the lines after it) into
     /// the buffer; writes the buffer now or arms the hold timer. A message whose format writes
-    /// UTF-8 itself (<see cref="IUtf8MessageFormat{TState}"/>) goes straight in; any other is
-    /// made a string first, outside the lock.
+    /// UTF-8 itself (<see cref="IUtf8MessageFormat{TState}"/>) goes straight in; any other, and an
+    /// exception's text, is made a string first, outside the lock.
     /// </summary>
     public void Append<TState>(LogLevel level, in TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
         var direct = formatter.Target as IUtf8MessageFormat<TState>;
         string? message = direct is null ? formatter(state, exception) ?? "" : null;
+        string? exceptionText = exception?.ToString();
         lock (_gate)
         {
             var tag = LineFormat.Tag(level);
@@ -84,10 +85,10 @@ internal sealed class LogFile : IDisposable
             _timestamp.Write(DateTime.UtcNow, line);
             tag.CopyTo(line[LogTimestamp.Length..]);
             _pending.Advance(prefix + written);
-            if (exception is not null)
+            if (exceptionText is not null)
             {
                 _pending.Write("\n"u8);
-                WriteText(exception.ToString());
+                WriteText(exceptionText);
             }
             _pending.Write("\n"u8);
             WriteOrHold();
