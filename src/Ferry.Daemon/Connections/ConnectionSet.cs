@@ -67,12 +67,16 @@ internal sealed class ConnectionSet
         }
     }
 
+    /// <summary>Forgets the connection; a second call for it does nothing.</summary>
     public void Remove(TrackedConnection connection)
     {
         lock (_gate)
         {
+            if (connection.Slot < 0)
+                return;
             Volatile.Write(ref _slots[connection.Slot], null);
             _freeSlots.Push(connection.Slot);
+            connection.Slot = -1;
             if (--_count > 0)
                 return;
             _emptied?.TrySetResult();

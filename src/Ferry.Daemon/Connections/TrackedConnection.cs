@@ -20,8 +20,8 @@ internal sealed class TrackedConnection(SocketConnection context, string peer, L
     /// <summary>Fired when the listener or the server stops: the service should finish what it has in flight and return.</summary>
     public CancellationToken CloseRequested { get; } = closeRequested;
 
-    /// <summary>Where its <see cref="ConnectionSet"/> keeps it; touched only under the set's lock.</summary>
-    public int Slot { get; set; }
+    /// <summary>Where its <see cref="ConnectionSet"/> keeps it, -1 once removed; touched only under the set's lock.</summary>
+    public int Slot { get; set; } = -1;
 
     public string Peer { get; } = peer;
 
