@@ -28,7 +28,6 @@ internal sealed partial class ConnectionHandler(string listener, string label, I
         // in flight and return, before the shutdown deadline aborts the transport.
         var stopping = connection.CloseRequested;
         string peer = connection.Peer;
-        long started = Stopwatch.GetTimestamp();
         CloseReason? returned = null;
         Exception? thrown = null;
         TlsSession? session = null;
@@ -52,7 +51,8 @@ internal sealed partial class ConnectionHandler(string listener, string label, I
                 pipes = session;
                 connection.Traffic = session;
             }
-            connection.ServiceStarted(time.GetTimestamp());
+            // Without a handshake the service starts as the connection is accepted: no second clock read.
+            connection.ServiceStarted(tls is null ? connection.AcceptedAt : time.GetTimestamp());
             serving = new ServiceConnection(pipes, stopping, peer, ClientSaysLog(peer)) { Transport = context };
             connection.Serving = serving;
             returned = await serving.ServeWithAsync(service);
@@ -72,7 +72,7 @@ internal sealed partial class ConnectionHandler(string listener, string label, I
                 reason = ConnectionEnding.Decide(returned, thrown, stopping.IsCancellationRequested, connection.Expired);
                 if (ConnectionEnding.IsUnexpected(reason, thrown))
                     Log.ConnectionFailed(logger, thrown!, peer, listener, context.ConnectionId);
-                var duration = Stopwatch.GetElapsedTime(started);
+                var duration = time.GetElapsedTime(connection.AcceptedAt);
                 long durationMs = (long)duration.TotalMilliseconds;
                 if (FerryMetrics.ConnectionDuration.Enabled)
                     FerryMetrics.ConnectionDuration.Record(duration.TotalSeconds, new TagList { { "listener", label }, { "close_reason", reason.Label() } });
