@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Counts the user-space instructions a server executes per connect+echo+close, with valgrind's
 # callgrind: a figure this machine's noise does not move (the same build gives the same count to
-# within a few instructions), where CPU time per connection moves by ±15% between rounds. It
-# leaves the kernel out (the system calls are the same for ferryd and the C server, see
-# bench/RESULTS.md), so it measures what ferryd's own code adds, not its speed: compare builds
-# and options with it, and check a change's effect on time with bench/run.sh.
+# within about 1%, but for a pair of runs now and then that a garbage collection falls into
+# unevenly: hence the median of three), where CPU time per connection moves by ±15% between
+# rounds. It leaves the kernel out (the system calls are the same for ferryd and the C server,
+# see bench/RESULTS.md), so it measures what ferryd's own code adds, not its speed: compare
+# builds and options with it, and check a change's effect on time with bench/run.sh.
 #
 #   bench/instructions.sh                            ferryd (Info logging to a file), ferryd at --log-level warning, the C server
 #   SERVERS="ferryd" bench/instructions.sh           one of them (ferryd, ferryd-warning, ferryd-b, c)
 #   FERRYD_B=/tmp/old/ferryd SERVERS="ferryd ferryd-b" bench/instructions.sh   two builds
 #   CONNECTIONS="1000 3000" bench/instructions.sh    the two runs whose difference is divided (default)
+#   REPEATS=5 bench/instructions.sh                  pairs of runs per server (default 3): the median, and the range
+#   FERRYD=/tmp/other/ferryd bench/instructions.sh   another build as ferryd (default artifacts/bin/ferryd; Native AOT:
+#                                                    each binary runs from a copy of itself alone)
 #
 # Each server runs under callgrind twice, for the first and the second number of connections, made
 # one after another by a Python client on loopback (connect, 64 bytes, read the echo, close); the
@@ -17,11 +21,14 @@
 # connection, startup and shutdown cancelling out. Needs valgrind (apt-get install valgrind).
 # Every server it starts is stopped by PID; a run takes a minute or two.
 set -euo pipefail
+shopt -s inherit_errexit  # a failed client inside $(instructions ...) ends the script, not a wrong figure
 cd "$(dirname "$0")/.."
 root=$PWD
 
 read -r -a servers <<<"${SERVERS:-ferryd ferryd-warning c}"
 read -r first second <<<"${CONNECTIONS:-1000 3000}"
+repeats=${REPEATS:-3}
+[ "$second" -gt "$first" ] || { echo "instructions.sh: CONNECTIONS must be two counts, the second larger" >&2; exit 2; }
 ferryd=${FERRYD:-$root/artifacts/bin/ferryd}
 cserver=$root/artifacts/bench/echo-epoll
 command -v valgrind >/dev/null || { echo "instructions.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
@@ -31,8 +38,8 @@ if [[ " ${servers[*]} " == *" c "* ]] && [ ! -x "$cserver" ]; then
 fi
 
 work=$(mktemp -d /tmp/ferry-instructions.XXXXXX)
-server_pid=
-trap '[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
+# Each run is in a subshell ($(...)): the server's PID is kept in a file, for this trap to stop it.
+trap '[ -s "$work/server.pid" ] && kill -TERM "$(cat "$work/server.pid")" 2>/dev/null; rm -rf "$work"' EXIT
 
 # A valgrind run reads the debug symbols next to the binary, and gives up on the compressed
 # ones the AOT build writes: each binary runs from a copy of its own, without them.
@@ -53,17 +60,21 @@ instructions() {
     *) echo "instructions.sh: unknown server $name" >&2; exit 2 ;;
   esac
   valgrind --tool=callgrind --callgrind-out-file="$out.callgrind" "$binary" "${args[@]}" >"$out.stdout" 2>"$out.stderr" &
-  server_pid=$!
+  local server_pid=$!
+  echo "$server_pid" >"$work/server.pid"
+  port=
   for _ in $(seq 600); do
     kill -0 "$server_pid" 2>/dev/null || { echo "instructions.sh: $name ended: $(tail -1 "$out.stderr")" >&2; exit 1; }
-    grep -q '^listening' "$out.stdout" && break
+    # A whole line: the "listening" line may reach the file in more than one write.
+    if [ "$name" = c ]; then
+      port=$(awk '/^listening [0-9]+$/ {print $2; exit}' "$out.stdout")
+    else
+      port=$(awk '/^listening .*:[0-9]+$/ {n = split($3, a, ":"); print a[n]; exit}' "$out.stdout")
+    fi
+    [ -n "$port" ] && break
     sleep 0.1
   done
-  if [ "$name" = c ]; then
-    port=$(awk '/^listening/ {print $2; exit}' "$out.stdout")
-  else
-    port=$(awk '/^listening/ {split($3, a, ":"); print a[2]; exit}' "$out.stdout")
-  fi
+  [ -n "$port" ] || { echo "instructions.sh: $name did not say where it listens within 60 s" >&2; exit 1; }
   python3 - "$port" "$count" <<'PY'
 import socket, sys
 port, count = int(sys.argv[1]), int(sys.argv[2])
@@ -82,13 +93,18 @@ for _ in range(count):
 PY
   kill -TERM "$server_pid"
   wait "$server_pid" || true
-  server_pid=
+  : >"$work/server.pid"
   awk '/^summary:/ {print $2; exit}' "$out.callgrind"
 }
 
-echo "user-space instructions per connect+echo+close (callgrind: runs of $first and $second connections, the difference divided by $((second - first))):" >&2
+echo "user-space instructions per connect+echo+close (callgrind: runs of $first and $second connections, the difference divided by $((second - first)); median of $repeats [range]):" >&2
 for name in "${servers[@]}"; do
-  a=$(instructions "$name" "$first")
-  b=$(instructions "$name" "$second")
-  printf '%-16s %8d\n' "$name" $(( (b - a) / (second - first) ))
+  counts=()
+  for _ in $(seq "$repeats"); do
+    a=$(instructions "$name" "$first")
+    b=$(instructions "$name" "$second")
+    counts+=($(( (b - a) / (second - first) )))
+  done
+  read -r -a sorted <<<"$(printf '%s\n' "${counts[@]}" | sort -n | tr '\n' ' ')"
+  printf '%-16s %8d  [%d–%d]\n' "$name" "${sorted[$(( repeats / 2 ))]}" "${sorted[0]}" "${sorted[$(( repeats - 1 ))]}"
 done
