@@ -1,11 +1,12 @@
+using Ferry.Daemon.Transport;
 using Microsoft.AspNetCore.Connections;
 
 namespace Ferry.Daemon.Connections;
 
 /// <summary>
 /// The open connections of one listener, so they can be swept for timeouts, listed, and closed
-/// in stages when the listener stops: asked to finish first (one request for all of them,
-/// <see cref="CloseRequested"/>), aborted at the deadline.
+/// in stages when the listener stops: asked to finish first (one request for all of them on a
+/// loop, <see cref="CloseRequestedOn"/>), aborted at the deadline.
 /// </summary>
 /// <remarks>
 /// Kept in an array of slots, each connection knowing its own: adding and removing one is a
@@ -16,18 +17,20 @@ internal sealed class ConnectionSet
 {
     private readonly Lock _gate = new();
     private readonly Stack<int> _freeSlots = new();
-    private readonly CancellationTokenSource _closeRequested = new();
+    // One per epoll loop: a connection's reads register on its loop's, so no lock is shared across cores.
+    private readonly CancellationTokenSource[] _closeRequested =
+        [.. Enumerable.Range(0, EpollLoop.All.Count).Select(_ => new CancellationTokenSource())];
     private TrackedConnection?[] _slots = new TrackedConnection?[16];
     private int _usedSlots;
     private int _count;
     private TaskCompletionSource? _emptied;
 
     /// <summary>
-    /// The "please finish and close" request (shutdown, or the listener removed by a reload),
-    /// made of every connection at once once the listener no longer accepts: the services see it
-    /// as <see cref="Services.ServiceConnection.Stopping"/>.
+    /// The "please finish and close" request (shutdown, or the listener removed by a reload) for
+    /// the connections on <paramref name="loop"/>, made of every connection at once once the
+    /// listener no longer accepts: the services see it as <see cref="Services.ServiceConnection.Stopping"/>.
     /// </summary>
-    public CancellationToken CloseRequested => _closeRequested.Token;
+    public CancellationToken CloseRequestedOn(EpollLoop loop) => _closeRequested[loop.Index].Token;
 
     /// <summary>
     /// The open connections, read without the lock: for the sweep, a scrape or a status, which
@@ -100,7 +103,8 @@ internal sealed class ConnectionSet
     public async Task CloseAllAsync(CancellationToken deadline)
     {
         var open = Current.ToArray();
-        await _closeRequested.CancelAsync();
+        foreach (var closeRequested in _closeRequested)
+            await closeRequested.CancelAsync();
         var served = open.Select(c => c.Served).ToArray();
         try
         {

@@ -150,7 +150,7 @@ internal sealed partial class RunningListener
             Released(verdict.Source);
             return;
         }
-        var connection = new TrackedConnection(context, peerText, verdict.Source, _time.GetTimestamp(), _connections.CloseRequested);
+        var connection = new TrackedConnection(context, peerText, verdict.Source, _time.GetTimestamp(), _connections.CloseRequestedOn(accepted.Loop));
         _connections.Add(connection);
         // A service that never blocks starts right here, on the loop that accepted it, as a C
         // epoll server would; any other must not hold the loop: it starts on the thread pool.

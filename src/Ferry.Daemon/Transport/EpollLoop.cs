@@ -31,12 +31,16 @@ internal sealed unsafe class EpollLoop
     /// <summary>A registration: what to tell, and which registration in that slot it is.</summary>
     private readonly record struct Entry(IEpollTarget? Target, uint Generation);
 
-    private EpollLoop(int epoll, string name)
+    private EpollLoop(int epoll, int index)
     {
         _epoll = epoll;
-        var thread = new Thread(Run) { IsBackground = true, Name = name };
+        Index = index;
+        var thread = new Thread(Run) { IsBackground = true, Name = $"ferryd epoll {index}" };
         thread.UnsafeStart();
     }
+
+    /// <summary>Where this loop is in <see cref="All"/>.</summary>
+    public int Index { get; }
 
     /// <summary>The loop whose thread this is, or null on any other thread.</summary>
     public static EpollLoop? Current => t_current;
@@ -54,7 +58,7 @@ internal sealed unsafe class EpollLoop
     }
 
     private static readonly Lazy<EpollLoop[]> s_shared = new(() =>
-        Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(i => Create($"ferryd epoll {i}")).ToArray());
+        Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(Create).ToArray());
 
     /// <summary>
     /// Starts the loops now instead of at the first connection, so that failing to (no epoll
@@ -62,12 +66,12 @@ internal sealed unsafe class EpollLoop
     /// </summary>
     public static void StartAll() => _ = s_shared.Value;
 
-    private static EpollLoop Create(string name)
+    private static EpollLoop Create(int index)
     {
         int epoll = Epoll.Create(Epoll.CloseOnExec);
         if (epoll < 0)
             throw new IOException($"epoll_create1: {Errno.Describe(Errno.Last)}");
-        return new EpollLoop(epoll, name);
+        return new EpollLoop(epoll, index);
     }
 
     /// <summary>Starts reporting <paramref name="socket"/>'s events to <paramref name="target"/>; returns the registration's slot.</summary>
