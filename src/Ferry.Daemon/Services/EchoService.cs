@@ -17,21 +17,7 @@ internal sealed class EchoService : IConnectionService, IDatagramService
     public int Answer(Span<byte> datagram, int length, DatagramPeer peer) => length;
 
     public ValueTask<CloseReason> RunAsync(ServiceConnection connection) =>
-        connection.PlainSocket is { } socket ? RelayAsync(socket, connection.Stopping) : CopyAsync(connection);
-
-    /// <summary>
-    /// A plain socket: its bytes go straight back, receive then send, as a C epoll server does
-    /// (no pipe, no copy). At shutdown what has arrived is echoed, then the relay stops.
-    /// </summary>
-    private static async ValueTask<CloseReason> RelayAsync(SocketConnection socket, CancellationToken stopping) =>
-        await new SocketRelay(socket, socket).RunAsync(stopping) switch
-        {
-            DirectionEnd.Finished => CloseReason.PeerClosed,
-            DirectionEnd.Stopped => CloseReason.Shutdown,
-            // The shutdown deadline cut a stop that was still sending: a shutdown, as on the pipes.
-            DirectionEnd.Aborted => stopping.IsCancellationRequested ? CloseReason.Shutdown : CloseReason.Aborted,
-            _ => CloseReason.PeerReset,
-        };
+        connection.PlainSocket is { } socket ? EchoRelay.RunAsync(socket, connection.Stopping) : CopyAsync(connection);
 
     // Through the pipes (TLS, or the Debug log of what the client says): one state machine per
     // connection, the loop in this method itself (the shutdown path apart).

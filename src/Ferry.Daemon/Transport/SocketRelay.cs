@@ -80,13 +80,19 @@ internal sealed class SocketRelay : IValueTaskSource<DirectionEnd>
     /// <paramref name="stopping"/> fires (then what the source already has is passed on without
     /// waiting for more, and the relay ends as <see cref="DirectionEnd.Stopped"/>).
     /// </summary>
-    public ValueTask<DirectionEnd> RunAsync(CancellationToken stopping = default)
+    public ValueTask<DirectionEnd> RunAsync(CancellationToken stopping = default) => new(this, Start(stopping));
+
+    /// <summary>
+    /// <see cref="RunAsync"/> for a caller that reads the end through this relay as its own
+    /// <see cref="IValueTaskSource{DirectionEnd}"/> (echo's, as a close reason): the token to read it with.
+    /// </summary>
+    public short Start(CancellationToken stopping = default)
     {
         short version = _completion.Version;
         if (stopping.CanBeCanceled)
             _stopping = stopping.UnsafeRegister(static relay => ((SocketRelay)relay!).OnStopRequested(), this);
         Step(afterReadable: false);
-        return new ValueTask<DirectionEnd>(this, version);
+        return version;
     }
 
     private void OnStopRequested()
