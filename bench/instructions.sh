@@ -28,6 +28,7 @@ root=$PWD
 read -r -a servers <<<"${SERVERS:-ferryd ferryd-warning c}"
 read -r first second <<<"${CONNECTIONS:-1000 3000}"
 repeats=${REPEATS:-3}
+[[ "$repeats" =~ ^[1-9][0-9]*$ ]] || { echo "instructions.sh: REPEATS must be a count of 1 or more" >&2; exit 2; }
 [ "$second" -gt "$first" ] || { echo "instructions.sh: CONNECTIONS must be two counts, the second larger" >&2; exit 2; }
 ferryd=${FERRYD:-$root/artifacts/bin/ferryd}
 cserver=$root/artifacts/bench/echo-epoll
@@ -39,7 +40,7 @@ fi
 
 work=$(mktemp -d /tmp/ferry-instructions.XXXXXX)
 # Each run is in a subshell ($(...)): the server's PID is kept in a file, for this trap to stop it.
-trap '[ -s "$work/server.pid" ] && kill -TERM "$(cat "$work/server.pid")" 2>/dev/null; rm -rf "$work"' EXIT
+trap '{ [ -s "$work/server.pid" ] && kill -TERM "$(cat "$work/server.pid")" 2>/dev/null; } || true; rm -rf "$work"' EXIT
 
 # A valgrind run reads the debug symbols next to the binary, and gives up on the compressed
 # ones the AOT build writes: each binary runs from a copy of its own, without them.
@@ -65,8 +66,11 @@ instructions() {
   port=
   for _ in $(seq 600); do
     kill -0 "$server_pid" 2>/dev/null || { echo "instructions.sh: $name ended: $(tail -1 "$out.stderr")" >&2; exit 1; }
-    # A whole line: the "listening" line may reach the file in more than one write.
-    if [ "$name" = c ]; then
+    # A whole line: the "listening" line may reach the file in more than one write, and awk
+    # would take an unfinished last line as it is.
+    if [ "$(tail -c1 "$out.stdout" | od -An -tx1 | tr -d ' \n')" != 0a ]; then
+      :
+    elif [ "$name" = c ]; then
       port=$(awk '/^listening [0-9]+$/ {print $2; exit}' "$out.stdout")
     else
       port=$(awk '/^listening .*:[0-9]+$/ {n = split($3, a, ":"); print a[n]; exit}' "$out.stdout")
@@ -94,7 +98,10 @@ PY
   kill -TERM "$server_pid"
   wait "$server_pid" || true
   : >"$work/server.pid"
-  awk '/^summary:/ {print $2; exit}' "$out.callgrind"
+  local total
+  total=$(awk '/^summary:/ {print $2; exit}' "$out.callgrind")
+  [ -n "$total" ] || { echo "instructions.sh: $name: callgrind wrote no total" >&2; exit 1; }
+  echo "$total"
 }
 
 echo "user-space instructions per connect+echo+close (callgrind: runs of $first and $second connections, the difference divided by $((second - first)); median of $repeats [range]):" >&2
@@ -106,5 +113,6 @@ for name in "${servers[@]}"; do
     counts+=($(( (b - a) / (second - first) )))
   done
   read -r -a sorted <<<"$(printf '%s\n' "${counts[@]}" | sort -n | tr '\n' ' ')"
-  printf '%-16s %8d  [%d–%d]\n' "$name" "${sorted[$(( repeats / 2 ))]}" "${sorted[0]}" "${sorted[$(( repeats - 1 ))]}"
+  # The median; of an even count, the lower middle one.
+  printf '%-16s %8d  [%d–%d]\n' "$name" "${sorted[$(( (repeats - 1) / 2 ))]}" "${sorted[0]}" "${sorted[$(( repeats - 1 ))]}"
 done
