@@ -84,6 +84,19 @@ public sealed class ExecTests : IDisposable
         Assert.DoesNotContain("   at ", result.Stderr);
     }
 
+    /// <summary>A process's argv as /proc has it (NUL after each), or "" once it is gone.</summary>
+    private static string ReadCommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
     private static async Task<int> WaitForOneChildAsync(FerrydProcess ferryd)
     {
         int child = 0;
@@ -165,6 +178,10 @@ public sealed class ExecTests : IDisposable
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, ferryd.Port("exec"), TestContext.Current.CancellationToken);
         int child = await WaitForOneChildAsync(ferryd);
+        // Until it has run the program, the child is ferryd's clone closing what it must not
+        // keep: a listing then may still show a descriptor on its way out (it once showed 10).
+        await ServiceProtocolTests.WaitForAsync(() => ReadCommandLine(child).StartsWith("/bin/sleep\0", StringComparison.Ordinal),
+            () => $"the child {child} did not run /bin/sleep: {ReadCommandLine(child)}");
 
         var descriptors = Directory.GetFileSystemEntries($"/proc/{child}/fd").Select(Path.GetFileName).Order().ToArray();
         Assert.Equal(["0", "1", "2"], descriptors);
