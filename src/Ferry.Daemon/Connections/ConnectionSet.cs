@@ -9,19 +9,17 @@ namespace Ferry.Daemon.Connections;
 /// loop, <see cref="CloseRequestedOn"/>), aborted at the deadline.
 /// </summary>
 /// <remarks>
-/// Kept in an array of slots, each connection knowing its own: adding and removing one is a
-/// short lock and no allocation (a concurrent dictionary cost a node per connection and took
+/// Kept in a <see cref="SlotTable{T}"/>, each connection knowing its slot: adding and removing
+/// one is a short lock and no allocation (a concurrent dictionary cost a node per connection and took
 /// all its locks whenever it was found empty).
 /// </remarks>
 internal sealed class ConnectionSet
 {
     private readonly Lock _gate = new();
-    private readonly Stack<int> _freeSlots = new();
+    private readonly SlotTable<TrackedConnection?> _slots = new(16);
     // One per epoll loop: a connection's reads register on its loop's, so no lock is shared across cores.
     private readonly CancellationTokenSource[] _closeRequested =
         [.. Enumerable.Range(0, EpollLoop.All.Count).Select(_ => new CancellationTokenSource())];
-    private TrackedConnection?[] _slots = new TrackedConnection?[16];
-    private int _usedSlots;
     private int _count;
     private TaskCompletionSource? _emptied;
 
@@ -41,8 +39,7 @@ internal sealed class ConnectionSet
     {
         get
         {
-            var slots = Volatile.Read(ref _slots);
-            foreach (var slot in slots)
+            foreach (var slot in _slots.Items)
             {
                 if (slot is { } connection)
                     yield return connection;
@@ -54,18 +51,7 @@ internal sealed class ConnectionSet
     {
         lock (_gate)
         {
-            if (!_freeSlots.TryPop(out int slot))
-            {
-                slot = _usedSlots++;
-                if (slot == _slots.Length)
-                {
-                    var grown = new TrackedConnection?[_slots.Length * 2];
-                    _slots.CopyTo(grown, 0);
-                    Volatile.Write(ref _slots, grown);
-                }
-            }
-            Volatile.Write(ref _slots[slot], connection);
-            connection.Slot = slot;
+            connection.Slot = _slots.Add(connection);
             _count++;
         }
     }
@@ -77,8 +63,7 @@ internal sealed class ConnectionSet
         {
             if (connection.Slot < 0)
                 return;
-            Volatile.Write(ref _slots[connection.Slot], null);
-            _freeSlots.Push(connection.Slot);
+            _slots.Free(connection.Slot);
             connection.Slot = -1;
             if (--_count > 0)
                 return;

@@ -21,11 +21,9 @@ internal sealed unsafe class EpollLoop
 
     private readonly int _epoll;
     private readonly Lock _slotsGate = new();
-    private readonly Stack<int> _freeSlots = new();
     // Only this loop's thread touches it (Later defers to the loop of the thread that calls it): no lock.
     private readonly Queue<(Action<object?> Work, object? State)> _deferred = new();
-    private Entry[] _slots = new Entry[64];
-    private int _usedSlots;
+    private readonly SlotTable<Entry> _slots = new(64);
     private static int s_lastGeneration;
 
     /// <summary>A registration: what to tell, and which registration in that slot it is.</summary>
@@ -80,19 +78,7 @@ internal sealed unsafe class EpollLoop
         uint generation = (uint)Interlocked.Increment(ref s_lastGeneration);
         int slot;
         lock (_slotsGate)
-        {
-            if (!_freeSlots.TryPop(out slot))
-            {
-                slot = _usedSlots++;
-                if (slot == _slots.Length)
-                {
-                    var grown = new Entry[_slots.Length * 2];
-                    _slots.CopyTo(grown, 0);
-                    Volatile.Write(ref _slots, grown);
-                }
-            }
-            _slots[slot] = new Entry(target, generation);
-        }
+            slot = _slots.Add(new Entry(target, generation));
         byte* control = stackalloc byte[16];
         Epoll.WriteEvent(control, interest, (ulong)(uint)slot | ((ulong)generation << 32));
         bool added = false;
@@ -138,10 +124,7 @@ internal sealed unsafe class EpollLoop
         lock (_slotsGate)
         {
             if (ReferenceEquals(_slots[slot].Target, target))
-            {
-                _slots[slot] = default;
-                _freeSlots.Push(slot);
-            }
+                _slots.Free(slot);
         }
     }
 
@@ -181,13 +164,13 @@ internal sealed unsafe class EpollLoop
                 // An epoll set that cannot be waited on is a bug, not a peer's doing.
                 Environment.FailFast($"epoll_wait: {Errno.Describe(Errno.Last)}");
             }
-            var slots = Volatile.Read(ref _slots);
+            var slots = _slots.Items;
             for (int i = 0; i < count; i++)
             {
                 var (mask, data) = Epoll.ReadEvent(events + i * size);
                 int slot = (int)(uint)data;
                 if (slot >= slots.Length)
-                    slots = Volatile.Read(ref _slots);
+                    slots = _slots.Items;
                 var entry = slots[slot];
                 if (entry.Target is not null && entry.Generation == (uint)(data >> 32))
                     entry.Target.OnEvents(mask, this);
