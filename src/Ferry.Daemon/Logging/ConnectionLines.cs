@@ -1,4 +1,3 @@
-
 namespace Ferry.Daemon.Logging;
 
 /// <summary>

@@ -79,42 +79,50 @@ internal sealed class LogFile : IDisposable
         string? exceptionText = exception?.ToString();
         lock (_gate)
         {
-            var tag = LineFormat.Tag(level);
-            int prefix = LogTimestamp.Length + tag.Length;
-            var line = message is null ? WriteMessage(direct!, in state, prefix, out int written) : WriteMessage(message, prefix, out written);
-            _timestamp.Write(DateTime.UtcNow, line);
-            tag.CopyTo(line[LogTimestamp.Length..]);
-            _pending.Advance(prefix + written);
-            if (exceptionText is not null)
-            {
-                _pending.Write("\n"u8);
-                WriteText(exceptionText);
-            }
-            _pending.Write("\n"u8);
+            WriteLine(_pending, level, direct, in state, message, exceptionText);
             WriteOrHold();
         }
     }
 
+    /// <summary>One line into <paramref name="output"/>: written by <paramref name="direct"/>, else <paramref name="message"/>.</summary>
+    private void WriteLine<TState>(ArrayBufferWriter<byte> output, LogLevel level, IUtf8MessageFormat<TState>? direct, in TState state,
+        string? message, string? exceptionText)
+    {
+        var tag = LineFormat.Tag(level);
+        int prefix = LogTimestamp.Length + tag.Length;
+        var line = message is null ? WriteMessage(output, direct!, in state, prefix, out int written) : WriteMessage(output, message, prefix, out written);
+        _timestamp.Write(DateTime.UtcNow, line);
+        tag.CopyTo(line[LogTimestamp.Length..]);
+        output.Advance(prefix + written);
+        if (exceptionText is not null)
+        {
+            output.Write("\n"u8);
+            WriteText(output, exceptionText);
+        }
+        output.Write("\n"u8);
+    }
+
     /// <summary>The line's room with the message written after <paramref name="prefix"/> bytes, made larger until it fits.</summary>
-    private Span<byte> WriteMessage<TState>(IUtf8MessageFormat<TState> format, in TState state, int prefix, out int written)
+    private static Span<byte> WriteMessage<TState>(ArrayBufferWriter<byte> output, IUtf8MessageFormat<TState> format, in TState state,
+        int prefix, out int written)
     {
         for (int room = UsualMessageLength; ; room *= 2)
         {
-            var line = _pending.GetSpan(prefix + room);
+            var line = output.GetSpan(prefix + room);
             if (format.TryWrite(in state, line[prefix..], out written))
                 return line;
         }
     }
 
-    private Span<byte> WriteMessage(string message, int prefix, out int written)
+    private static Span<byte> WriteMessage(ArrayBufferWriter<byte> output, string message, int prefix, out int written)
     {
-        var line = _pending.GetSpan(prefix + Encoding.UTF8.GetMaxByteCount(message.Length));
+        var line = output.GetSpan(prefix + Encoding.UTF8.GetMaxByteCount(message.Length));
         written = Encoding.UTF8.GetBytes(message, line[prefix..]);
         return line;
     }
 
-    private void WriteText(string text) =>
-        _pending.Advance(Encoding.UTF8.GetBytes(text, _pending.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length))));
+    private static void WriteText(ArrayBufferWriter<byte> output, string text) =>
+        output.Advance(Encoding.UTF8.GetBytes(text, output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length))));
 
     /// <summary>Writes the buffer now when it is full or nothing was written for <see cref="HoldTime"/>; else has the timer write it.</summary>
     private void WriteOrHold()
@@ -194,7 +202,9 @@ internal sealed class LogFile : IDisposable
         {
             string note = $"log {Describe()} writable again; {_lostBytes} bytes of log lines were lost ({Errno.Describe(_failingWith)})";
             Console.Error.WriteLine($"ferryd: {note}");
-            DescriptorCalls.WriteAll(_file!, Encoding.UTF8.GetBytes($"{DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss.fff zzz} [WRN] {note}\n"), out _);
+            var line = new ArrayBufferWriter<byte>();
+            WriteLine<object?>(line, LogLevel.Warning, null, null, note, null);
+            DescriptorCalls.WriteAll(_file!, line.WrittenSpan, out _);
             _failingWith = 0;
             _lostBytes = 0;
         }
