@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Counts the user-space instructions a server executes per connect+echo+close, with valgrind's
 # callgrind: a figure this machine's noise does not move (the same build gives the same count to
-# within about 1%, but for a pair of runs now and then that a garbage collection falls into
+# within about 2%, but for a pair of runs now and then that a garbage collection falls into
 # unevenly: hence the median of three), where CPU time per connection moves by ±15% between
 # rounds. It leaves the kernel out (the system calls are the same for ferryd and the C server,
 # see bench/RESULTS.md), so it measures what ferryd's own code adds, not its speed: compare
