@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Ferry.Daemon.Connections;
 using Ferry.Daemon.Logging;
 using Microsoft.Extensions.Logging;
 
@@ -20,9 +21,9 @@ public sealed partial class LogLineTests : IDisposable
     public void TheConnectionLinesReadAsBeforeWhetherWrittenStraightOrAsStrings()
     {
         var (text, logger) = LogTo(TestContext.Current.TestMethod!.MethodName);
-        Log.ConnectionOpened(logger, "127.0.0.1:5000", "echo 127.0.0.1:7", 0x2a);
-        Log.ConnectionClosed(logger, "127.0.0.1:5000", "echo 127.0.0.1:7", 0x2a, "peer closed", 64, 65, 3, null);
-        Log.ConnectionClosed(logger, "[::1]:5001", "fwd [::1]:8", 0x2b, "peer closed", 1, 2, 3, "upstream 127.0.0.1:9 closed first");
+        Log.ConnectionOpened(logger, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 0x2a);
+        Log.ConnectionClosed(logger, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 0x2a, CloseReason.PeerClosed, 64, 65, 3, null);
+        Log.ConnectionClosed(logger, "[::1]:5001", new LoggedName("fwd [::1]:8"), 0x2b, CloseReason.PeerClosed, 1, 2, 3, "upstream 127.0.0.1:9 closed first");
 
         string[] lines = text().Split('\n');
         Assert.Equal(4, lines.Length); // and the last line's end
@@ -33,8 +34,8 @@ public sealed partial class LogLineTests : IDisposable
 
         // Another logger gets the same text from the formatter.
         var recording = new RecordingLogger();
-        Log.ConnectionOpened(recording, "127.0.0.1:5000", "echo 127.0.0.1:7", 0x2a);
-        Log.ConnectionClosed(recording, "[::1]:5001", "fwd [::1]:8", 0x2b, "peer closed", 1, 2, 3, "upstream 127.0.0.1:9 closed first");
+        Log.ConnectionOpened(recording, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 0x2a);
+        Log.ConnectionClosed(recording, "[::1]:5001", new LoggedName("fwd [::1]:8"), 0x2b, CloseReason.PeerClosed, 1, 2, 3, "upstream 127.0.0.1:9 closed first");
         Assert.Equal([lines[0][(lines[0].IndexOf("] ", StringComparison.Ordinal) + 2)..], lines[2][(lines[2].IndexOf("] ", StringComparison.Ordinal) + 2)..]],
             recording.Lines.Select(l => l.Text));
     }
@@ -45,8 +46,8 @@ public sealed partial class LogLineTests : IDisposable
         var (text, logger) = LogTo(TestContext.Current.TestMethod!.MethodName);
         // Longer than all the room the file's buffer has (64 KiB): tried again in more room, twice.
         string peer = "unix:/run/" + new string('é', 100_000);
-        Log.ConnectionOpened(logger, peer, "echo unix:/run/ferry.sock", 7);
-        Log.ConnectionOpened(logger, "127.0.0.1:5000", "echo 127.0.0.1:7", 8);
+        Log.ConnectionOpened(logger, peer, new LoggedName("echo unix:/run/ferry.sock"), 7);
+        Log.ConnectionOpened(logger, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 8);
 
         string[] lines = text().Split('\n');
         Assert.EndsWith($" [INF] open {peer} on echo unix:/run/ferry.sock [7]", lines[0]);
@@ -102,6 +103,26 @@ public sealed class Utf8LineWriterTests
 
         Assert.True(text.TryFinish(out int written));
         Assert.Equal($"ascii naïve -42 {long.MaxValue} 1f2e", System.Text.Encoding.UTF8.GetString(room, 0, written));
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(0xfL)]
+    [InlineData(0x10L)]
+    [InlineData(0xabcdefL)]
+    [InlineData(long.MaxValue)]
+    [InlineData(-1L)]
+    public void HexIsWhatTheStringFormatWrites(long value)
+    {
+        var room = new byte[16];
+        var text = new Utf8LineWriter(room);
+        text.AppendHex(value);
+
+        Assert.True(text.TryFinish(out int written));
+        Assert.Equal(value.ToString("x"), System.Text.Encoding.ASCII.GetString(room, 0, written));
+        var tooShort = new Utf8LineWriter(new byte[written - 1]);
+        tooShort.AppendHex(value);
+        Assert.False(tooShort.TryFinish(out _));
     }
 
     [Theory]

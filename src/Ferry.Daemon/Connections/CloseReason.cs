@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Ferry.Daemon.Connections;
 
 /// <summary>Why a connection ended; decided once (<see cref="ConnectionEnding"/>) and logged once, when it closes.</summary>
@@ -65,8 +67,13 @@ internal static class CloseReasonText
 {
     private static readonly string[] Labels = Enum.GetValues<CloseReason>().Select(r => r.Describe().Replace(' ', '_')).ToArray();
 
+    private static readonly byte[][] Utf8Descriptions = Enum.GetValues<CloseReason>().Select(r => Encoding.ASCII.GetBytes(r.Describe())).ToArray();
+
     /// <summary>The metrics' close_reason label: "peer_closed", "idle_timeout"...</summary>
     public static string Label(this CloseReason reason) => Labels[(int)reason];
+
+    /// <summary><see cref="Describe"/> in UTF-8, for the close line.</summary>
+    public static ReadOnlySpan<byte> DescribeUtf8(this CloseReason reason) => Utf8Descriptions[(int)reason];
 
     public static string Describe(this CloseReason reason) => reason switch
     {

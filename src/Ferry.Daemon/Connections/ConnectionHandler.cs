@@ -18,7 +18,7 @@ namespace Ferry.Daemon.Connections;
 /// </summary>
 /// <param name="label">The listener's label in metrics (<see cref="Listeners.BoundListener.Label"/>).</param>
 /// <param name="ended">Called last, once the connection is closed and logged: the listener stops counting it.</param>
-internal sealed partial class ConnectionHandler(string listener, string label, IConnectionService service, ListenerTls? tls,
+internal sealed partial class ConnectionHandler(LoggedName listener, string label, IConnectionService service, ListenerTls? tls,
     TimeSpan handshakeTimeout, TimeProvider time, ILogger logger, Action<TrackedConnection, CloseReason> ended)
 {
     public async Task ServeAsync(TrackedConnection connection)
@@ -44,7 +44,7 @@ internal sealed partial class ConnectionHandler(string listener, string label, I
                 (session, string failure) = await TlsSession.AcceptAsync(context.Transport, tls.Current, handshakeTimeout, stopping);
                 if (session is null)
                 {
-                    HandshakeFailed(logger, peer, listener, failure);
+                    HandshakeFailed(logger, peer, listener.Text, failure);
                     returned = CloseReason.TlsHandshakeFailed;
                     return;
                 }
@@ -71,12 +71,12 @@ internal sealed partial class ConnectionHandler(string listener, string label, I
                 await context.DisposeAsync();
                 reason = ConnectionEnding.Decide(returned, thrown, stopping.IsCancellationRequested, connection.Expired);
                 if (ConnectionEnding.IsUnexpected(reason, thrown))
-                    Log.ConnectionFailed(logger, thrown!, peer, listener, context.ConnectionId);
+                    Log.ConnectionFailed(logger, thrown!, peer, listener.Text, context.ConnectionId);
                 var duration = time.GetElapsedTime(connection.AcceptedAt);
                 long durationMs = (long)duration.TotalMilliseconds;
                 if (FerryMetrics.ConnectionDuration.Enabled)
                     FerryMetrics.ConnectionDuration.Record(duration.TotalSeconds, new TagList { { "listener", label }, { "close_reason", reason.Label() } });
-                Log.ConnectionClosed(logger, peer, listener, context.Id, reason.Describe(),
+                Log.ConnectionClosed(logger, peer, listener, context.Id, reason,
                     connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs, serving?.CloseDetail);
             }
             finally

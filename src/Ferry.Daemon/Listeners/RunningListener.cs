@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Ferry.Daemon.Connections;
+using Ferry.Daemon.Logging;
 using Ferry.Daemon.Services;
 using Ferry.Daemon.Transport;
 using Ferry.Platform.Linux;
@@ -63,7 +64,7 @@ internal sealed partial class RunningListener
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _handler = service is IConnectionService connections
-            ? new ConnectionHandler(listener.Name, listener.Label, connections, Policy.Tls, Policy.HandshakeTimeout, _time, logger, Forget)
+            ? new ConnectionHandler(new LoggedName(listener.Name), listener.Label, connections, Policy.Tls, Policy.HandshakeTimeout, _time, logger, Forget)
             : null;
         _sources = new SourceLimits(Policy, _time);
         _admission = new Admission(Policy, listener.Service, _sources, _descriptorLimit);

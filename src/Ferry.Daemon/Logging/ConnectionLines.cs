@@ -1,16 +1,18 @@
+using Ferry.Daemon.Connections;
+
 namespace Ferry.Daemon.Logging;
 
 /// <summary>
 /// The two lines every connection logs, "open ..." and "close ...": the hottest lines ferryd
 /// writes. Each is a state with a format that writes it to UTF-8 without a string
-/// (<see cref="IUtf8MessageFormat{TState}"/>), and gives it as a string to any other logger.
+/// (<see cref="Utf8MessageFormat{TState}"/>), and gives it as a string to any other logger.
 /// </summary>
 internal static class ConnectionLines
 {
-    public readonly record struct Opened(string Peer, string Listener, long ConnectionId);
+    public readonly record struct Opened(string Peer, LoggedName Listener, long ConnectionId);
 
     /// <param name="Detail">What the service adds (forward: the upstream and which side closed first), after a "; ".</param>
-    public readonly record struct Closed(string Peer, string Listener, long ConnectionId, string Reason,
+    public readonly record struct Closed(string Peer, LoggedName Listener, long ConnectionId, CloseReason Reason,
         long BytesIn, long BytesOut, long DurationMs, string? Detail);
 
     public static readonly Func<Opened, Exception?, string> OpenedFormatter = new OpenedFormat().Formatter;
@@ -34,7 +36,7 @@ internal static class ConnectionLines
             var text = new Utf8LineWriter(destination);
             AppendStart(ref text, "close "u8, line.Peer, line.Listener, line.ConnectionId);
             text.Append(": "u8);
-            text.Append(line.Reason);
+            text.Append(line.Reason.DescribeUtf8());
             text.Append(", in "u8);
             text.Append(line.BytesIn);
             text.Append(" B, out "u8);
@@ -52,12 +54,12 @@ internal static class ConnectionLines
     }
 
     /// <summary>"open PEER on LISTENER [ID]" (the id in hex): how both lines begin.</summary>
-    private static void AppendStart(ref Utf8LineWriter text, ReadOnlySpan<byte> what, string peer, string listener, long connectionId)
+    private static void AppendStart(ref Utf8LineWriter text, ReadOnlySpan<byte> what, string peer, LoggedName listener, long connectionId)
     {
         text.Append(what);
         text.Append(peer);
         text.Append(" on "u8);
-        text.Append(listener);
+        text.Append(listener.Utf8);
         text.Append(" ["u8);
         text.AppendHex(connectionId);
         text.Append("]"u8);

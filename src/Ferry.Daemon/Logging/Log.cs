@@ -1,3 +1,4 @@
+using Ferry.Daemon.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Logging;
@@ -41,15 +42,15 @@ internal static partial class Log
     private static readonly EventId Opened = new(10, "ConnectionOpened");
     private static readonly EventId Closed = new(11, "ConnectionClosed");
 
-    public static void ConnectionOpened(ILogger logger, string peer, string listener, long connectionId)
+    public static void ConnectionOpened(ILogger logger, string peer, LoggedName listener, long connectionId)
     {
         if (logger.IsEnabled(LogLevel.Information))
             logger.Log(LogLevel.Information, Opened, new ConnectionLines.Opened(peer, listener, connectionId), null, ConnectionLines.OpenedFormatter);
     }
 
     /// <param name="detail">What the service adds (forward: the upstream and which side closed first); null for nothing.</param>
-    public static void ConnectionClosed(ILogger logger, string peer, string listener, long connectionId,
-        string reason, long bytesIn, long bytesOut, long durationMs, string? detail)
+    public static void ConnectionClosed(ILogger logger, string peer, LoggedName listener, long connectionId,
+        CloseReason reason, long bytesIn, long bytesOut, long durationMs, string? detail)
     {
         if (logger.IsEnabled(LogLevel.Information))
             logger.Log(LogLevel.Information, Closed, new ConnectionLines.Closed(peer, listener, connectionId, reason, bytesIn, bytesOut, durationMs, detail),

@@ -69,12 +69,12 @@ internal sealed class LogFile : IDisposable
     /// <summary>
     /// Writes the line (time, level, message, an exception's text on the lines after it) into
     /// the buffer; writes the buffer now or arms the hold timer. A message whose format writes
-    /// UTF-8 itself (<see cref="IUtf8MessageFormat{TState}"/>) goes straight in; any other, and an
+    /// UTF-8 itself (<see cref="Utf8MessageFormat{TState}"/>) goes straight in; any other, and an
     /// exception's text, is made a string first, outside the lock.
     /// </summary>
     public void Append<TState>(LogLevel level, in TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        var direct = formatter.Target as IUtf8MessageFormat<TState>;
+        var direct = Utf8MessageFormat<TState>.Of(formatter);
         string? message = direct is null ? formatter(state, exception) ?? "" : null;
         string? exceptionText = exception?.ToString();
         lock (_gate)
@@ -85,7 +85,7 @@ internal sealed class LogFile : IDisposable
     }
 
     /// <summary>One line into <paramref name="output"/>: written by <paramref name="direct"/>, else <paramref name="message"/>.</summary>
-    private void WriteLine<TState>(ArrayBufferWriter<byte> output, LogLevel level, IUtf8MessageFormat<TState>? direct, in TState state,
+    private void WriteLine<TState>(ArrayBufferWriter<byte> output, LogLevel level, Utf8MessageFormat<TState>? direct, in TState state,
         string? message, string? exceptionText)
     {
         var tag = LineFormat.Tag(level);
@@ -103,7 +103,7 @@ internal sealed class LogFile : IDisposable
     }
 
     /// <summary>The line's room with the message written after <paramref name="prefix"/> bytes, made larger until it fits.</summary>
-    private static Span<byte> WriteMessage<TState>(ArrayBufferWriter<byte> output, IUtf8MessageFormat<TState> format, in TState state,
+    private static Span<byte> WriteMessage<TState>(ArrayBufferWriter<byte> output, Utf8MessageFormat<TState> format, in TState state,
         int prefix, out int written)
     {
         for (int room = UsualMessageLength; ; room *= 2)

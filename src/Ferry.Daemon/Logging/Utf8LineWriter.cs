@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Ferry.Daemon.Logging;
@@ -11,34 +13,56 @@ namespace Ferry.Daemon.Logging;
 /// </summary>
 internal ref struct Utf8LineWriter(Span<byte> destination)
 {
-    private readonly Span<byte> _destination = destination;
+    private Span<byte> _rest = destination;
     private int _written;
     private bool _short;
 
+    /// <summary>
+    /// Inlined so that a <c>"..."u8</c> literal's length is a constant where it is called, which
+    /// lets the compiler copy it in a few moves instead of a call per piece.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Append(scoped ReadOnlySpan<byte> utf8)
     {
-        if (utf8.TryCopyTo(_destination[_written..]))
-            _written += utf8.Length;
+        if (utf8.TryCopyTo(_rest))
+            Advance(utf8.Length);
         else
             _short = true;
     }
 
     public void Append(string text)
     {
-        var room = _destination[_written..];
         int written;
-        if (text.Length <= room.Length && Ascii.FromUtf16(text, room, out written) == OperationStatus.Done)
-            _written += written;
-        else if (Encoding.UTF8.TryGetBytes(text, room, out written)) // not all ASCII
-            _written += written;
+        if (text.Length <= _rest.Length && Ascii.FromUtf16(text, _rest, out written) == OperationStatus.Done)
+            Advance(written);
+        else if (Encoding.UTF8.TryGetBytes(text, _rest, out written)) // not all ASCII
+            Advance(written);
         else
             _short = true;
     }
 
-    public void Append(long value) => Advance(Utf8Formatter.TryFormat(value, _destination[_written..], out int written), written);
+    public void Append(long value)
+    {
+        if (Utf8Formatter.TryFormat(value, _rest, out int written))
+            Advance(written);
+        else
+            _short = true;
+    }
 
-    public void AppendHex(long value) =>
-        Advance(Utf8Formatter.TryFormat((ulong)value, _destination[_written..], out int written, new StandardFormat('x')), written);
+    /// <summary>The value in lower-case hex, as many digits as it needs: a connection id.</summary>
+    public void AppendHex(long value)
+    {
+        ulong bits = (ulong)value;
+        int digits = Math.Max(1, (67 - BitOperations.LeadingZeroCount(bits)) / 4);
+        if (digits > _rest.Length)
+        {
+            _short = true;
+            return;
+        }
+        for (int i = digits - 1; i >= 0; i--, bits >>= 4)
+            _rest[i] = "0123456789abcdef"u8[(int)(bits & 0xf)];
+        Advance(digits);
+    }
 
     /// <summary>What was written, or false when the room was too short for it all.</summary>
     public readonly bool TryFinish(out int written)
@@ -47,11 +71,10 @@ internal ref struct Utf8LineWriter(Span<byte> destination)
         return !_short;
     }
 
-    private void Advance(bool fitted, int written)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Advance(int written)
     {
-        if (fitted)
-            _written += written;
-        else
-            _short = true;
+        _rest = _rest[written..];
+        _written += written;
     }
 }

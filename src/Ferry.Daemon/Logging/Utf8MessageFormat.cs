@@ -2,14 +2,35 @@ using System.Text;
 
 namespace Ferry.Daemon.Logging;
 
-/// <summary>An <see cref="IUtf8MessageFormat{TState}"/> with its <see cref="Formatter"/>: the same text as a string.</summary>
-internal abstract class Utf8MessageFormat<TState> : IUtf8MessageFormat<TState>
+/// <summary>
+/// A message format that writes its message straight to UTF-8. It is the target of the formatter
+/// delegate passed to <see cref="Microsoft.Extensions.Logging.ILogger.Log{TState}"/>: any logger
+/// gets the message as a string from that delegate (<see cref="Formatter"/>), and ferryd's own
+/// (<see cref="LevelRouting"/>) finds the format by it (<see cref="Of"/>) and has it write the
+/// message into the line, with no string between. A state type has one format.
+/// </summary>
+internal abstract class Utf8MessageFormat<TState>
 {
-    protected Utf8MessageFormat() => Formatter = Format;
+    private static Utf8MessageFormat<TState>? s_format;
 
-    /// <summary>The delegate to log with; its target is this format.</summary>
+    protected Utf8MessageFormat()
+    {
+        Formatter = Format;
+        s_format = this;
+    }
+
+    /// <summary>The delegate to log with.</summary>
     public Func<TState, Exception?, string> Formatter { get; }
 
+    /// <summary>
+    /// The format whose <see cref="Formatter"/> <paramref name="formatter"/> is, or null for a
+    /// message of another kind. Looked up by the state's type: asking the delegate for its target
+    /// costs more than the rest of the check.
+    /// </summary>
+    public static Utf8MessageFormat<TState>? Of(Func<TState, Exception?, string> formatter) =>
+        s_format is { } format && ReferenceEquals(format.Formatter, formatter) ? format : null;
+
+    /// <summary>Writes the message, or returns false when <paramref name="destination"/> is too short for it.</summary>
     public abstract bool TryWrite(in TState state, Span<byte> destination, out int written);
 
     private string Format(TState state, Exception? _)
