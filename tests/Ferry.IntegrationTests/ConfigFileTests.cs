@@ -91,6 +91,22 @@ public sealed class ConfigFileTests
     }
 
     [Fact]
+    public async Task OpenLinesIsASwitchAndAnythingElseIsAConfigError()
+    {
+        await using var sandbox = new DaemonSandbox();
+        var on = await CheckAsync(sandbox, """{ "Listeners": { "e": { "Endpoint": "127.0.0.1:7" } }, "Logging": { "OpenLines": true } }""");
+        Assert.True(on.ExitCode == 0, on.Stderr);
+        Assert.Contains("logging info to console, open lines at info", on.StdoutText);
+
+        var off = await CheckAsync(sandbox, """{ "Listeners": { "e": { "Endpoint": "127.0.0.1:7" } }, "Logging": { "OpenLines": "off" } }""");
+        Assert.True(off.ExitCode == 0, off.Stderr);
+        Assert.DoesNotContain("open lines", off.StdoutText);
+
+        AssertConfigError(await CheckAsync(sandbox, """{ "Listeners": { "e": { "Endpoint": "127.0.0.1:7" } }, "Logging": { "OpenLines": "sometimes" } }"""),
+            "config key Logging:OpenLines = 'sometimes': not one of on, off, true, false, yes, no, 1, 0");
+    }
+
+    [Fact]
     public async Task AnOptionTypedOnTheCommandLineReplacesTheFilesLogTargetOfTheOtherKind()
     {
         await using var sandbox = new DaemonSandbox();

@@ -127,7 +127,7 @@ public sealed class EchoTests
             Assert.Equal(hello, await Loopback.ReceiveAsync(socket, hello.Length, Generous));
         }
         // IPv4 peers of the dual-stack socket are logged as IPv4, not as ::ffff:127.0.0.1.
-        await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains("] open 127.0.0.1:"),
+        await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains("] close 127.0.0.1:"),
             () => "IPv4 peer not logged as IPv4: " + ferryd.Process.StandardError);
         Assert.DoesNotContain("::ffff:", ferryd.Process.StandardError);
     }

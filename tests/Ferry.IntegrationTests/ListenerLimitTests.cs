@@ -136,7 +136,8 @@ public sealed class ListenerLimitTests
     [InlineData("allow=127.0.0.0/8,deny=127.0.0.3/32")]
     public async Task AllowAndDenyAreCheckedBeforeTheServiceSeesAByte(string rule)
     {
-        await using var ferryd = await FerrydProcess.StartAsync(1, "--listen", $"127.0.0.1:0=echo,{rule}");
+        // At Debug, so that an open line would be written too.
+        await using var ferryd = await FerrydProcess.StartAsync(1, "--listen", $"127.0.0.1:0=echo,{rule}", "--log-level", "debug");
         int port = ferryd.Port();
         using var allowed = await ConnectAsync(Second, port);
         using var denied = await ConnectAsync(Third, port);
@@ -146,6 +147,7 @@ public sealed class ListenerLimitTests
         await LoggedAsync(ferryd, "refused 127.0.0.3:");
         await LoggedAsync(ferryd, "not allowed by the listener's allow/deny lists");
         Assert.DoesNotContain("open 127.0.0.3", ferryd.Process.StandardError);
+        Assert.DoesNotContain("close 127.0.0.3", ferryd.Process.StandardError);
         Assert.True(await EchoesAsync(allowed, "unaffected"));
     }
 

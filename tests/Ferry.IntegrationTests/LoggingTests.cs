@@ -37,7 +37,9 @@ public sealed class LoggingTests : IDisposable
         foreach (string line in debug.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             Assert.Contains(" [DBG] ", line);
         Assert.DoesNotContain("[DBG]", info);
-        Assert.Contains("[INF] open 127.0.0.1:", info);
+        // The open line is Debug's; Info has the close line, which names everything it does.
+        Assert.Contains("[DBG] open 127.0.0.1:", debug);
+        Assert.DoesNotContain("] open ", info);
         Assert.Matches(@"\[INF\] close 127\.0\.0\.1:\d+ on echo 127\.0\.0\.1:\d+ \[\w+\]: peer closed, in \d+ B, out \d+ B, \d+ ms", info);
     }
 
@@ -79,10 +81,33 @@ public sealed class LoggingTests : IDisposable
 
         string log = ReadShared(path);
         Assert.Contains("[INF] listening echo 127.0.0.1:", log);
-        Assert.Contains("[INF] open 127.0.0.1:", log);
+        Assert.DoesNotContain("] open ", log);
         Assert.Contains("in 6 B, out 6 B", log);
         Assert.DoesNotContain("says:", log);
         Assert.Contains("[INF] stopped", log);
+    }
+
+    [Fact]
+    public async Task OpenLinesPutEachConnectionsOpenLineAtInfo()
+    {
+        string config = Path.Combine(_directory, "ferryd.json");
+        await File.WriteAllTextAsync(config, """{ "Logging": { "OpenLines": true } }""", TestContext.Current.CancellationToken);
+        await using var ferryd = await FerrydProcess.StartEchoAsync("--config", config);
+        using (var client = await Loopback.ConnectAsync(ferryd.Port()))
+        {
+            await Loopback.SendAllAsync(client, "seen\n"u8.ToArray());
+            await Loopback.ReceiveAsync(client, 5, TimeSpan.FromSeconds(10));
+        }
+        await ServiceProtocolTests.WaitForAsync(() => ferryd.Process.StandardError.Contains("] close 127.0.0.1:"),
+            () => "no close line: " + ferryd.Process.StandardError);
+
+        string[] lines = ferryd.Process.StandardError.Split('\n');
+        string open = Assert.Single(lines, l => l.Contains("] open ", StringComparison.Ordinal));
+        Assert.Matches(@" \[INF\] open 127\.0\.0\.1:\d+ on echo 127\.0\.0\.1:\d+ \[\w+\]$", open);
+        // The same connection, by its id, opened before it closed.
+        string id = open[open.LastIndexOf('[')..];
+        Assert.True(Array.FindIndex(lines, l => l.Contains("] close ", StringComparison.Ordinal) && l.Contains(id + ":", StringComparison.Ordinal))
+            > Array.IndexOf(lines, open), ferryd.Process.StandardError);
     }
 
     [Fact]

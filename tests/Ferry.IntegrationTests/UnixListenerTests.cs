@@ -143,8 +143,8 @@ public sealed class UnixListenerTests : IDisposable
             Assert.Equal("hi\n", Encoding.ASCII.GetString(await Loopback.ReceiveAsync(client, 3, Generous)));
         }
 
-        string open = await StderrLineWithAsync(ferryd, "open ");
-        Assert.Contains($"open pid {Environment.ProcessId} uid 0 gid 0 on echo unix:{path}", open);
+        string close = await StderrLineWithAsync(ferryd, "close ");
+        Assert.Contains($"close pid {Environment.ProcessId} uid 0 gid 0 on echo unix:{path}", close);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed partial class LogLineTests : IDisposable
     public void TheConnectionLinesReadAsBeforeWhetherWrittenStraightOrAsStrings()
     {
         var (text, logger) = LogTo(TestContext.Current.TestMethod!.MethodName);
-        Log.ConnectionOpened(logger, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 0x2a);
+        Log.ConnectionOpened(logger, LogLevel.Information, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 0x2a);
         Log.ConnectionClosed(logger, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 0x2a, CloseReason.PeerClosed, 64, 65, 3, null);
         Log.ConnectionClosed(logger, "[::1]:5001", new LoggedName("fwd [::1]:8"), 0x2b, CloseReason.PeerClosed, 1, 2, 3, "upstream 127.0.0.1:9 closed first");
 
@@ -34,7 +34,7 @@ public sealed partial class LogLineTests : IDisposable
 
         // Another logger gets the same text from the formatter.
         var recording = new RecordingLogger();
-        Log.ConnectionOpened(recording, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 0x2a);
+        Log.ConnectionOpened(recording, LogLevel.Information, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 0x2a);
         Log.ConnectionClosed(recording, "[::1]:5001", new LoggedName("fwd [::1]:8"), 0x2b, CloseReason.PeerClosed, 1, 2, 3, "upstream 127.0.0.1:9 closed first");
         Assert.Equal([lines[0][(lines[0].IndexOf("] ", StringComparison.Ordinal) + 2)..], lines[2][(lines[2].IndexOf("] ", StringComparison.Ordinal) + 2)..]],
             recording.Lines.Select(l => l.Text));
@@ -46,8 +46,8 @@ public sealed partial class LogLineTests : IDisposable
         var (text, logger) = LogTo(TestContext.Current.TestMethod!.MethodName);
         // Longer than all the room the file's buffer has (64 KiB): tried again in more room, twice.
         string peer = "unix:/run/" + new string('é', 100_000);
-        Log.ConnectionOpened(logger, peer, new LoggedName("echo unix:/run/ferry.sock"), 7);
-        Log.ConnectionOpened(logger, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 8);
+        Log.ConnectionOpened(logger, LogLevel.Information, peer, new LoggedName("echo unix:/run/ferry.sock"), 7);
+        Log.ConnectionOpened(logger, LogLevel.Information, "127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 8);
 
         string[] lines = text().Split('\n');
         Assert.EndsWith($" [INF] open {peer} on echo unix:/run/ferry.sock [7]", lines[0]);

@@ -11,15 +11,16 @@ using Microsoft.Extensions.Logging;
 namespace Ferry.Daemon.Connections;
 
 /// <summary>
-/// Serves one admitted connection of a listener, from its first log line to its last: runs the
+/// Serves one admitted connection of a listener, from its open line to its close line: runs the
 /// TLS handshake when the listener has TLS, runs the listener's service on the (plain or
 /// decrypted) pipes, ends the transport (what the service wrote is sent, then FIN), and logs
 /// the one <see cref="CloseReason"/> that <see cref="ConnectionEnding"/> decides.
 /// </summary>
 /// <param name="label">The listener's label in metrics (<see cref="Listeners.BoundListener.Label"/>).</param>
+/// <param name="openLineLevel">The open line's level: Debug, or Info with <c>Logging:OpenLines</c>.</param>
 /// <param name="ended">Called last, once the connection is closed and logged: the listener stops counting it.</param>
 internal sealed partial class ConnectionHandler(LoggedName listener, string label, IConnectionService service, ListenerTls? tls,
-    TimeSpan handshakeTimeout, TimeProvider time, ILogger logger, Action<TrackedConnection, CloseReason> ended)
+    TimeSpan handshakeTimeout, TimeProvider time, ILogger logger, LogLevel openLineLevel, Action<TrackedConnection, CloseReason> ended)
 {
     public async Task ServeAsync(TrackedConnection connection)
     {
@@ -35,7 +36,7 @@ internal sealed partial class ConnectionHandler(LoggedName listener, string labe
         var reason = CloseReason.Error;
         try
         {
-            Log.ConnectionOpened(logger, peer, listener, context.Id);
+            Log.ConnectionOpened(logger, openLineLevel, peer, listener, context.Id);
             IDuplexPipe pipes = context.Transport;
             if (tls is not null)
             {

@@ -28,7 +28,8 @@ internal static class ConfigCheck
             Logging.LogTargetKind.FilePerLevel => "directory " + settings.Logging.Path,
             _ => "console",
         };
-        stdout.WriteLine($"logging {Logging.LogLevelNames.Name(settings.Logging.MinimumLevel)} to {target}");
+        string openLines = settings.Logging.OpenLines ? ", open lines at info" : "";
+        stdout.WriteLine($"logging {Logging.LogLevelNames.Name(settings.Logging.MinimumLevel)} to {target}{openLines}");
         stdout.WriteLine($"pid file {settings.PidFile ?? PidFile.DefaultPath()}");
         stdout.WriteLine($"shutdown timeout {settings.ShutdownTimeout.TotalSeconds} s");
         stdout.WriteLine(settings.Metrics is { } metrics ? $"metrics at http://{new Ferry.Protocol.HostPort(metrics.Host ?? "*", metrics.Port)}/metrics" : "metrics off");

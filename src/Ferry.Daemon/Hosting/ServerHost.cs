@@ -35,7 +35,7 @@ internal static class ServerHost
             inherited.CloseRemaining();
         }
 
-        await using var listeners = new ListenerSet(loggers);
+        await using var listeners = new ListenerSet(loggers, settings.Logging.OpenLineLevel);
         await listeners.StartAsync(bound.Select(b => (b, services[b.Settings])));
         using var systemd = new SystemdNotifier();
         await using var logReopener = new LogReopener(logOutput, logger);

@@ -90,6 +90,14 @@ internal static partial class SettingsLoader
             (null, not null) => new LogSettings(level, LogTargetKind.FilePerLevel, logDir),
             _ => LogSettings.ConsoleAt(level),
         };
+        string? openLines = value.Text("Logging:OpenLines", null);
+        if (openLines is not null)
+        {
+            var word = Array.FindIndex(OptionReader.SwitchWords, w => string.Equals(w.Name, openLines.Trim(), StringComparison.OrdinalIgnoreCase));
+            if (word < 0)
+                throw Invalid("Logging:OpenLines", openLines, $"not one of {string.Join(", ", OptionReader.SwitchWords.Select(w => w.Name))}");
+            logging = logging with { OpenLines = OptionReader.SwitchWords[word].Value };
+        }
 
         string timeoutText = value.Text("ShutdownTimeout", given.ShutdownTimeout) ?? "5";
         if (!TryParseShutdownTimeout(timeoutText, out var shutdownTimeout))

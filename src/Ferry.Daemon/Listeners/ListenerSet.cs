@@ -18,13 +18,16 @@ internal sealed class ListenerSet : IAsyncDisposable
 {
     private readonly BlockPool _pool = BlockPool.Default;
     private readonly ILogger _logger;
+    private readonly LogLevel _openLineLevel;
     private readonly List<RunningListener> _running = [];
     private readonly List<(RunningListener Listener, Task Retired)> _retiring = [];
     private readonly Lock _gate = new();
 
-    public ListenerSet(ILoggerFactory loggers)
+    /// <param name="openLineLevel">The level of each connection's open line (<see cref="Logging.LogSettings.OpenLineLevel"/>).</param>
+    public ListenerSet(ILoggerFactory loggers, LogLevel openLineLevel)
     {
         _logger = loggers.CreateLogger("ferryd.connections");
+        _openLineLevel = openLineLevel;
         Metrics.FerryMetrics.Observe(this);
     }
 
@@ -63,7 +66,7 @@ internal sealed class ListenerSet : IAsyncDisposable
         var started = new List<RunningListener>();
         foreach (var (listener, service) in listeners)
         {
-            var running = new RunningListener(listener, service, _pool, _logger);
+            var running = new RunningListener(listener, service, _pool, _logger, _openLineLevel);
             running.Start();
             started.Add(running);
         }

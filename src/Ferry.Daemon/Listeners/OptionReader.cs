@@ -107,9 +107,12 @@ internal sealed class OptionReader(ListenerSpec spec)
         throw Bad(key, text, "not one of " + string.Join(", ", choices.Select(c => c.Name)));
     }
 
+    /// <summary>The words a switch is written with: on/off, true/false, yes/no, 1/0.</summary>
+    public static readonly (string Name, bool Value)[] SwitchWords =
+        [("on", true), ("off", false), ("true", true), ("false", false), ("yes", true), ("no", false), ("1", true), ("0", false)];
+
     /// <summary>on/off (also true/false, yes/no, 1/0), or <paramref name="fallback"/> when not given.</summary>
-    public bool Switch(string key, bool fallback) =>
-        Choice(key, fallback, ("on", true), ("off", false), ("true", true), ("false", false), ("yes", true), ("no", false), ("1", true), ("0", false));
+    public bool Switch(string key, bool fallback) => Choice(key, fallback, SwitchWords);
 
     public AddressRanges? Ranges(string key)
     {

@@ -52,7 +52,7 @@ internal sealed partial class RunningListener
     private Task _sweeping = Task.CompletedTask;
 
     public RunningListener(BoundListener listener, IListenerService service, MemoryPool<byte> pool, ILogger logger,
-        TimeProvider? time = null)
+        LogLevel openLineLevel, TimeProvider? time = null)
     {
         Listener = listener;
         Service = service;
@@ -64,7 +64,8 @@ internal sealed partial class RunningListener
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _handler = service is IConnectionService connections
-            ? new ConnectionHandler(new LoggedName(listener.Name), listener.Label, connections, Policy.Tls, Policy.HandshakeTimeout, _time, logger, Forget)
+            ? new ConnectionHandler(new LoggedName(listener.Name), listener.Label, connections, Policy.Tls, Policy.HandshakeTimeout, _time,
+                logger, openLineLevel, Forget)
             : null;
         _sources = new SourceLimits(Policy, _time);
         _admission = new Admission(Policy, listener.Service, _sources, _descriptorLimit);

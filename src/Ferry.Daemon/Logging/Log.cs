@@ -42,10 +42,11 @@ internal static partial class Log
     private static readonly EventId Opened = new(10, "ConnectionOpened");
     private static readonly EventId Closed = new(11, "ConnectionClosed");
 
-    public static void ConnectionOpened(ILogger logger, string peer, LoggedName listener, long connectionId)
+    /// <param name="level">Debug, or Info with <c>Logging:OpenLines</c> (<see cref="LogSettings.OpenLineLevel"/>).</param>
+    public static void ConnectionOpened(ILogger logger, LogLevel level, string peer, LoggedName listener, long connectionId)
     {
-        if (logger.IsEnabled(LogLevel.Information))
-            logger.Log(LogLevel.Information, Opened, new ConnectionLines.Opened(peer, listener, connectionId), null, ConnectionLines.OpenedFormatter);
+        if (logger.IsEnabled(level))
+            logger.Log(level, Opened, new ConnectionLines.Opened(peer, listener, connectionId), null, ConnectionLines.OpenedFormatter);
     }
 
     /// <param name="detail">What the service adds (forward: the upstream and which side closed first); null for nothing.</param>
