@@ -17,10 +17,9 @@ namespace Ferry.Daemon.Connections;
 /// the one <see cref="CloseReason"/> that <see cref="ConnectionEnding"/> decides.
 /// </summary>
 /// <param name="label">The listener's label in metrics (<see cref="Listeners.BoundListener.Label"/>).</param>
-/// <param name="openLineLevel">The open line's level: Debug, or Info with <c>Logging:OpenLines</c>.</param>
 /// <param name="ended">Called last, once the connection is closed and logged: the listener stops counting it.</param>
-internal sealed partial class ConnectionHandler(LoggedName listener, string label, IConnectionService service, ListenerTls? tls,
-    TimeSpan handshakeTimeout, TimeProvider time, ILogger logger, LogLevel openLineLevel, Action<TrackedConnection, CloseReason> ended)
+internal sealed class ConnectionHandler(ConnectionLog log, string label, IConnectionService service, ListenerTls? tls,
+    TimeSpan handshakeTimeout, TimeProvider time, Action<TrackedConnection, CloseReason> ended)
 {
     public async Task ServeAsync(TrackedConnection connection)
     {
@@ -36,7 +35,7 @@ internal sealed partial class ConnectionHandler(LoggedName listener, string labe
         var reason = CloseReason.Error;
         try
         {
-            Log.ConnectionOpened(logger, openLineLevel, peer, listener, context.Id);
+            log.Opened(peer, context.Id);
             IDuplexPipe pipes = context.Transport;
             if (tls is not null)
             {
@@ -45,7 +44,7 @@ internal sealed partial class ConnectionHandler(LoggedName listener, string labe
                 (session, string failure) = await TlsSession.AcceptAsync(context.Transport, tls.Current, handshakeTimeout, stopping);
                 if (session is null)
                 {
-                    HandshakeFailed(logger, peer, listener.Text, failure);
+                    log.HandshakeFailed(peer, failure);
                     returned = CloseReason.TlsHandshakeFailed;
                     return;
                 }
@@ -54,7 +53,7 @@ internal sealed partial class ConnectionHandler(LoggedName listener, string labe
             }
             // Without a handshake the service starts as the connection is accepted: no second clock read.
             connection.ServiceStarted(tls is null ? connection.AcceptedAt : time.GetTimestamp());
-            serving = new ServiceConnection(pipes, stopping, peer, ClientSaysLog(peer)) { Transport = context };
+            serving = new ServiceConnection(pipes, stopping, peer, log.ClientSays(peer)) { Transport = context };
             connection.Serving = serving;
             returned = await serving.ServeWithAsync(service);
         }
@@ -72,12 +71,12 @@ internal sealed partial class ConnectionHandler(LoggedName listener, string labe
                 await context.DisposeAsync();
                 reason = ConnectionEnding.Decide(returned, thrown, stopping.IsCancellationRequested, connection.Expired);
                 if (ConnectionEnding.IsUnexpected(reason, thrown))
-                    Log.ConnectionFailed(logger, thrown!, peer, listener.Text, context.ConnectionId);
+                    log.Failed(thrown!, peer, context.ConnectionId);
                 var duration = time.GetElapsedTime(connection.AcceptedAt);
                 long durationMs = (long)duration.TotalMilliseconds;
                 if (FerryMetrics.ConnectionDuration.Enabled)
                     FerryMetrics.ConnectionDuration.Record(duration.TotalSeconds, new TagList { { "listener", label }, { "close_reason", reason.Label() } });
-                Log.ConnectionClosed(logger, peer, listener, context.Id, reason,
+                log.Closed(peer, context.Id, reason,
                     connection.Traffic.BytesReceived, connection.Traffic.BytesSent, durationMs, serving?.CloseDetail);
             }
             finally
@@ -86,16 +85,4 @@ internal sealed partial class ConnectionHandler(LoggedName listener, string labe
             }
         }
     }
-
-    /// <summary>
-    /// The Debug log of what the client says, or null. A method of its own: a lambda in
-    /// <see cref="ServeAsync"/> would make every connection carry a closure, Debug or not.
-    /// </summary>
-    private ReceivedLineLog? ClientSaysLog(string peer) => logger.IsEnabled(LogLevel.Debug) ? ClientSaysLogFor(peer) : null;
-
-    // Apart again: a method that captures peer allocates its closure on entry, whether the lambda is made or not.
-    private ReceivedLineLog ClientSaysLogFor(string peer) => new(text => Log.ClientSays(logger, peer, text));
-
-    [LoggerMessage(EventId = 32, Level = LogLevel.Warning, Message = "TLS handshake with {Peer} on {Listener} failed: {Reason}")]
-    private static partial void HandshakeFailed(ILogger logger, string peer, string listener, string reason);
 }

@@ -64,8 +64,8 @@ internal sealed partial class RunningListener
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _handler = service is IConnectionService connections
-            ? new ConnectionHandler(new LoggedName(listener.Name), listener.Label, connections, Policy.Tls, Policy.HandshakeTimeout, _time,
-                logger, openLineLevel, Forget)
+            ? new ConnectionHandler(new ConnectionLog(logger, new LoggedName(listener.Name), openLineLevel), listener.Label, connections,
+                Policy.Tls, Policy.HandshakeTimeout, _time, Forget)
             : null;
         _sources = new SourceLimits(Policy, _time);
         _admission = new Admission(Policy, listener.Service, _sources, _descriptorLimit);

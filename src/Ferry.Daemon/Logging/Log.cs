@@ -39,24 +39,20 @@ internal static partial class Log
     public static partial void Stopped(ILogger logger);
 
     // The two lines of every connection, written to UTF-8 with no string between (ConnectionLines).
+    // Not checked against the level here: Connections.ConnectionLog asks once per listener, and
+    // the logger filters by level again anyway.
     private static readonly EventId Opened = new(10, "ConnectionOpened");
     private static readonly EventId Closed = new(11, "ConnectionClosed");
 
     /// <param name="level">Debug, or Info with <c>Logging:OpenLines</c> (<see cref="LogSettings.OpenLineLevel"/>).</param>
-    public static void ConnectionOpened(ILogger logger, LogLevel level, string peer, LoggedName listener, long connectionId)
-    {
-        if (logger.IsEnabled(level))
-            logger.Log(level, Opened, new ConnectionLines.Opened(peer, listener, connectionId), null, ConnectionLines.OpenedFormatter);
-    }
+    public static void ConnectionOpened(ILogger logger, LogLevel level, string peer, LoggedName listener, long connectionId) =>
+        logger.Log(level, Opened, new ConnectionLines.Opened(peer, listener, connectionId), null, ConnectionLines.OpenedFormatter);
 
     /// <param name="detail">What the service adds (forward: the upstream and which side closed first); null for nothing.</param>
     public static void ConnectionClosed(ILogger logger, string peer, LoggedName listener, long connectionId,
-        CloseReason reason, long bytesIn, long bytesOut, long durationMs, string? detail)
-    {
-        if (logger.IsEnabled(LogLevel.Information))
-            logger.Log(LogLevel.Information, Closed, new ConnectionLines.Closed(peer, listener, connectionId, reason, bytesIn, bytesOut, durationMs, detail),
-                null, ConnectionLines.ClosedFormatter);
-    }
+        CloseReason reason, long bytesIn, long bytesOut, long durationMs, string? detail) =>
+        logger.Log(LogLevel.Information, Closed, new ConnectionLines.Closed(peer, listener, connectionId, reason, bytesIn, bytesOut, durationMs, detail),
+            null, ConnectionLines.ClosedFormatter);
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "client {Peer} says: {Text}")]
     public static partial void ClientSays(ILogger logger, string peer, string text);
