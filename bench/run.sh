@@ -271,8 +271,9 @@ CFG
     xinetd)
       server_port=$(free_port)
       # inetd's way: fork, then exec cat with the socket as fd 0 and 1. cps (connections per
-      # second before it pauses the service) and instances raised, so they do not cap the run;
-      # a log line per connection, as ferryd writes one.
+      # second before it pauses the service) and instances raised, so they do not cap the run.
+      # Each logs who connected, the program's pid, how it ended and how long it ran: xinetd in
+      # two lines (START, EXIT), ferryd in its close line.
       cat >"$OUT/xinetd.conf" <<CFG
 defaults
 {

@@ -41,6 +41,35 @@ public sealed partial class LogLineTests : IDisposable
     }
 
     [Fact]
+    public void AConnectionLineGivenAnotherFormatterIsWrittenByThatFormatter()
+    {
+        var (text, logger) = LogTo(TestContext.Current.TestMethod!.MethodName);
+        logger.Log(LogLevel.Information, new EventId(10), new ConnectionLines.Opened("127.0.0.1:5000", new LoggedName("echo 127.0.0.1:7"), 1), null,
+            (line, _) => $"someone else's format for {line.Peer}");
+
+        Assert.EndsWith(" [INF] someone else's format for 127.0.0.1:5000\n", text());
+    }
+
+    [Fact]
+    public void AStateTypeHasOneFormat()
+    {
+        _ = new TestFormat();
+        var second = Assert.Throws<InvalidOperationException>(() => new TestFormat());
+        Assert.Equal("TestState has a format already", second.Message);
+    }
+
+    private readonly record struct TestState(int Value);
+
+    private sealed class TestFormat : Utf8MessageFormat<TestState>
+    {
+        public override bool TryWrite(in TestState state, Span<byte> destination, out int written)
+        {
+            written = 0;
+            return true;
+        }
+    }
+
+    [Fact]
     public void AMessageLongerThanTheUsualRoomIsWrittenWhole()
     {
         var (text, logger) = LogTo(TestContext.Current.TestMethod!.MethodName);

@@ -2,8 +2,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Ferry.Tests;
 
-/// <summary>An ILogger that keeps every line it is given, with its level, for tests that count log lines.</summary>
-internal sealed class RecordingLogger : ILogger
+/// <summary>
+/// An ILogger that keeps every line it is given, with its level, for tests that count log lines.
+/// It says levels below <paramref name="minimum"/> are off, but keeps whatever it is given: a
+/// caller that does not ask is seen.
+/// </summary>
+internal sealed class RecordingLogger(LogLevel minimum = LogLevel.Trace) : ILogger
 {
     private readonly List<(LogLevel Level, string Text)> _lines = [];
 
@@ -20,7 +24,7 @@ internal sealed class RecordingLogger : ILogger
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-    public bool IsEnabled(LogLevel logLevel) => true;
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {

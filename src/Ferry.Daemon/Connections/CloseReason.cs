@@ -67,7 +67,7 @@ internal static class CloseReasonText
 {
     private static readonly string[] Labels = Enum.GetValues<CloseReason>().Select(r => r.Describe().Replace(' ', '_')).ToArray();
 
-    private static readonly byte[][] Utf8Descriptions = Enum.GetValues<CloseReason>().Select(r => Encoding.ASCII.GetBytes(r.Describe())).ToArray();
+    private static readonly byte[][] Utf8Descriptions = Enum.GetValues<CloseReason>().Select(r => Encoding.UTF8.GetBytes(r.Describe())).ToArray();
 
     /// <summary>The metrics' close_reason label: "peer_closed", "idle_timeout"...</summary>
     public static string Label(this CloseReason reason) => Labels[(int)reason];

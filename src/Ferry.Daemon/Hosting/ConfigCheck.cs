@@ -28,7 +28,9 @@ internal static class ConfigCheck
             Logging.LogTargetKind.FilePerLevel => "directory " + settings.Logging.Path,
             _ => "console",
         };
-        string openLines = settings.Logging.OpenLines ? ", open lines at info" : "";
+        // Said only where it shows: at warning and above no connection line is written.
+        string openLines = settings.Logging.OpenLines && settings.Logging.MinimumLevel <= Microsoft.Extensions.Logging.LogLevel.Information
+            ? ", open lines at info" : "";
         stdout.WriteLine($"logging {Logging.LogLevelNames.Name(settings.Logging.MinimumLevel)} to {target}{openLines}");
         stdout.WriteLine($"pid file {settings.PidFile ?? PidFile.DefaultPath()}");
         stdout.WriteLine($"shutdown timeout {settings.ShutdownTimeout.TotalSeconds} s");

@@ -11,7 +11,8 @@ namespace Ferry.Daemon.Hosting;
 /// their connections; removed ones stop accepting and their connections are closed
 /// gracefully (shutdown deadline); added ones are bound first. Any error (bad file, bad
 /// option, busy port) rejects the whole new configuration and the old one keeps running.
-/// Logging settings and the metrics endpoint are read at start only (a change is logged as such).
+/// Logging settings and the metrics endpoint are read at start only; a changed metrics endpoint
+/// is logged as such.
 /// </summary>
 internal sealed partial class ConfigReloader : IAsyncDisposable
 {

@@ -90,13 +90,13 @@ internal static partial class SettingsLoader
             (null, not null) => new LogSettings(level, LogTargetKind.FilePerLevel, logDir),
             _ => LogSettings.ConsoleAt(level),
         };
+        // Blank is not set, as for Logging:File.
         string? openLines = value.Text("Logging:OpenLines", null);
-        if (openLines is not null)
+        if (!string.IsNullOrWhiteSpace(openLines))
         {
-            var word = Array.FindIndex(OptionReader.SwitchWords, w => string.Equals(w.Name, openLines.Trim(), StringComparison.OrdinalIgnoreCase));
-            if (word < 0)
-                throw Invalid("Logging:OpenLines", openLines, $"not one of {string.Join(", ", OptionReader.SwitchWords.Select(w => w.Name))}");
-            logging = logging with { OpenLines = OptionReader.SwitchWords[word].Value };
+            if (!OptionReader.TryParseSwitch(openLines, out bool on))
+                throw Invalid("Logging:OpenLines", openLines, OptionReader.SwitchRule);
+            logging = logging with { OpenLines = on };
         }
 
         string timeoutText = value.Text("ShutdownTimeout", given.ShutdownTimeout) ?? "5";

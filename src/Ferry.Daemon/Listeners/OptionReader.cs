@@ -107,12 +107,36 @@ internal sealed class OptionReader(ListenerSpec spec)
         throw Bad(key, text, "not one of " + string.Join(", ", choices.Select(c => c.Name)));
     }
 
-    /// <summary>The words a switch is written with: on/off, true/false, yes/no, 1/0.</summary>
-    public static readonly (string Name, bool Value)[] SwitchWords =
+    /// <summary>The words a switch is written with, in any case: on/off, true/false, yes/no, 1/0.</summary>
+    private static readonly (string Name, bool Value)[] SwitchWords =
         [("on", true), ("off", false), ("true", true), ("false", false), ("yes", true), ("no", false), ("1", true), ("0", false)];
 
+    /// <summary>What a refused switch is told.</summary>
+    public static readonly string SwitchRule = "not one of " + string.Join(", ", SwitchWords.Select(w => w.Name));
+
     /// <summary>on/off (also true/false, yes/no, 1/0), or <paramref name="fallback"/> when not given.</summary>
-    public bool Switch(string key, bool fallback) => Choice(key, fallback, SwitchWords);
+    public bool Switch(string key, bool fallback)
+    {
+        string? text = Text(key);
+        if (text is null)
+            return fallback;
+        return TryParseSwitch(text, out bool value) ? value : throw Bad(key, text, SwitchRule);
+    }
+
+    /// <summary>A switch's words, for a listener's options and elsewhere (<c>Logging:OpenLines</c>).</summary>
+    public static bool TryParseSwitch(string text, out bool value)
+    {
+        foreach (var (name, meaning) in SwitchWords)
+        {
+            if (string.Equals(name, text, StringComparison.OrdinalIgnoreCase))
+            {
+                value = meaning;
+                return true;
+            }
+        }
+        value = false;
+        return false;
+    }
 
     public AddressRanges? Ranges(string key)
     {

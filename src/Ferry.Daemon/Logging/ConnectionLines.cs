@@ -3,8 +3,9 @@ using Ferry.Daemon.Connections;
 namespace Ferry.Daemon.Logging;
 
 /// <summary>
-/// The two lines every connection logs, "open ..." and "close ...": the hottest lines ferryd
-/// writes. Each is a state with a format that writes it to UTF-8 without a string
+/// A connection's lines: "close ..." at Info, the hottest line ferryd writes, and "open ..." at
+/// Debug (at Info with <c>Logging:OpenLines</c>). Each is a state with a format that writes it to
+/// UTF-8 without a string
 /// (<see cref="Utf8MessageFormat{TState}"/>), and gives it as a string to any other logger.
 /// </summary>
 internal static class ConnectionLines

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Logging;
 
-/// <summary>ferryd's log messages, each with a stable event id: source-generated, but for the two lines of every connection.</summary>
+/// <summary>ferryd's log messages, each with a stable event id: source-generated, but for a connection's open and close lines.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "listening {Service} {Endpoint}{Note}")]
@@ -38,7 +38,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "stopped")]
     public static partial void Stopped(ILogger logger);
 
-    // The two lines of every connection, written to UTF-8 with no string between (ConnectionLines).
+    // A connection's open and close lines, written to UTF-8 with no string between (ConnectionLines).
     // Not checked against the level here: Connections.ConnectionLog asks once per listener, and
     // the logger filters by level again anyway.
     private static readonly EventId Opened = new(10, "ConnectionOpened");

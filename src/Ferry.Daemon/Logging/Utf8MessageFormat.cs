@@ -6,8 +6,9 @@ namespace Ferry.Daemon.Logging;
 /// A message format that writes its message straight to UTF-8. It is the target of the formatter
 /// delegate passed to <see cref="Microsoft.Extensions.Logging.ILogger.Log{TState}"/>: any logger
 /// gets the message as a string from that delegate (<see cref="Formatter"/>), and ferryd's own
-/// (<see cref="LevelRouting"/>) finds the format by it (<see cref="Of"/>) and has it write the
-/// message into the line, with no string between. A state type has one format.
+/// (<see cref="LevelRouting"/>'s <see cref="LogFile"/>) finds the format by it (<see cref="Of"/>)
+/// and has it write the message into the line, with no string between. A state type has one
+/// format: a second is refused.
 /// </summary>
 internal abstract class Utf8MessageFormat<TState>
 {
@@ -16,7 +17,8 @@ internal abstract class Utf8MessageFormat<TState>
     protected Utf8MessageFormat()
     {
         Formatter = Format;
-        s_format = this;
+        if (Interlocked.CompareExchange(ref s_format, this, null) is not null)
+            throw new InvalidOperationException($"{typeof(TState).Name} has a format already");
     }
 
     /// <summary>The delegate to log with.</summary>
