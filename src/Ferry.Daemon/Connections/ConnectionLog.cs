@@ -7,7 +7,7 @@ namespace Ferry.Daemon.Connections;
 /// The lines a listener's connections log, each naming the listener: the open line (Debug, or
 /// Info with <c>Logging:OpenLines</c>), the close line (Info), a failed TLS handshake, an
 /// unexpected error, and at Debug what the client says. Which levels are written is asked once,
-/// when the listener starts, not per connection (about 300 instructions of a connection's
+/// when the listener starts, not per connection (about 270 instructions of a connection's
 /// 12,000): ferryd reads its log settings at start only.
 /// </summary>
 internal sealed partial class ConnectionLog(ILogger logger, LoggedName listener, LogLevel openLineLevel)

@@ -5,8 +5,8 @@ namespace Ferry.Daemon.Logging;
 /// <summary>
 /// A connection's lines: "close ..." at Info, the hottest line ferryd writes, and "open ..." at
 /// Debug (at Info with <c>Logging:OpenLines</c>). Each is a state with a format that writes it to
-/// UTF-8 without a string
-/// (<see cref="Utf8MessageFormat{TState}"/>), and gives it as a string to any other logger.
+/// UTF-8 without a string (<see cref="Utf8MessageFormat{TState}"/>), and gives it as a string to
+/// any other logger.
 /// </summary>
 internal static class ConnectionLines
 {
