@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
-using Ferry.Daemon.Logging;
 using Ferry.Daemon.Metrics;
 using Ferry.Daemon.Services;
 using Ferry.Daemon.Tls;
 using Ferry.Daemon.Transport;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Logging;
 
 namespace Ferry.Daemon.Connections;
 

@@ -13,8 +13,8 @@ namespace Ferry.Daemon.Logging;
 /// </summary>
 internal ref struct Utf8LineWriter(Span<byte> destination)
 {
+    private readonly int _room = destination.Length;
     private Span<byte> _rest = destination;
-    private int _written;
     private bool _short;
 
     /// <summary>
@@ -67,14 +67,10 @@ internal ref struct Utf8LineWriter(Span<byte> destination)
     /// <summary>What was written, or false when the room was too short for it all.</summary>
     public readonly bool TryFinish(out int written)
     {
-        written = _short ? 0 : _written;
+        written = _short ? 0 : _room - _rest.Length;
         return !_short;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Advance(int written)
-    {
-        _rest = _rest[written..];
-        _written += written;
-    }
+    private void Advance(int written) => _rest = _rest[written..];
 }
